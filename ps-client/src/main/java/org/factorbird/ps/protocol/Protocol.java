@@ -1,0 +1,200 @@
+package org.factorbird.ps.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The Factorbird parameter-server wire protocol, version 1: constants and the encoders both sides use.
+ *
+ * <p>Every message, in both directions, is one length-prefixed frame (big-endian, as Netty writes):
+ *
+ * <pre>
+ * +---------+--------+---------+--------+-------------+-------------------+
+ * | length  | magic  | version | op     | request id  | payload           |
+ * | int32   | 0xFB1D | int8 =1 | int8   | int64       | (length - 12) B   |
+ * +---------+--------+---------+--------+-------------+-------------------+
+ * </pre>
+ *
+ * {@code length} counts the bytes after itself and is at most the receiver's maximum frame size. A response
+ * carries the request id of its request and the request's op with the high bit set ({@code op | 0x80}), or
+ * {@link #ERROR}. Requests on one connection are answered in order, except {@link #AGGREGATE}, which is answered
+ * when every party has arrived. Payloads (n = number of keys, d = floats per key, the server's "dim"):
+ *
+ * <pre>
+ * HELLO     0x01  shardIndex:int32 shardCount:int32 dim:int32 zeroPrefix:int32 runId:int64 seed:int64 initStd:float32
+ *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
+ * PULL      0x02  flags:int8 n:int32 keys:n*int64            flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
+ *   reply   0x82  n:int32 dim:int32 values:n*d*float32        values of key i at [i*d, (i+1)*d)
+ * PUSH      0x03  n:int32 dim:int32 keys:n*int64 deltas:n*d*float32    the server adds the deltas (Hogwild!)
+ *   reply   0x83  n:int32
+ * AGGREGATE 0x04  id:int64 parties:int32 n:int32 ops:n*int8 values:n*float64   ops: 0 sum, 1 min, 2 max
+ *   reply   0x84  n:int32 values:n*float64                   sent to every party once all have arrived
+ * SCAN      0x05  slice:int32 slices:int32 cursor:int64 limit:int32
+ *   reply   0x85  nextCursor:int64 (-1 = done) n:int32 dim:int32 keys:n*int64 values:n*d*float32
+ * ERROR     0xFF  code:int16 messageLength:int16 message:UTF-8
+ * </pre>
+ *
+ * Example: a PULL of key 7 with request id 1 is the 29 bytes
+ * {@code 00 00 00 19  FB 1D  01  02  00 00 00 00 00 00 00 01  00  00 00 00 01  00 00 00 00 00 00 00 07}.
+ */
+public final class Protocol {
+
+    public static final short MAGIC = (short) 0xFB1D;
+    public static final byte VERSION = 1;
+    /** Bytes after the length field that every frame has: magic, version, op, request id. */
+    public static final int HEADER_BYTES = 2 + 1 + 1 + 8;
+    /** Default maximum frame size, both directions. */
+    public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;
+
+    public static final byte HELLO = 0x01;
+    public static final byte PULL = 0x02;
+    public static final byte PUSH = 0x03;
+    public static final byte AGGREGATE = 0x04;
+    public static final byte SCAN = 0x05;
+    public static final byte REPLY = (byte) 0x80;
+    public static final byte ERROR = (byte) 0xFF;
+
+    public static final byte PULL_READ_ONLY = 1;
+
+    public static final byte AGG_SUM = 0;
+    public static final byte AGG_MIN = 1;
+    public static final byte AGG_MAX = 2;
+
+    /** Error codes carried by {@link #ERROR} frames. */
+    public static final short E_BAD_REQUEST = 1;
+    public static final short E_UNKNOWN_OP = 2;
+    public static final short E_BAD_VERSION = 3;
+    public static final short E_MISMATCH = 4;
+    public static final short E_NOT_READY = 5;
+    public static final short E_INTERNAL = 6;
+
+    private Protocol() {}
+
+    /** Bytes one key occupies in a PULL reply or PUSH request: its id and its values. */
+    public static int bytesPerKey(int dim) {
+        return 8 + 4 * dim;
+    }
+
+    /**
+     * The most keys one PULL reply / PUSH request may carry so that the frame stays within {@code maxFrameBytes}.
+     */
+    public static int maxKeysPerFrame(int maxFrameBytes, int dim) {
+        int keys = (maxFrameBytes - HEADER_BYTES - 64) / bytesPerKey(dim);
+        if (keys < 1) {
+            throw new IllegalArgumentException(
+                    "max frame size " + maxFrameBytes + " B cannot hold one key of dim " + dim);
+        }
+        return keys;
+    }
+
+    public static String opName(byte op) {
+        switch (op & 0x7F) {
+            case HELLO: return "HELLO";
+            case PULL: return "PULL";
+            case PUSH: return "PUSH";
+            case AGGREGATE: return "AGGREGATE";
+            case SCAN: return "SCAN";
+            default: return op == ERROR ? "ERROR" : "op 0x" + Integer.toHexString(op & 0xFF);
+        }
+    }
+
+    /**
+     * Starts a frame: allocates a buffer of {@code payloadBytes} capacity beyond the header and writes the
+     * length, magic, version, op and request id. The caller writes exactly {@code payloadBytes} more bytes.
+     */
+    public static ByteBuf startFrame(ByteBufAllocator alloc, byte op, long requestId, int payloadBytes) {
+        ByteBuf buf = alloc.buffer(4 + HEADER_BYTES + payloadBytes);
+        buf.writeInt(HEADER_BYTES + payloadBytes);
+        buf.writeShort(MAGIC);
+        buf.writeByte(VERSION);
+        buf.writeByte(op);
+        buf.writeLong(requestId);
+        return buf;
+    }
+
+    public static ByteBuf error(ByteBufAllocator alloc, long requestId, short code, String message) {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int len = Math.min(text.length, 4096);
+        ByteBuf buf = startFrame(alloc, ERROR, requestId, 4 + len);
+        buf.writeShort(code);
+        buf.writeShort(len);
+        buf.writeBytes(text, 0, len);
+        return buf;
+    }
+
+    /** Reads the payload of an {@link #ERROR} frame as "message (code N)". */
+    public static String readError(ByteBuf payload) {
+        if (payload.readableBytes() < 4) {
+            return "malformed error reply";
+        }
+        short code = payload.readShort();
+        int len = Math.min(payload.readUnsignedShort(), payload.readableBytes());
+        return payload.readCharSequence(len, StandardCharsets.UTF_8) + " (code " + code + ")";
+    }
+
+    public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount, int dim,
+            int zeroPrefix, long runId, long seed, float initStd) {
+        ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 * 4 + 8 + 8 + 4);
+        buf.writeInt(shardIndex).writeInt(shardCount).writeInt(dim).writeInt(zeroPrefix);
+        buf.writeLong(runId).writeLong(seed).writeFloat(initStd);
+        return buf;
+    }
+
+    /**
+     * A PULL of {@code keys[positions[i]]} for i in [from, to) ({@code positions == null}: {@code keys[i]}).
+     */
+    public static ByteBuf pull(ByteBufAllocator alloc, long requestId, boolean readOnly, long[] keys,
+            int[] positions, int from, int to) {
+        int n = to - from;
+        ByteBuf buf = startFrame(alloc, PULL, requestId, 1 + 4 + 8 * n);
+        buf.writeByte(readOnly ? PULL_READ_ONLY : 0);
+        buf.writeInt(n);
+        for (int i = from; i < to; i++) {
+            buf.writeLong(keys[positions == null ? i : positions[i]]);
+        }
+        return buf;
+    }
+
+    /**
+     * A PUSH of the deltas of {@code keys[positions[i]]} for i in [from, to), each {@code dim} floats at
+     * {@code deltas[position * dim]} ({@code positions == null}: identity).
+     */
+    public static ByteBuf push(ByteBufAllocator alloc, long requestId, int dim, long[] keys, float[] deltas,
+            int[] positions, int from, int to) {
+        int n = to - from;
+        ByteBuf buf = startFrame(alloc, PUSH, requestId, 4 + 4 + n * bytesPerKey(dim));
+        buf.writeInt(n);
+        buf.writeInt(dim);
+        for (int i = from; i < to; i++) {
+            buf.writeLong(keys[positions == null ? i : positions[i]]);
+        }
+        for (int i = from; i < to; i++) {
+            int off = (positions == null ? i : positions[i]) * dim;
+            for (int j = 0; j < dim; j++) {
+                buf.writeFloat(deltas[off + j]);
+            }
+        }
+        return buf;
+    }
+
+    public static ByteBuf aggregate(ByteBufAllocator alloc, long requestId, long id, int parties, byte[] ops,
+            double[] values) {
+        int n = values.length;
+        ByteBuf buf = startFrame(alloc, AGGREGATE, requestId, 8 + 4 + 4 + n + 8 * n);
+        buf.writeLong(id).writeInt(parties).writeInt(n);
+        buf.writeBytes(ops, 0, n);
+        for (double v : values) {
+            buf.writeDouble(v);
+        }
+        return buf;
+    }
+
+    public static ByteBuf scan(ByteBufAllocator alloc, long requestId, int slice, int slices, long cursor,
+            int limit) {
+        ByteBuf buf = startFrame(alloc, SCAN, requestId, 4 + 4 + 8 + 4);
+        buf.writeInt(slice).writeInt(slices).writeLong(cursor).writeInt(limit);
+        return buf;
+    }
+}

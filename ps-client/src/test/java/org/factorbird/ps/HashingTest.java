@@ -1,0 +1,42 @@
+package org.factorbird.ps;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class HashingTest {
+
+    @Test
+    void initialValuesAreDeterministicWithZeroBiases() {
+        float[] a = new float[11];
+        float[] b = new float[11];
+        Hashing.initParams(42, 123456789L, 0.1f, 1, a, 0, 11);
+        Hashing.initParams(42, 123456789L, 0.1f, 1, b, 0, 11);
+        assertArrayEquals(a, b);
+        assertEquals(0f, a[0]);
+        float[] other = new float[11];
+        Hashing.initParams(43, 123456789L, 0.1f, 1, other, 0, 11);
+        assertTrue(a[1] != other[1]);
+    }
+
+    @Test
+    void gaussianHasUnitMomentsAndShardsAreBalanced() {
+        int n = 200_000;
+        double sum = 0;
+        double sq = 0;
+        int[] shards = new int[3];
+        for (int i = 0; i < n; i++) {
+            double g = Hashing.gaussian(7, i, 1);
+            sum += g;
+            sq += g * g;
+            shards[Hashing.shardOf(i, 3)]++;
+        }
+        assertEquals(0.0, sum / n, 0.01);
+        assertEquals(1.0, sq / n, 0.02);
+        for (int s : shards) {
+            assertEquals(n / 3.0, s, n * 0.01);
+        }
+    }
+}

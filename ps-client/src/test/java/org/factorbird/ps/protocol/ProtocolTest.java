@@ -1,0 +1,127 @@
+package org.factorbird.ps.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.TooLongFrameException;
+
+import org.junit.jupiter.api.Test;
+
+class ProtocolTest {
+
+    private static final UnpooledByteBufAllocator ALLOC = UnpooledByteBufAllocator.DEFAULT;
+
+    @Test
+    void pullOfOneKeyHasTheDocumentedBytes() {
+        ByteBuf frame = Protocol.pull(ALLOC, 1, false, new long[] {7}, null, 0, 1);
+        assertEquals("00000019" + "fb1d" + "01" + "02" + "0000000000000001" + "00" + "00000001"
+                + "0000000000000007", ByteBufUtil.hexDump(frame));
+        frame.release();
+    }
+
+    @Test
+    void pushEncodesKeysThenDeltasInPositionOrder() {
+        long[] keys = {10, 20, 30};
+        float[] deltas = {1f, 2f, 3f, 4f, 5f, 6f};
+        ByteBuf frame = Protocol.push(ALLOC, 9, 2, keys, deltas, new int[] {2, 0}, 0, 2);
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        assertTrue(ch.writeInbound(frame));
+        PsFrame f = ch.readInbound();
+        assertEquals(Protocol.PUSH, f.op());
+        assertEquals(9, f.requestId());
+        ByteBuf p = f.payload();
+        assertEquals(2, p.readInt());
+        assertEquals(2, p.readInt());
+        assertEquals(30, p.readLong());
+        assertEquals(10, p.readLong());
+        assertArrayEquals(new float[] {5f, 6f, 1f, 2f},
+                new float[] {p.readFloat(), p.readFloat(), p.readFloat(), p.readFloat()});
+        assertFalse(p.isReadable());
+        f.release();
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void frameSplitAcrossReadsDecodesOnce() {
+        ByteBuf frame = Protocol.aggregate(ALLOC, 5, 77L, 3, new byte[] {Protocol.AGG_SUM, Protocol.AGG_MAX},
+                new double[] {1.5, -2.0});
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        assertFalse(ch.writeInbound(frame.readRetainedSlice(7)));
+        assertNull(ch.readInbound());
+        assertTrue(ch.writeInbound(frame));
+        PsFrame f = ch.readInbound();
+        assertEquals(Protocol.AGGREGATE, f.op());
+        assertEquals(5, f.requestId());
+        ByteBuf p = f.payload();
+        assertEquals(77L, p.readLong());
+        assertEquals(3, p.readInt());
+        assertEquals(2, p.readInt());
+        assertEquals(Protocol.AGG_SUM, p.readByte());
+        assertEquals(Protocol.AGG_MAX, p.readByte());
+        assertEquals(1.5, p.readDouble());
+        assertEquals(-2.0, p.readDouble());
+        f.release();
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void errorReplyRoundTrips() {
+        ByteBuf frame = Protocol.error(ALLOC, 3, Protocol.E_MISMATCH, "dim 5 vs 11");
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        ch.writeInbound(frame);
+        PsFrame f = ch.readInbound();
+        assertEquals(Protocol.ERROR, f.op());
+        assertEquals("dim 5 vs 11 (code 4)", Protocol.readError(f.payload()));
+        f.release();
+    }
+
+    @Test
+    void badMagicIsRejected() {
+        ByteBuf bad = Unpooled.buffer().writeInt(12).writeShort(0x1234).writeByte(1).writeByte(2).writeLong(1);
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        ProtocolException e = assertThrows(ProtocolException.class, () -> ch.writeInbound(bad));
+        assertEquals("Invalid magic number: 0x1234", e.getMessage());
+    }
+
+    @Test
+    void wrongVersionIsRejectedWithItsCode() {
+        ByteBuf bad = Unpooled.buffer().writeInt(12).writeShort(Protocol.MAGIC).writeByte(9).writeByte(2)
+                .writeLong(1);
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        ProtocolException pe = assertThrows(ProtocolException.class, () -> ch.writeInbound(bad));
+        assertEquals(Protocol.E_BAD_VERSION, pe.code());
+        assertTrue(pe.getMessage().contains("version 9"), pe.getMessage());
+    }
+
+    @Test
+    void frameShorterThanHeaderIsRejected() {
+        ByteBuf bad = Unpooled.buffer().writeInt(3).writeShort(Protocol.MAGIC).writeByte(1);
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(1 << 16));
+        ProtocolException e = assertThrows(ProtocolException.class, () -> ch.writeInbound(bad));
+        assertTrue(e.getMessage().contains("shorter than the 12 B header"), e.getMessage());
+    }
+
+    @Test
+    void oversizedFrameIsRejectedBeforeItIsBuffered() {
+        ByteBuf big = Unpooled.buffer().writeInt(1 << 20).writeShort(Protocol.MAGIC);
+        EmbeddedChannel ch = new EmbeddedChannel(new PsFrameDecoder(4096));
+        assertThrows(TooLongFrameException.class, () -> ch.writeInbound(big));
+    }
+
+    @Test
+    void frameLimitIsCheckedUpFront() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PsFrameDecoder(10));
+        assertEquals("maxFrameBytes must be >= 76 but was 10", e.getMessage());
+        assertEquals(1, Protocol.maxKeysPerFrame(200, 20));
+        assertThrows(IllegalArgumentException.class, () -> Protocol.maxKeysPerFrame(100, 20));
+    }
+}

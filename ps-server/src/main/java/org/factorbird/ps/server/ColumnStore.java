@@ -1,0 +1,156 @@
+package org.factorbird.ps.server;
+
+import org.factorbird.ps.Hashing;
+import org.factorbird.ps.ModelSpec;
+
+/**
+ * One shard's parameters: an open-addressing hash table from 64-bit key to {@code dim} floats, stored in two
+ * primitive arrays (keys, and values at {@code slot * dim}); no object per entry. Linear probing, grown at 70%
+ * load. Unknown keys are created on first use with {@link Hashing#initParams} values, so the stored numbers do
+ * not depend on the order in which keys arrive.
+ *
+ * <p>Not thread-safe: the server touches it from its single event-loop thread only. Hogwild! races happen between
+ * workers (stale pulls, deltas summed against old copies), not inside the store.
+ */
+public final class ColumnStore {
+
+    /** Marks a free slot; the one key the store cannot hold. */
+    public static final long EMPTY = Long.MIN_VALUE;
+    private static final int MIN_CAPACITY = 1024;
+
+    private final ModelSpec spec;
+    private final int dim;
+    private long[] keys;
+    private float[] values;
+    private int mask;
+    private int size;
+    private int growAt;
+
+    public ColumnStore(ModelSpec spec) {
+        this(spec, MIN_CAPACITY);
+    }
+
+    public ColumnStore(ModelSpec spec, int expectedKeys) {
+        if (expectedKeys < 0) {
+            throw new IllegalArgumentException("expectedKeys must be >= 0 but was " + expectedKeys);
+        }
+        this.spec = spec;
+        this.dim = spec.dim();
+        allocate(Math.max(MIN_CAPACITY, Integer.highestOneBit(Math.max(1, (int) (expectedKeys / 0.7))) << 1));
+    }
+
+    private void allocate(int capacity) {
+        if ((long) capacity * dim > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("shard is full: " + capacity + " slots x dim " + dim
+                    + " exceed one Java array; use more PS shards");
+        }
+        keys = new long[capacity];
+        java.util.Arrays.fill(keys, EMPTY);
+        values = new float[capacity * dim];
+        mask = capacity - 1;
+        growAt = (int) (capacity * 0.7);
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    public int dim() {
+        return dim;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public int capacity() {
+        return keys.length;
+    }
+
+    /** The backing value array; a key's values start at {@code slot * dim}. */
+    public float[] values() {
+        return values;
+    }
+
+    /** The slot of {@code key}, or -1 if absent. */
+    public int find(long key) {
+        int slot = (int) Hashing.mix64(key) & mask;
+        while (true) {
+            long k = keys[slot];
+            if (k == key) {
+                return slot;
+            }
+            if (k == EMPTY) {
+                return -1;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /** The slot of {@code key}, creating it with its initial values if absent. */
+    public int findOrCreate(long key) {
+        if (key == EMPTY) {
+            throw new IllegalArgumentException("key " + EMPTY + " is reserved");
+        }
+        int slot = (int) Hashing.mix64(key) & mask;
+        while (true) {
+            long k = keys[slot];
+            if (k == key) {
+                return slot;
+            }
+            if (k == EMPTY) {
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+        if (size >= growAt) {
+            grow();
+            return findOrCreate(key);
+        }
+        keys[slot] = key;
+        size++;
+        Hashing.initParams(spec.seed(), key, spec.initStd(), spec.zeroPrefix(), values, slot * dim, dim);
+        return slot;
+    }
+
+    /** Adds {@code deltas[from..from+dim)} to the values of {@code key} (created first if absent). */
+    public void add(long key, float[] deltas, int from) {
+        int off = findOrCreate(key) * dim;
+        for (int j = 0; j < dim; j++) {
+            values[off + j] += deltas[from + j];
+        }
+    }
+
+    /** Copies the values of {@code key} into {@code out[from..from+dim)}: zeros when absent. */
+    public boolean get(long key, float[] out, int from) {
+        int slot = find(key);
+        if (slot < 0) {
+            java.util.Arrays.fill(out, from, from + dim, 0f);
+            return false;
+        }
+        System.arraycopy(values, slot * dim, out, from, dim);
+        return true;
+    }
+
+    /** The key in {@code slot}, or {@link #EMPTY}. Slots are stable while no key is inserted. */
+    public long keyAt(int slot) {
+        return keys[slot];
+    }
+
+    private void grow() {
+        long[] oldKeys = keys;
+        float[] oldValues = values;
+        allocate(oldKeys.length * 2);
+        for (int s = 0; s < oldKeys.length; s++) {
+            long k = oldKeys[s];
+            if (k != EMPTY) {
+                int slot = (int) Hashing.mix64(k) & mask;
+                while (keys[slot] != EMPTY) {
+                    slot = (slot + 1) & mask;
+                }
+                keys[slot] = k;
+                System.arraycopy(oldValues, s * dim, values, slot * dim, dim);
+            }
+        }
+    }
+}

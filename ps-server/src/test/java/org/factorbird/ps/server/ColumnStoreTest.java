@@ -1,0 +1,71 @@
+package org.factorbird.ps.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.factorbird.ps.Hashing;
+import org.factorbird.ps.ModelSpec;
+import org.junit.jupiter.api.Test;
+
+class ColumnStoreTest {
+
+    private static final ModelSpec SPEC = new ModelSpec(4, 1, 1L, 99L, 0.1f);
+
+    @Test
+    void createdKeysStartAtTheirDeterministicValues() {
+        ColumnStore store = new ColumnStore(SPEC);
+        float[] out = new float[4];
+        assertFalse(store.get(5, out, 0));
+        assertArrayEquals(new float[4], out);
+        store.findOrCreate(5);
+        store.get(5, out, 0);
+        float[] expect = new float[4];
+        Hashing.initParams(99L, 5, 0.1f, 1, expect, 0, 4);
+        assertArrayEquals(expect, out);
+        assertEquals(0f, out[0]);
+    }
+
+    @Test
+    void addAccumulatesExactly() {
+        ColumnStore store = new ColumnStore(new ModelSpec(2, 2, 1L, 0L, 0f));
+        store.add(3, new float[] {0.5f, -1.25f}, 0);
+        store.add(3, new float[] {9f, 0.5f, 0.25f}, 1);
+        float[] out = new float[2];
+        store.get(3, out, 0);
+        assertArrayEquals(new float[] {1.0f, -1.0f}, out);
+    }
+
+    @Test
+    void growingKeepsEveryValueAndOrderDoesNotMatter() {
+        ColumnStore forward = new ColumnStore(SPEC);
+        ColumnStore backward = new ColumnStore(SPEC);
+        int n = 50_000;
+        for (int i = 0; i < n; i++) {
+            forward.add(i * 7919L, new float[] {i, 0, 0, 1}, 0);
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            backward.add(i * 7919L, new float[] {i, 0, 0, 1}, 0);
+        }
+        assertEquals(n, forward.size());
+        assertTrue(forward.capacity() >= n / 0.7);
+        float[] a = new float[4];
+        float[] b = new float[4];
+        for (int i = 0; i < n; i++) {
+            forward.get(i * 7919L, a, 0);
+            backward.get(i * 7919L, b, 0);
+            assertArrayEquals(a, b);
+            assertEquals(i, a[0]);
+        }
+    }
+
+    @Test
+    void reservedKeyIsRefused() {
+        ColumnStore store = new ColumnStore(SPEC);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store.findOrCreate(ColumnStore.EMPTY));
+        assertEquals("key -9223372036854775808 is reserved", e.getMessage());
+    }
+}
