@@ -1,0 +1,293 @@
+package org.factorbird.jobs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.factorbird.pipeline.FactorbirdJob;
+import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.data.PlantedData;
+import org.factorbird.ps.PsClient;
+import org.factorbird.ps.server.PsServer;
+
+/**
+ * Command line entry point: {@code factorbird train|generate [options]}. The same class is the job jar's main
+ * class, so {@code flink run factorbird-jobs.jar train ...} submits the training job to a cluster.
+ *
+ * <p>Errors end in one line on stderr ("factorbird: error: ...") and exit code 1; usage errors exit with 2.
+ */
+public final class Factorbird {
+
+    private Factorbird() {}
+
+    /** A user-facing failure: its message is the whole story. */
+    static final class CliException extends RuntimeException {
+        final int exitCode;
+
+        CliException(String message, int exitCode) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+    }
+
+    public static void main(String[] args) {
+        try {
+            run(args, System.out);
+        } catch (CliException e) {
+            System.err.println("factorbird: error: " + e.getMessage());
+            System.exit(e.exitCode);
+        }
+        System.exit(0);
+    }
+
+    /** Runs a command; throws {@link CliException} with a one-line message on failure. */
+    public static void run(String[] args, PrintStream out) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            out.println(usage());
+            return;
+        }
+        String command = args[0];
+        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        switch (command) {
+            case "train":
+                if (wantsHelp(rest)) {
+                    out.println(trainHelp());
+                    return;
+                }
+                train(rest, out);
+                break;
+            case "generate":
+                if (wantsHelp(rest)) {
+                    out.println(Generate.HELP);
+                    return;
+                }
+                Generate.run(parseFlags(rest, Generate.FLAGS), out);
+                break;
+            default:
+                throw new CliException("unknown command '" + command + "'\n" + usage(), 2);
+        }
+    }
+
+    private static boolean wantsHelp(String[] args) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String usage() {
+        return String.join("\n",
+                "usage: factorbird <command> [options]",
+                "  train     train a model (factorbird train --help lists every option)",
+                "  generate  write a planted low-rank data set (factorbird generate --help)");
+    }
+
+    static String trainHelp() {
+        StringBuilder sb = new StringBuilder("usage: factorbird train --input PATH --output DIR [options]\n");
+        for (ConfigOption<?> o : FactorbirdOptions.all()) {
+            String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
+            sb.append(String.format(Locale.ROOT, "  --%-18s %s [default: %s]%n", o.key(),
+                    o.description().toString().replaceAll("^Description\\{.*?='?|'?\\}$", ""), def));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Parses {@code --key value} pairs; a flag in {@code booleans} may stand alone (true). Unknown flags fail.
+     */
+    static Map<String, String> parseFlags(String[] args, List<String> known) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) {
+                throw new CliException("unexpected argument '" + a + "' (options look like --name value)", 2);
+            }
+            String key = a.substring(2);
+            String value = null;
+            int eq = key.indexOf('=');
+            if (eq > 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            }
+            if (!known.contains(key)) {
+                throw new CliException("unknown option --" + key + " (see --help)", 2);
+            }
+            if (value == null) {
+                boolean nextIsValue = i + 1 < args.length && !args[i + 1].startsWith("--");
+                if (BOOLEAN_FLAGS.contains(key) && !nextIsValue) {
+                    value = "true";
+                } else if (!nextIsValue) {
+                    throw new CliException("option --" + key + " needs a value", 2);
+                } else {
+                    value = args[++i];
+                }
+            }
+            m.put(key, value);
+        }
+        return m;
+    }
+
+    private static final List<String> BOOLEAN_FLAGS = List.of("strict");
+
+    // ------------------------------------------------------------------------------------------------
+    //  train
+    // ------------------------------------------------------------------------------------------------
+
+    private static void train(String[] args, PrintStream out) {
+        List<String> keys = new ArrayList<>();
+        FactorbirdOptions.all().forEach(o -> keys.add(o.key()));
+        Configuration conf = Configuration.fromMap(parseFlags(args, keys));
+        TrainConfig cfg;
+        try {
+            cfg = TrainConfig.from(conf, newRunId());
+        } catch (IllegalArgumentException e) {
+            throw new CliException(cleanOptionError(e), 2);
+        }
+        checkInput(cfg.input, "--input");
+        if (cfg.test != null) {
+            checkInput(cfg.test, "--test");
+        }
+        checkOutput(cfg.output);
+
+        List<PsServer> embedded = new ArrayList<>();
+        try {
+            if (cfg.psServers.isEmpty()) {
+                int shards = conf.get(FactorbirdOptions.PS_SHARDS);
+                if (shards < 1) {
+                    throw new CliException("--ps-shards must be >= 1 but was " + shards, 2);
+                }
+                List<String> addresses = new ArrayList<>();
+                for (int i = 0; i < shards; i++) {
+                    PsServer s = PsServer.startLocal(i, shards);
+                    embedded.add(s);
+                    addresses.add(s.address());
+                }
+                cfg = cfg.withPsServers(addresses, conf);
+                out.println("started an embedded parameter server: " + String.join(",", addresses));
+            } else {
+                // fail here, in one line, rather than in every subtask
+                try (PsClient probe = PsClient.connect(cfg.psClientConfig())) {
+                    out.println("parameter servers answer: " + String.join(",", cfg.psServers));
+                } catch (RuntimeException e) {
+                    throw new CliException(e.getMessage(), 1);
+                }
+            }
+            Configuration flink = FactorbirdJob.flinkConfig(cfg);
+            if (cfg.stateBackend.equals("rocksdb")) {
+                flink.setString("taskmanager.memory.managed.size", "512m");
+            }
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+            FactorbirdJob.build(env, cfg);
+            long t0 = System.nanoTime();
+            try {
+                env.execute("factorbird train " + cfg.input);
+            } catch (Exception e) {
+                throw new CliException(rootMessage(e), 1);
+            }
+            summarize(cfg, out, (System.nanoTime() - t0) / 1e9);
+        } finally {
+            embedded.forEach(PsServer::close);
+        }
+    }
+
+    private static long newRunId() {
+        long id = 0;
+        SecureRandom r = new SecureRandom();
+        while (id == 0) {
+            id = r.nextLong();
+        }
+        return id;
+    }
+
+    private static String cleanOptionError(IllegalArgumentException e) {
+        String m = e.getMessage();
+        Matcher x = Pattern.compile("Could not parse value '(.*)' for key '(.*)'").matcher(m == null ? "" : m);
+        if (x.find()) {
+            return "--" + x.group(2) + " has an invalid value '" + x.group(1) + "'";
+        }
+        return m;
+    }
+
+    static void checkInput(String path, String flag) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (!fs.exists(p)) {
+                throw new CliException(flag + " " + path + " does not exist", 1);
+            }
+            FileStatus st = fs.getFileStatus(p);
+            if (!st.isDir() && st.getLen() == 0) {
+                throw new CliException(flag + " " + path + " is empty", 1);
+            }
+        } catch (IOException e) {
+            throw new CliException("cannot read " + flag + " " + path + ": " + e.getMessage(), 1);
+        }
+    }
+
+    static void checkOutput(String path) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (fs.exists(p)) {
+                FileStatus[] content = fs.listStatus(p);
+                if (content != null && content.length > 0) {
+                    throw new CliException("--output " + path + " already exists and is not empty; remove it or "
+                            + "choose another directory", 1);
+                }
+            }
+        } catch (IOException e) {
+            throw new CliException("cannot check --output " + path + ": " + e.getMessage(), 1);
+        }
+    }
+
+    /** The most specific message in a Flink failure chain (our exceptions carry user-facing messages). */
+    static String rootMessage(Throwable e) {
+        Throwable best = e;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                best = t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        String m = best.getMessage();
+        String cls = best.getClass().getName();
+        boolean ours = cls.startsWith("org.factorbird") || best instanceof IllegalStateException
+                || best instanceof IllegalArgumentException || best instanceof IOException;
+        return ours ? m : best.getClass().getSimpleName() + ": " + m + " (see the log for details)";
+    }
+
+    private static void summarize(TrainConfig cfg, PrintStream out, double seconds) {
+        Path model = new Path(cfg.output, "model.json");
+        String json;
+        try (InputStream in = model.getFileSystem().open(model)) {
+            json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            out.printf(Locale.ROOT, "finished in %.1f s; output in %s%n", seconds, cfg.output);
+            return;
+        }
+        Matcher rmse = Pattern.compile("\"finalTestRmse\": ([0-9.]+|null)").matcher(json);
+        String test = rmse.find() && !rmse.group(1).equals("null") ? "held-out RMSE " + rmse.group(1) + ", " : "";
+        out.printf(Locale.ROOT, "finished in %.1f s: %s%d epochs, rank %d; model in %s%n", seconds, test,
+                cfg.epochs, cfg.rank, cfg.output);
+    }
+}

@@ -1,0 +1,81 @@
+package org.factorbird.pipeline;
+
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.connector.file.src.FileSource;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
+import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.io.RatingFormat;
+import org.factorbird.pipeline.train.TrainOperator;
+
+/**
+ * The Factorbird training job graph:
+ *
+ * <pre>
+ *   FileSource(train) --+
+ *                       +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows)
+ *   FileSource(test) ---+                        |
+ *                                                +-- side output --> FileSink(OUT/columns)
+ * </pre>
+ *
+ * Runs in STREAMING mode: the epochs loop inside {@code endInput()} over keyed state, which BATCH mode's sorted
+ * single-key state backend cannot iterate. {@code model.json} is written by the operator's subtask 0.
+ */
+public final class FactorbirdJob {
+
+    private FactorbirdJob() {}
+
+    /** Flink settings the job needs; merge them into the environment's configuration. */
+    public static Configuration flinkConfig(TrainConfig cfg) {
+        Configuration c = new Configuration();
+        c.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
+        c.set(StateBackendOptions.STATE_BACKEND, cfg.stateBackend.equals("rocksdb") ? "rocksdb" : "hashmap");
+        // Training state lives in endInput(); a restart would begin again from epoch 0 against a PS that kept
+        // the failed attempt's columns, so fail fast and let the user rerun.
+        c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        return c;
+    }
+
+    /** Adds the job to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, TrainConfig cfg) {
+        env.setParallelism(cfg.parallelism);
+        DataStream<Rating> ratings = read(env, cfg.input, Rating.TRAIN, cfg.strict, "training ratings");
+        if (cfg.test != null) {
+            ratings = ratings.union(read(env, cfg.test, Rating.TEST, cfg.strict, "held-out ratings"));
+        }
+        SingleOutputStreamOperator<String> rows = ratings
+                .keyBy(r -> r.row, Types.LONG)
+                .transform("factorbird-sgd", Types.STRING, new TrainOperator(cfg))
+                .uid("factorbird-sgd");
+        rows.sinkTo(lines(cfg.output, "rows")).name("rows").uid("rows-sink");
+        rows.getSideOutput(TrainOperator.COLUMNS).sinkTo(lines(cfg.output, "columns")).name("columns")
+                .uid("columns-sink");
+    }
+
+    private static DataStream<Rating> read(StreamExecutionEnvironment env, String path, byte kind, boolean strict,
+            String name) {
+        FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict), new Path(path))
+                .build();
+        return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
+    }
+
+    private static FileSink<String> lines(String output, String dir) {
+        return FileSink.forRowFormat(new Path(output, dir), new SimpleStringEncoder<String>("UTF-8"))
+                .withBucketAssigner(new BasePathBucketAssigner<>())
+                .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".tsv")
+                        .build())
+                .build();
+    }
+}

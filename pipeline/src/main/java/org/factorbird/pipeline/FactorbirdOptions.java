@@ -1,0 +1,100 @@
+package org.factorbird.pipeline;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every knob of a training run, as typed Flink options. The command line flag of an option is {@code --} plus
+ * its key ({@code --learning-rate 0.01}); {@code --help} and the README's option table are generated from this
+ * class, so the defaults are stated in one place.
+ */
+public final class FactorbirdOptions {
+
+    private FactorbirdOptions() {}
+
+    public static final ConfigOption<String> INPUT = ConfigOptions.key("input").stringType().noDefaultValue()
+            .withDescription("Training ratings: a file or directory of text files, lines 'row col value' "
+                    + "(comma, tab or space separated). Any Flink file system URI: file://, hdfs://, s3://. Required.");
+
+    public static final ConfigOption<String> OUTPUT = ConfigOptions.key("output").stringType().noDefaultValue()
+            .withDescription("Output directory: rows/, columns/ (lines 'id<TAB>bias<TAB>f1..fk') and model.json. "
+                    + "Required.");
+
+    public static final ConfigOption<String> TEST = ConfigOptions.key("test").stringType().noDefaultValue()
+            .withDescription("Held-out ratings in the same format; never trained on. Held-out RMSE and MAE are "
+                    + "reported after every epoch.");
+
+    public static final ConfigOption<Integer> RANK = ConfigOptions.key("rank").intType().defaultValue(10)
+            .withDescription("Number of latent factors k.");
+
+    public static final ConfigOption<Integer> EPOCHS = ConfigOptions.key("epochs").intType().defaultValue(20)
+            .withDescription("Passes of SGD over the training ratings.");
+
+    public static final ConfigOption<Double> LEARNING_RATE = ConfigOptions.key("learning-rate").doubleType()
+            .defaultValue(0.01).withDescription("SGD step size eta.");
+
+    public static final ConfigOption<Double> LAMBDA = ConfigOptions.key("lambda").doubleType().defaultValue(0.03)
+            .withDescription("L2 regularisation of the factors u_i, v_j.");
+
+    public static final ConfigOption<Double> LAMBDA_BIAS = ConfigOptions.key("lambda-bias").doubleType()
+            .defaultValue(0.01).withDescription("L2 regularisation of the biases b_i, b_j.");
+
+    public static final ConfigOption<Double> INIT_STD = ConfigOptions.key("init-std").doubleType()
+            .defaultValue(0.1).withDescription("Standard deviation of the initial factors (biases start at 0); "
+                    + "every value is drawn deterministically from (seed, id).");
+
+    public static final ConfigOption<Long> SEED = ConfigOptions.key("seed").longType().defaultValue(42L)
+            .withDescription("Seed of initial values and shuffling.");
+
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("parallelism").intType()
+            .defaultValue(2).withDescription("Parallel training subtasks (each holds the rows hashed to it).");
+
+    public static final ConfigOption<String> PS = ConfigOptions.key("ps").stringType().noDefaultValue()
+            .withDescription("Parameter servers host:port,... in shard order. Without it, a local run starts an "
+                    + "embedded cluster of --ps-shards shards.");
+
+    public static final ConfigOption<Integer> PS_SHARDS = ConfigOptions.key("ps-shards").intType().defaultValue(2)
+            .withDescription("Shards of the embedded parameter server (only without --ps).");
+
+    public static final ConfigOption<String> STATE_BACKEND = ConfigOptions.key("state-backend").stringType()
+            .defaultValue("heap").withDescription("Where rows live: 'heap' (fast) or 'rocksdb' (rows larger "
+                    + "than memory).");
+
+    public static final ConfigOption<Boolean> STRICT = ConfigOptions.key("strict").booleanType()
+            .defaultValue(false).withDescription("Fail on the first malformed input line instead of skipping and "
+                    + "counting it.");
+
+    public static final ConfigOption<Integer> BATCH_ROWS = ConfigOptions.key("batch-rows").intType()
+            .defaultValue(4096).withDescription("Rows per batch: each batch pulls every distinct column it needs "
+                    + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns.");
+
+    public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
+            .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
+                    + "batch-rows and batch-ratings comes first).");
+
+    public static final ConfigOption<Integer> PS_MAX_IN_FLIGHT = ConfigOptions.key("ps-max-in-flight").intType()
+            .defaultValue(32).withDescription("Requests in flight per parameter server before a subtask waits.");
+
+    public static final ConfigOption<Long> PS_TIMEOUT_MS = ConfigOptions.key("ps-timeout-ms").longType()
+            .defaultValue(120_000L).withDescription("How long a pull or push may wait for its reply (ms).");
+
+    /** All options in declaration order (for --help and the README). */
+    public static List<ConfigOption<?>> all() {
+        List<ConfigOption<?>> out = new ArrayList<>();
+        for (Field f : FactorbirdOptions.class.getDeclaredFields()) {
+            if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
+                try {
+                    out.add((ConfigOption<?>) f.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return out;
+    }
+}

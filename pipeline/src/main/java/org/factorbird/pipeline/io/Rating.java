@@ -1,0 +1,40 @@
+package org.factorbird.pipeline.io;
+
+/**
+ * One input record: a training or held-out rating, or a report of a skipped line. A Flink POJO (public fields,
+ * no-arg constructor) so Flink serializes it without Kryo.
+ */
+public class Rating {
+
+    public static final byte TRAIN = 0;
+    public static final byte TEST = 1;
+    /** A skipped input line: {@link #note} says which and why; row, col and value are meaningless. */
+    public static final byte BAD = 2;
+
+    public long row;
+    public long col;
+    public float value;
+    public byte kind;
+    /** Only for {@link #BAD}: "file:line: reason". */
+    public String note;
+
+    public Rating() {}
+
+    public Rating(long row, long col, float value, byte kind) {
+        this.row = row;
+        this.col = col;
+        this.value = value;
+        this.kind = kind;
+    }
+
+    public static Rating bad(String note) {
+        Rating r = new Rating(-1, -1, 0f, BAD);
+        r.note = note;
+        return r;
+    }
+
+    @Override
+    public String toString() {
+        return kind == BAD ? "BAD(" + note + ")" : (kind == TEST ? "TEST(" : "TRAIN(") + row + "," + col + "," + value + ")";
+    }
+}

@@ -1,0 +1,246 @@
+package org.factorbird.pipeline.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.file.src.FileSourceSplit;
+import org.apache.flink.connector.file.src.reader.BulkFormat;
+import org.apache.flink.connector.file.src.util.ArrayResultIterator;
+import org.apache.flink.connector.file.src.util.CheckpointedPosition;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
+
+/**
+ * Reads rating text files for Flink's {@code FileSource}: one {@link Rating} per line, with the file name and
+ * line number at hand for every bad line. A first line that does not parse and contains a letter is a header
+ * and is skipped. Bad lines become {@link Rating#BAD} records (counted and reported by the training operator),
+ * or, in strict mode, fail the job with "file:line: reason".
+ *
+ * <p>Files are not split, so line numbers are exact; a job reads as many files in parallel as there are files.
+ */
+public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
+
+    private static final long serialVersionUID = 1L;
+    private static final int BATCH = 4096;
+    /** Longest line read; longer lines are skipped as bad (a 10 MB line must not take the reader down). */
+    public static final int MAX_LINE_BYTES = 64 * 1024;
+
+    private final byte kind;
+    private final boolean strict;
+
+    public RatingFormat(byte kind, boolean strict) {
+        if (kind != Rating.TRAIN && kind != Rating.TEST) {
+            throw new IllegalArgumentException("kind must be TRAIN or TEST but was " + kind);
+        }
+        this.kind = kind;
+        this.strict = strict;
+    }
+
+    @Override
+    public Reader<Rating> createReader(Configuration config, FileSourceSplit split) throws IOException {
+        return new LineReader(split.path(), 0);
+    }
+
+    @Override
+    public Reader<Rating> restoreReader(Configuration config, FileSourceSplit split) throws IOException {
+        long skip = split.getReaderPosition().map(CheckpointedPosition::getRecordsAfterOffset).orElse(0L);
+        LineReader reader = new LineReader(split.path(), skip);
+        return reader;
+    }
+
+    @Override
+    public boolean isSplittable() {
+        return false;
+    }
+
+    @Override
+    public TypeInformation<Rating> getProducedType() {
+        return TypeInformation.of(Rating.class);
+    }
+
+    /** Thrown in strict mode; its message is the single line the user sees. */
+    public static final class BadInputException extends IOException {
+        public BadInputException(String message) {
+            super(message);
+        }
+    }
+
+    private final class LineReader implements BulkFormat.Reader<Rating> {
+        private final Path path;
+        private final String name;
+        private final InputStream in;
+        private final RatingLineParser parser = new RatingLineParser();
+        private byte[] buf = new byte[1 << 16];
+        private int start;
+        private int end;
+        private boolean eof;
+        private long lineNo;
+        private long emitted;
+        private long toSkip;
+
+        LineReader(Path path, long recordsToSkip) throws IOException {
+            this.path = path;
+            this.name = path.toString();
+            FileSystem fs = path.getFileSystem();
+            this.in = fs.open(path);
+            this.toSkip = recordsToSkip;
+        }
+
+        @Override
+        public RecordIterator<Rating> readBatch() throws IOException {
+            Rating[] batch = new Rating[BATCH];
+            int n = 0;
+            long firstIndex = emitted;
+            while (n < BATCH) {
+                int lineEnd = nextLine();
+                if (lineEnd < 0) {
+                    break;
+                }
+                int lineStart = start;
+                start = lineEnd + 1;
+                lineNo++;
+                Rating r = toRating(lineStart, lineEnd);
+                if (r == null) {
+                    continue;
+                }
+                if (toSkip > 0) {
+                    toSkip--;
+                    emitted++;
+                    continue;
+                }
+                batch[n++] = r;
+                emitted++;
+            }
+            if (n == 0) {
+                return null;
+            }
+            ArrayResultIterator<Rating> it = new ArrayResultIterator<>();
+            it.set(batch, n, CheckpointedPosition.NO_OFFSET, firstIndex);
+            return it;
+        }
+
+        private Rating toRating(int from, int to) throws IOException {
+            if (to - from > MAX_LINE_BYTES) {
+                return bad("line is longer than " + MAX_LINE_BYTES + " bytes", null);
+            }
+            if (parser.parse(buf, from, to)) {
+                return new Rating(parser.row, parser.col, parser.value, kind);
+            }
+            if (lineNo == 1 && containsLetter(from, to)) {
+                return null; // header
+            }
+            if (to - from == 0 || (to - from == 1 && buf[from] == '\r')) {
+                return null; // blank lines carry nothing: not worth a report
+            }
+            return bad(parser.error(), new String(buf, from, Math.min(to - from, 80), StandardCharsets.UTF_8));
+        }
+
+        private Rating bad(String reason, String text) throws IOException {
+            String note = name + ":" + lineNo + ": " + reason + (text == null ? "" : " in '" + text.strip() + "'");
+            if (strict) {
+                throw new BadInputException(note + " (--strict)");
+            }
+            return Rating.bad(note);
+        }
+
+        private boolean containsLetter(int from, int to) {
+            for (int i = from; i < to; i++) {
+                byte b = buf[i];
+                if ((b >= 'a' && b <= 'z' && b != 'e') || (b >= 'A' && b <= 'Z' && b != 'E')) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * Index of the '\n' that ends the next line, reading more as needed (a last line without one gets one);
+         * -1 at end of input. A line longer than {@link #MAX_LINE_BYTES} comes back cut to its first
+         * {@code MAX_LINE_BYTES + 1} bytes, so that the caller sees it is too long and reports it.
+         */
+        private int nextLine() throws IOException {
+            int scanned = 0;
+            while (true) {
+                for (int i = start + scanned; i < end; i++) {
+                    if (buf[i] == '\n') {
+                        return i;
+                    }
+                }
+                scanned = end - start;
+                if (eof) {
+                    if (scanned == 0) {
+                        return -1;
+                    }
+                    ensureCapacity(end + 1);
+                    buf[end] = '\n';
+                    return end++;
+                }
+                if (scanned > MAX_LINE_BYTES) {
+                    return skipLongLine();
+                }
+                fill();
+            }
+        }
+
+        /** Drops an over-long line's bytes after its first MAX_LINE_BYTES + 1, up to its '\n'. */
+        private int skipLongLine() throws IOException {
+            compact();
+            int keep = MAX_LINE_BYTES + 1;
+            end = keep;
+            while (true) {
+                if (eof) {
+                    ensureCapacity(end + 1);
+                    buf[end] = '\n';
+                    return end++;
+                }
+                fill();
+                for (int i = keep; i < end; i++) {
+                    if (buf[i] == '\n') {
+                        System.arraycopy(buf, i, buf, keep, end - i);
+                        end = keep + (end - i);
+                        return keep;
+                    }
+                }
+                end = keep;
+            }
+        }
+
+        private void compact() {
+            if (start > 0) {
+                System.arraycopy(buf, start, buf, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+        }
+
+        private void ensureCapacity(int size) {
+            if (size > buf.length) {
+                byte[] bigger = new byte[Math.max(size, buf.length * 2)];
+                System.arraycopy(buf, 0, bigger, 0, end);
+                buf = bigger;
+            }
+        }
+
+        /** Moves the unread part to the front, grows if a line fills the buffer, and reads more. */
+        private void fill() throws IOException {
+            compact();
+            if (end == buf.length) {
+                ensureCapacity(buf.length * 2);
+            }
+            int n = in.read(buf, end, buf.length - end);
+            if (n < 0) {
+                eof = true;
+            } else {
+                end += n;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+}
