@@ -1,0 +1,250 @@
+package org.factorbird.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.data.PlantedData;
+import org.factorbird.ps.server.PsServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The whole job on Flink's MiniCluster (2 TaskManagers x 2 slots) against 2 real PS shards on loopback: held-out
+ * RMSE against the planted noise floor, and complete outputs (every id exactly once).
+ */
+class TrainJobITCase {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2)
+                    .build());
+
+    static final double SIGMA = 0.3;
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+    static PlantedData planted;
+    static final List<PsServer> servers = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        data = tmp.resolve("planted");
+        planted = new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.1, 11L, 2);
+        planted.write(data);
+        servers.add(PsServer.startLocal(0, 2));
+        servers.add(PsServer.startLocal(1, 2));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        servers.forEach(PsServer::close);
+    }
+
+    static TrainConfig config(String input, String test, Path out, Map<String, String> extra) {
+        Map<String, String> m = new HashMap<>();
+        m.put("input", input);
+        if (test != null) {
+            m.put("test", test);
+        }
+        m.put("output", out.toString());
+        m.put("parallelism", "2");
+        m.putAll(extra);
+        List<String> ps = new ArrayList<>();
+        servers.forEach(s -> ps.add(s.address()));
+        m.put("ps", String.join(",", ps));
+        return TrainConfig.from(Configuration.fromMap(m), System.nanoTime() | 1);
+    }
+
+    static void run(TrainConfig cfg) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                FactorbirdJob.flinkConfig(cfg));
+        FactorbirdJob.build(env, cfg);
+        env.execute("test");
+    }
+
+    /** id -> parameters, failing on a duplicate id. */
+    static Map<Long, float[]> readFactors(Path dir) throws IOException {
+        Map<Long, float[]> out = new HashMap<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    String[] parts = line.split("\t");
+                    float[] v = new float[parts.length - 1];
+                    for (int i = 1; i < parts.length; i++) {
+                        v[i - 1] = Float.parseFloat(parts[i]);
+                    }
+                    float[] old = out.put(Long.parseLong(parts[0]), v);
+                    assertTrue(old == null, "id written twice: " + parts[0]);
+                }
+            }
+        }
+        return out;
+    }
+
+    static Set<Long>[] idsOf(Path dir) throws IOException {
+        Set<Long> rows = new HashSet<>();
+        Set<Long> cols = new HashSet<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    if (line.startsWith("row")) {
+                        continue;
+                    }
+                    String[] p = line.split(",");
+                    rows.add(Long.parseLong(p[0]));
+                    cols.add(Long.parseLong(p[1]));
+                }
+            }
+        }
+        @SuppressWarnings("unchecked")
+        Set<Long>[] out = new Set[] {rows, cols};
+        return out;
+    }
+
+    static double json(String json, String field) {
+        Matcher m = Pattern.compile("\"" + field + "\": (-?[0-9.]+)").matcher(json);
+        assertTrue(m.find(), field + " missing in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Held-out RMSE recomputed from the written factor files, clipped like the job. */
+    static double rmseFromFiles(Path out, Path testDir) throws IOException {
+        String model = Files.readString(out.resolve("model.json"));
+        float mu = (float) json(model, "globalMean");
+        Matcher range = Pattern.compile("\"ratingRange\": \\[(-?[0-9.]+), (-?[0-9.]+)\\]").matcher(model);
+        assertTrue(range.find());
+        float lo = Float.parseFloat(range.group(1));
+        float hi = Float.parseFloat(range.group(2));
+        Map<Long, float[]> rows = readFactors(out.resolve("rows"));
+        Map<Long, float[]> cols = readFactors(out.resolve("columns"));
+        double se = 0;
+        long n = 0;
+        try (Stream<Path> files = Files.list(testDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    if (line.startsWith("row")) {
+                        continue;
+                    }
+                    String[] p = line.split(",");
+                    float[] u = rows.get(Long.parseLong(p[0]));
+                    float[] v = cols.get(Long.parseLong(p[1]));
+                    float pred = mu + (u == null ? 0 : u[0]) + (v == null ? 0 : v[0]);
+                    if (u != null && v != null) {
+                        for (int q = 1; q < u.length; q++) {
+                            pred += u[q] * v[q];
+                        }
+                    }
+                    pred = Math.max(lo, Math.min(hi, pred));
+                    double e = Float.parseFloat(p[2]) - pred;
+                    se += e * e;
+                    n++;
+                }
+            }
+        }
+        return Math.sqrt(se / n);
+    }
+
+    @ParameterizedTest(name = "state backend {0}")
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void plantedDataReachesTheNoiseFloorWithCompleteOutputs(String backend) throws Exception {
+        Path out = tmp.resolve("out-" + backend);
+        // The planted noise is small next to the signal: regularise less than the MovieLens-tuned default.
+        TrainConfig cfg = config(data.resolve("train").toString(), data.resolve("test").toString(), out,
+                Map.of("rank", "10", "epochs", "20", "lambda", "0.02", "state-backend", backend,
+                        "batch-rows", "256"));
+        run(cfg);
+
+        String model = Files.readString(out.resolve("model.json"));
+        double reported = json(model, "finalTestRmse");
+        System.out.printf("planted (%s): held-out RMSE %.4f = %.3f x sigma%n", backend, reported, reported / SIGMA);
+        assertTrue(reported <= 1.10 * SIGMA, "held-out RMSE " + reported + " > 1.10 x sigma " + SIGMA);
+        double recomputed = rmseFromFiles(out, data.resolve("test"));
+        assertEquals(reported, recomputed, 2e-3, "RMSE from the written factors");
+
+        Set<Long>[] train = idsOf(data.resolve("train"));
+        Map<Long, float[]> rows = readFactors(out.resolve("rows"));
+        Map<Long, float[]> cols = readFactors(out.resolve("columns"));
+        assertEquals(train[0], rows.keySet());
+        assertEquals(train[1], cols.keySet());
+        rows.values().forEach(v -> assertEquals(11, v.length));
+        assertEquals(planted.trainWritten, (long) json(model, "trainRatings"));
+        assertEquals(planted.testWritten, (long) json(model, "testRatings"));
+        assertEquals(train[0].size(), (long) json(model, "rows"));
+        assertEquals(train[1].size(), (long) json(model, "columns"));
+        assertEquals(0, (long) json(model, "skippedLines"));
+    }
+
+    @Test
+    void movieLensWithDefaultSettingsBeatsTheFirstBar() throws Exception {
+        Path ml = Paths.get("..", "..", "shared", "data", "ml-latest-small").toAbsolutePath().normalize();
+        Assumptions.assumeTrue(Files.exists(ml.resolve("train.csv")), "MovieLens not at " + ml);
+        Path out = tmp.resolve("out-ml");
+        run(config(ml.resolve("train.csv").toString(), ml.resolve("test.csv").toString(), out, Map.of()));
+        String model = Files.readString(out.resolve("model.json"));
+        double rmse = json(model, "finalTestRmse");
+        System.out.printf("MovieLens, defaults: held-out RMSE %.4f%n", rmse);
+        assertTrue(rmse <= 0.90, "MovieLens held-out RMSE " + rmse + " > 0.90");
+        assertEquals(90_752, (long) json(model, "trainRatings"));
+        assertEquals(10_084, (long) json(model, "testRatings"));
+    }
+
+    @Test
+    void malformedLinesAreSkippedAndCountedOrFailTheJobInStrictMode() throws Exception {
+        Path in = tmp.resolve("bad-input");
+        Files.createDirectories(in);
+        StringBuilder sb = new StringBuilder("user,item,rating\n");
+        for (int i = 0; i < 200; i++) {
+            sb.append(i % 20).append(',').append(i % 13).append(',').append(1 + i % 5).append('\n');
+        }
+        sb.append("oops\n1,2,NaN\n-3,4,5\n");
+        Files.writeString(in.resolve("ratings.csv"), sb);
+
+        Path out = tmp.resolve("out-bad");
+        run(config(in.toString(), null, out, Map.of("epochs", "2")));
+        String model = Files.readString(out.resolve("model.json"));
+        assertEquals(3, (long) json(model, "skippedLines"));
+        assertEquals(200, (long) json(model, "trainRatings"));
+        assertEquals(20, (long) json(model, "rows"));
+        assertEquals(13, (long) json(model, "columns"));
+        List<String> skipped = Files.readAllLines(out.resolve("skipped-lines.txt"));
+        assertEquals(3, skipped.size());
+        assertTrue(skipped.get(0).endsWith("ratings.csv:202: row id 'oops' is not a non-negative integer in 'oops'"),
+                skipped.get(0));
+
+        Exception e = assertThrows(Exception.class,
+                () -> run(config(in.toString(), null, tmp.resolve("out-strict"), Map.of("strict", "true"))));
+        String chain = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            chain = t.getMessage();
+        }
+        assertTrue(chain.contains("ratings.csv:202: row id 'oops' is not a non-negative integer"), chain);
+        assertFalse(Files.exists(tmp.resolve("out-strict").resolve("model.json")));
+    }
+}

@@ -1,0 +1,103 @@
+package org.factorbird.pipeline.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.file.src.FileSourceSplit;
+import org.apache.flink.connector.file.src.reader.BulkFormat;
+import org.apache.flink.connector.file.src.util.RecordAndPosition;
+import org.apache.flink.core.fs.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RatingFormatTest {
+
+    @TempDir
+    java.nio.file.Path dir;
+
+    private List<Rating> readAll(java.nio.file.Path file, byte kind, boolean strict) throws IOException {
+        RatingFormat format = new RatingFormat(kind, strict);
+        long len = Files.size(file);
+        FileSourceSplit split = new FileSourceSplit("0", new Path(file.toUri()), 0, len, 0, len);
+        List<Rating> out = new ArrayList<>();
+        try (BulkFormat.Reader<Rating> reader = format.createReader(new Configuration(), split)) {
+            BulkFormat.RecordIterator<Rating> batch;
+            while ((batch = reader.readBatch()) != null) {
+                RecordAndPosition<Rating> r;
+                while ((r = batch.next()) != null) {
+                    out.add(r.getRecord());
+                }
+                batch.releaseBatch();
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void skipsHeaderAndReportsBadLinesWithFileAndLine() throws IOException {
+        java.nio.file.Path f = dir.resolve("r.csv");
+        String longLine = "7,8," + "9".repeat(200_000);
+        Files.writeString(f, "userId,movieId,rating,timestamp\r\n1,10,4.0,964982703\r\n"
+                + "2,x,3\n\n-5,1,2\n" + longLine + "\n3,30,NaN\n4,40,2.5", StandardCharsets.UTF_8);
+        List<Rating> rs = readAll(f, Rating.TEST, false);
+        List<String> notes = new ArrayList<>();
+        List<Rating> good = new ArrayList<>();
+        for (Rating r : rs) {
+            if (r.kind == Rating.BAD) {
+                notes.add(r.note);
+            } else {
+                good.add(r);
+            }
+        }
+        assertEquals(2, good.size());
+        assertEquals(1, good.get(0).row);
+        assertEquals(10, good.get(0).col);
+        assertEquals(4.0f, good.get(0).value);
+        assertEquals(Rating.TEST, good.get(0).kind);
+        assertEquals(4, good.get(1).row);
+        assertEquals(2.5f, good.get(1).value);
+        String name = new Path(f.toUri()).toString();
+        assertEquals(List.of(
+                name + ":3: column id 'x' is not a non-negative integer in '2,x,3'",
+                name + ":5: row id '-5' is not a non-negative integer in '-5,1,2'",
+                name + ":6: line is longer than 65536 bytes",
+                name + ":7: rating value 'NaN' is not finite in '3,30,NaN'"), notes);
+    }
+
+    @Test
+    void strictModeFailsOnTheFirstBadLine() throws IOException {
+        java.nio.file.Path f = dir.resolve("s.tsv");
+        Files.writeString(f, "1\t2\t3\n1\t2\n");
+        RatingFormat.BadInputException e = assertThrows(RatingFormat.BadInputException.class,
+                () -> readAll(f, Rating.TRAIN, true));
+        assertTrue(e.getMessage().endsWith("s.tsv:2: expected 3 fields (row, column, value) but the line ends "
+                + "early in '1\t2' (--strict)"), e.getMessage());
+    }
+
+    @Test
+    void readsManyLinesAcrossBufferBoundaries() throws IOException {
+        java.nio.file.Path f = dir.resolve("big.csv");
+        StringBuilder sb = new StringBuilder();
+        int n = 100_000;
+        for (int i = 0; i < n; i++) {
+            sb.append(i).append(',').append(i % 97).append(',').append(i % 5).append(".5\n");
+        }
+        Files.writeString(f, sb);
+        List<Rating> rs = readAll(f, Rating.TRAIN, true);
+        assertEquals(n, rs.size());
+        for (int i = 0; i < n; i++) {
+            Rating r = rs.get(i);
+            assertEquals(i, r.row);
+            assertEquals(i % 97, r.col);
+            assertEquals(i % 5 + 0.5f, r.value);
+        }
+    }
+}
