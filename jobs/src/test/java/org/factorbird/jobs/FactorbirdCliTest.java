@@ -1,0 +1,157 @@
+package org.factorbird.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.factorbird.pipeline.FactorbirdOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: help, one-line errors, and a whole local run. */
+class FactorbirdCliTest {
+
+    @TempDir
+    Path tmp;
+
+    private static String run(String... args) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Factorbird.run(args, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static String error(String... args) {
+        return assertThrows(Factorbird.CliException.class, () -> run(args)).getMessage();
+    }
+
+    @Test
+    void helpListsEveryOptionWithItsDefault() {
+        String help = run("train", "--help");
+        for (ConfigOption<?> o : FactorbirdOptions.all()) {
+            String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
+            assertTrue(help.contains("--" + o.key()), "missing --" + o.key());
+            assertTrue(help.contains("[default: " + def + "]"), "missing default of --" + o.key());
+        }
+        assertTrue(run("generate", "--help").contains("--noise SIGMA"));
+    }
+
+    @Test
+    void readmeListsEveryTrainOptionWithItsDefault() throws IOException {
+        String readme = Files.readString(Paths.get("..", "README.md"));
+        for (ConfigOption<?> o : FactorbirdOptions.all()) {
+            String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "";
+            Matcher m = Pattern.compile("\\| `--" + Pattern.quote(o.key()) + "` \\| `?([^|`]*)`? \\|").matcher(readme);
+            assertTrue(m.find(), "README lacks a row for --" + o.key());
+            assertEquals(def, m.group(1).trim(), "README default of --" + o.key());
+        }
+    }
+
+    @Test
+    void badOptionsGiveOneClearLine() {
+        assertEquals("unknown option --rnak (see --help)", error("train", "--rnak", "5"));
+        assertEquals("--rank has an invalid value 'abc'", error("train", "--input", "x", "--output", "y",
+                "--rank", "abc"));
+        assertEquals("--rank must be >= 1 but was 0", error("train", "--input", "x", "--output", "y",
+                "--rank", "0"));
+        assertEquals("--input is required", error("train", "--output", "y"));
+        assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'", error("train", "--input", "x",
+                "--output", "y", "--state-backend", "disk"));
+        assertEquals("option --epochs needs a value", error("train", "--epochs"));
+    }
+
+    @Test
+    void missingOrEmptyInputIsReportedBeforeAnythingStarts() throws IOException {
+        Path missing = tmp.resolve("nope.csv");
+        assertEquals("--input " + missing + " does not exist", error("train", "--input", missing.toString(),
+                "--output", tmp.resolve("o").toString()));
+        Path empty = Files.createFile(tmp.resolve("empty.csv"));
+        assertEquals("--input " + empty + " is empty", error("train", "--input", empty.toString(),
+                "--output", tmp.resolve("o").toString()));
+        Path full = Files.createDirectories(tmp.resolve("full"));
+        Files.writeString(full.resolve("x"), "x");
+        Files.writeString(tmp.resolve("r.csv"), "1,2,3\n");
+        assertTrue(error("train", "--input", tmp.resolve("r.csv").toString(), "--output", full.toString())
+                .contains("already exists and is not empty"));
+    }
+
+    @Test
+    void unreachableParameterServerIsOneLine() throws IOException {
+        Files.writeString(tmp.resolve("r.csv"), "1,2,3\n");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String e = error("train", "--input", tmp.resolve("r.csv").toString(), "--output",
+                tmp.resolve("o").toString(), "--ps", "127.0.0.1:" + port);
+        assertTrue(e.startsWith("cannot reach parameter server shard 0 at 127.0.0.1:" + port + ": "), e);
+        assertTrue(!e.contains("\n"), e);
+    }
+
+    @Test
+    void inputWithoutAnyValidRatingFailsWithOneLine() throws IOException {
+        Path in = Files.createDirectories(tmp.resolve("in"));
+        Files.writeString(in.resolve("junk.csv"), "a,b,c\nx,y,z\n");
+        String e = error("train", "--input", in.toString(), "--output", tmp.resolve("o").toString(),
+                "--epochs", "1");
+        assertEquals("no valid training ratings in " + in + " (1 malformed lines skipped)", e);
+    }
+
+    @Test
+    void generateThenTrainLocallyPrintsProgressAndBeatsTheNoiseFloorBar() {
+        Path data = tmp.resolve("data");
+        String gen = run("generate", "--output", data.toString(), "--rows", "600", "--cols", "400", "--ratings",
+                "120000", "--rank", "4", "--noise", "0.25", "--seed", "3");
+        assertTrue(gen.contains("noise sigma 0.2500"), gen);
+        // progress lines come from the training operator (subtask 0) on the process's stdout
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        String out;
+        try {
+            System.setOut(new PrintStream(progress, true, StandardCharsets.UTF_8));
+            out = run("train", "--input", data.resolve("train").toString(), "--test",
+                    data.resolve("test").toString(), "--output", tmp.resolve("model").toString(), "--epochs", "15",
+                    "--rank", "6", "--lambda", "0.02");
+        } finally {
+            System.setOut(stdout);
+        }
+        String lines = progress.toString(StandardCharsets.UTF_8);
+        assertTrue(lines.contains("epoch 15/15  train-rmse"), lines);
+        assertTrue(lines.contains("loaded 1"), lines);
+        Matcher m = Pattern.compile("held-out RMSE ([0-9.]+)").matcher(out);
+        assertTrue(m.find(), out);
+        double rmse = Double.parseDouble(m.group(1));
+        assertTrue(rmse < 1.15 * 0.25, "held-out RMSE " + rmse);
+        assertTrue(Files.exists(tmp.resolve("model").resolve("model.json")));
+    }
+
+    @Test
+    void theProcessPrintsASingleErrorLineAndNoStackTrace() throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Factorbird.class.getName());
+        cmd.addAll(List.of("train", "--input", tmp.resolve("missing").toString(), "--output",
+                tmp.resolve("o").toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertEquals(1, p.exitValue());
+        assertEquals("factorbird: error: --input " + tmp.resolve("missing") + " does not exist", err);
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): 10M planted ratings (200k rows x 100k columns, rank 10, skewed degrees), 10 epochs at
+# rank 10, parallelism 2, 2 embedded PS shards. Runs the batched default and, as the accuracy baseline, an
+# unbatched run (--batch-rows 1: one pull and one push per row, Factorbird's original per-row protocol).
+# Prints per-epoch throughput, the median epoch, peak RSS and the held-out RMSE of both runs.
+#
+# Usage: scripts/bench.sh [--skip-unbatched]
+# Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (10), FACTORBIRD_HEAP (4g).
+set -euo pipefail
+HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
+EPOCHS="${EPOCHS:-10}"
+FB="$HOME_DIR/scripts/factorbird"
+if [[ ! -f "$DIR/data/planted.json" ]]; then
+  rm -rf "$DIR/data"
+  "$FB" generate --output "$DIR/data" --rows 200000 --cols 100000 --ratings 10000000 --rank 10 \
+    --noise 0.5 --skew 0.8 --test-fraction 0.1 --files 2 --seed 7
+fi
+
+run() { # name, extra options...
+  local name="$1"; shift
+  rm -rf "$DIR/out-$name"
+  /usr/bin/time -v -o "$DIR/time-$name.txt" "$FB" train --input "$DIR/data/train" --test "$DIR/data/test" \
+    --output "$DIR/out-$name" --rank 10 --epochs "$EPOCHS" --parallelism 2 --ps-shards 2 "$@" \
+    | tee "$DIR/log-$name.txt"
+}
+
+report() { # name
+  local name="$1"
+  local rss median rmse
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$DIR/time-$name.txt")
+  median=$(grep -o '[0-9.]*M ratings/s' "$DIR/log-$name.txt" | awk '{print $1}' | sed 's/M//' | sort -g \
+    | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}')
+  rmse=$(grep -o '"finalTestRmse": [0-9.]*' "$DIR/out-$name/model.json" | awk '{print $2}')
+  printf "%-10s median epoch %6.2fM ratings/s   held-out RMSE %s   peak RSS %s MB\n" "$name" "$median" "$rmse" "$rss"
+  echo "$median $rmse"
+}
+
+echo "== batched (default: --batch-rows 4096)"
+run batched
+if [[ "${1:-}" != "--skip-unbatched" ]]; then
+  echo "== unbatched (--batch-rows 1)"
+  run unbatched --batch-rows 1
+fi
+echo
+echo "== summary ($(nproc) cores, $EPOCHS epochs, $(grep -o '"trainRatings": [0-9]*' "$DIR/data/planted.json"))"
+B=$(report batched | tail -1 && report batched | head -1 >&2)
+if [[ -f "$DIR/out-unbatched/model.json" && "${1:-}" != "--skip-unbatched" ]]; then
+  U=$(report unbatched | tail -1 && report unbatched | head -1 >&2)
+  awk -v b="$B" -v u="$U" 'BEGIN { split(b, x, " "); split(u, y, " ");
+    printf "speed-up %.1fx; held-out RMSE difference %+.4f (batched - unbatched)\n", x[1] / y[1], x[2] - y[2] }'
+fi
