@@ -46,14 +46,26 @@ public final class Factorbird {
         }
     }
 
+    /**
+     * Set by {@code scripts/factorbird}: this JVM is ours, so errors may end it with an exit code. Under
+     * {@code flink run} or a REST submission, main runs inside Flink's client or JobManager and must not exit.
+     */
+    static final String STANDALONE_PROPERTY = "factorbird.standalone";
+
     public static void main(String[] args) {
+        boolean standalone = Boolean.getBoolean(STANDALONE_PROPERTY);
         try {
             run(args, System.out);
         } catch (CliException e) {
+            if (!standalone) {
+                throw new IllegalArgumentException("factorbird: " + e.getMessage());
+            }
             System.err.println("factorbird: error: " + e.getMessage());
             System.exit(e.exitCode);
         }
-        System.exit(0);
+        if (standalone) {
+            System.exit(0); // do not wait for lingering non-daemon threads of the embedded cluster
+        }
     }
 
     /** Runs a command; throws {@link CliException} with a one-line message on failure. */

@@ -143,6 +143,7 @@ class FactorbirdCliTest {
     void theProcessPrintsASingleErrorLineAndNoStackTrace() throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-D" + Factorbird.STANDALONE_PROPERTY + "=true");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Factorbird.class.getName());
