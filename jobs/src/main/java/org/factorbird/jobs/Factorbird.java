@@ -82,7 +82,14 @@ public final class Factorbird {
                     out.println(trainHelp());
                     return;
                 }
-                train(rest, out);
+                train(rest, out, false);
+                break;
+            case "grid":
+                if (wantsHelp(rest)) {
+                    out.println(gridHelp());
+                    return;
+                }
+                train(rest, out, true);
                 break;
             case "generate":
                 if (wantsHelp(rest)) {
@@ -109,7 +116,20 @@ public final class Factorbird {
         return String.join("\n",
                 "usage: factorbird <command> [options]",
                 "  train     train a model (factorbird train --help lists every option)",
+                "  grid      train many hyper-parameter settings in one pass (factorbird grid --help)",
                 "  generate  write a planted low-rank data set (factorbird generate --help)");
+    }
+
+    static String gridHelp() {
+        StringBuilder sb = new StringBuilder("usage: factorbird grid --input PATH --output DIR [options]\n"
+                + "Takes every option of 'train'; these accept a comma-separated list, and the grid is their "
+                + "Cartesian product, trained in one pass:\n ");
+        for (ConfigOption<?> o : TrainConfig.GRID_OPTIONS) {
+            sb.append(" --").append(o.key());
+        }
+        sb.append("\nExample: factorbird grid --input r.csv --test t.csv --output out --lambda 0.02,0.05 "
+                + "--learning-rate 0.005,0.01 --rank 10,40\n\n");
+        return sb.append(trainHelp()).toString();
     }
 
     static String trainHelp() {
@@ -139,6 +159,11 @@ public final class Factorbird {
                 value = key.substring(eq + 1);
                 key = key.substring(0, eq);
             }
+            if (value == null && key.startsWith("no-") && BOOLEAN_FLAGS.contains(key.substring(3))
+                    && known.contains(key.substring(3))) {
+                key = key.substring(3);
+                value = "false";
+            }
             if (!known.contains(key)) {
                 throw new CliException("unknown option --" + key + " (see --help)", 2);
             }
@@ -157,19 +182,19 @@ public final class Factorbird {
         return m;
     }
 
-    private static final List<String> BOOLEAN_FLAGS = List.of("strict");
+    private static final List<String> BOOLEAN_FLAGS = List.of("strict", "clip", "keep-all");
 
     // ------------------------------------------------------------------------------------------------
     //  train
     // ------------------------------------------------------------------------------------------------
 
-    private static void train(String[] args, PrintStream out) {
+    private static void train(String[] args, PrintStream out, boolean grid) {
         List<String> keys = new ArrayList<>();
         FactorbirdOptions.all().forEach(o -> keys.add(o.key()));
         Configuration conf = Configuration.fromMap(parseFlags(args, keys));
         TrainConfig cfg;
         try {
-            cfg = TrainConfig.from(conf, newRunId());
+            cfg = grid ? TrainConfig.grid(conf, newRunId()) : TrainConfig.from(conf, newRunId());
         } catch (IllegalArgumentException e) {
             throw new CliException(cleanOptionError(e), 2);
         }
@@ -203,6 +228,9 @@ public final class Factorbird {
                 }
             }
             Configuration flink = FactorbirdJob.flinkConfig(cfg);
+            if (grid) {
+                out.println("grid search: " + cfg.models.size() + " models in one pass");
+            }
             if (cfg.stateBackend.equals("rocksdb")) {
                 flink.setString("taskmanager.memory.managed.size", "512m");
             }
@@ -299,7 +327,13 @@ public final class Factorbird {
         }
         Matcher rmse = Pattern.compile("\"finalTestRmse\": ([0-9.]+|null)").matcher(json);
         String test = rmse.find() && !rmse.group(1).equals("null") ? "held-out RMSE " + rmse.group(1) + ", " : "";
-        out.printf(Locale.ROOT, "finished in %.1f s: %s%d epochs, rank %d; model in %s%n", seconds, test,
-                cfg.epochs, cfg.rank, cfg.output);
+        Matcher epochs = Pattern.compile("\"epoch\": ([0-9]+)").matcher(json);
+        String done = "";
+        while (epochs.find()) {
+            done = epochs.group(1);
+        }
+        Matcher rank = Pattern.compile("\"rank\": ([0-9]+)").matcher(json);
+        out.printf(Locale.ROOT, "finished in %.1f s: %s%s epochs, rank %s; %s in %s%n", seconds, test, done,
+                rank.find() ? rank.group(1) : "?", cfg.grid ? "best model" : "model", cfg.output);
     }
 }

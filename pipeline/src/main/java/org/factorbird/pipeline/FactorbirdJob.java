@@ -2,20 +2,19 @@ package org.factorbird.pipeline;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
-import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
+import org.factorbird.pipeline.io.OutLine;
+import org.factorbird.pipeline.io.OutLineSink;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.io.RatingFormat;
 import org.factorbird.pipeline.train.TrainOperator;
@@ -25,9 +24,8 @@ import org.factorbird.pipeline.train.TrainOperator;
  *
  * <pre>
  *   FileSource(train) --+
- *                       +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows)
- *   FileSource(test) ---+                        |
- *                                                +-- side output --> FileSink(OUT/columns)
+ *                       +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows, OUT/columns, OUT/models/i/...)
+ *   FileSource(test) ---+
  * </pre>
  *
  * Runs in STREAMING mode: the epochs loop inside {@code endInput()} over keyed state, which BATCH mode's sorted
@@ -51,31 +49,21 @@ public final class FactorbirdJob {
     /** Adds the job to {@code env}. */
     public static void build(StreamExecutionEnvironment env, TrainConfig cfg) {
         env.setParallelism(cfg.parallelism);
-        DataStream<Rating> ratings = read(env, cfg.input, Rating.TRAIN, cfg.strict, "training ratings");
+        DataStream<Rating> ratings = read(env, cfg, cfg.input, Rating.TRAIN, cfg.strict, "training ratings");
         if (cfg.test != null) {
-            ratings = ratings.union(read(env, cfg.test, Rating.TEST, cfg.strict, "held-out ratings"));
+            ratings = ratings.union(read(env, cfg, cfg.test, Rating.TEST, cfg.strict, "held-out ratings"));
         }
-        SingleOutputStreamOperator<String> rows = ratings
+        SingleOutputStreamOperator<OutLine> factors = ratings
                 .keyBy(r -> r.row, Types.LONG)
-                .transform("factorbird-sgd", Types.STRING, new TrainOperator(cfg))
+                .transform("factorbird-sgd", TypeInformation.of(OutLine.class), new TrainOperator(cfg))
                 .uid("factorbird-sgd");
-        rows.sinkTo(lines(cfg.output, "rows")).name("rows").uid("rows-sink");
-        rows.getSideOutput(TrainOperator.COLUMNS).sinkTo(lines(cfg.output, "columns")).name("columns")
-                .uid("columns-sink");
+        factors.sinkTo(OutLineSink.create(cfg.output)).name("factor-files").uid("factor-files");
     }
 
-    private static DataStream<Rating> read(StreamExecutionEnvironment env, String path, byte kind, boolean strict,
-            String name) {
-        FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict), new Path(path))
-                .build();
+    private static DataStream<Rating> read(StreamExecutionEnvironment env, TrainConfig cfg, String path, byte kind,
+            boolean strict, String name) {
+        FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict, cfg.weightColumn,
+                kind == Rating.TRAIN ? cfg.holdout : 0f, cfg.seed), new Path(path)).build();
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
-    }
-
-    private static FileSink<String> lines(String output, String dir) {
-        return FileSink.forRowFormat(new Path(output, dir), new SimpleStringEncoder<String>("UTF-8"))
-                .withBucketAssigner(new BasePathBucketAssigner<>())
-                .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".tsv")
-                        .build())
-                .build();
     }
 }

@@ -48,6 +48,39 @@ public final class FactorbirdOptions {
             .defaultValue(0.1).withDescription("Standard deviation of the initial factors (biases start at 0); "
                     + "every value is drawn deterministically from (seed, id).");
 
+    public static final ConfigOption<String> SCHEDULE = ConfigOptions.key("schedule").stringType()
+            .defaultValue("constant").withDescription("Learning-rate schedule: 'constant'; 'decay' (eta_t = eta_0 / "
+                    + "(1 + decay t), t = epochs done); 'adagrad' (per-coordinate eta_0 / sqrt(sum of squared "
+                    + "gradients); column accumulators live on the PS next to v_j, row ones next to u_i).");
+
+    public static final ConfigOption<Double> DECAY = ConfigOptions.key("decay").doubleType().defaultValue(0.1)
+            .withDescription("The d of the 'decay' schedule.");
+
+    public static final ConfigOption<Integer> WEIGHT_COLUMN = ConfigOptions.key("weight-column").intType()
+            .defaultValue(0).withDescription("1-based input column holding each rating's weight w_ij in the loss "
+                    + "sum w_ij (prediction - r_ij)^2; 0: every weight is 1 (the 4th column of common rating files "
+                    + "is a timestamp).");
+
+    public static final ConfigOption<Double> HOLDOUT = ConfigOptions.key("holdout").doubleType().defaultValue(0.0)
+            .withDescription("Hold out this fraction of the input (a hash of (row, col, seed): the same split "
+                    + "anywhere, at any parallelism) for evaluation, instead of or besides --test.");
+
+    public static final ConfigOption<Double> LOSS_SAMPLE = ConfigOptions.key("loss-sample").doubleType()
+            .defaultValue(0.01).withDescription("Fraction of training ratings (a fixed hash sample) on which the "
+                    + "training loss is measured after every epoch; 0 reports the loss seen during the epoch.");
+
+    public static final ConfigOption<Boolean> CLIP = ConfigOptions.key("clip").booleanType().defaultValue(true)
+            .withDescription("Clip held-out predictions to the range of the training ratings (--no-clip turns it "
+                    + "off).");
+
+    public static final ConfigOption<Integer> EARLY_STOP = ConfigOptions.key("early-stop").intType()
+            .defaultValue(0).withDescription("Stop when the best held-out RMSE has not improved for this many "
+                    + "epochs; 0: never.");
+
+    public static final ConfigOption<Boolean> KEEP_ALL = ConfigOptions.key("keep-all").booleanType()
+            .defaultValue(false).withDescription("Grid search: also write every model to OUT/models/<index>/ "
+                    + "(the best always goes to OUT/rows, OUT/columns, OUT/model.json).");
+
     public static final ConfigOption<Long> SEED = ConfigOptions.key("seed").longType().defaultValue(42L)
             .withDescription("Seed of initial values and shuffling.");
 

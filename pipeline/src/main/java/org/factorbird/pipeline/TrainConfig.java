@@ -3,29 +3,36 @@ package org.factorbird.pipeline;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.PsClientConfig;
 
 /**
- * A checked, immutable training configuration, built from {@link FactorbirdOptions}. Shipped to every subtask.
- * Every check names the option and the bad value.
+ * A checked, immutable training configuration, built from {@link FactorbirdOptions}: the data and run settings,
+ * and the list of models trained together in one pass (one for {@code train}, the Cartesian product of the listed
+ * values for {@code grid}). Shipped to every subtask. Every check names the option and the bad value.
  */
 public final class TrainConfig implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** Options that take a comma-separated list of values in a grid search. */
+    public static final List<ConfigOption<?>> GRID_OPTIONS = List.of(FactorbirdOptions.RANK,
+            FactorbirdOptions.LEARNING_RATE, FactorbirdOptions.LAMBDA, FactorbirdOptions.LAMBDA_BIAS,
+            FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
+
+    public static final int MAX_MODELS = 1024;
 
     public final String input;
     public final String output;
     public final String test;
-    public final int rank;
     public final int epochs;
-    public final float learningRate;
-    public final float lambda;
-    public final float lambdaBias;
-    public final float initStd;
     public final long seed;
     public final int parallelism;
     public final String stateBackend;
@@ -34,21 +41,28 @@ public final class TrainConfig implements Serializable {
     public final int batchRatings;
     public final int psMaxInFlight;
     public final long psTimeoutMs;
+    public final int weightColumn;
+    public final float holdout;
+    public final float lossSample;
+    public final boolean clip;
+    public final int earlyStop;
+    public final boolean keepAll;
+    /** True for a grid search (grid.json, ranked table), even of one model. */
+    public final boolean grid;
+    public final List<ModelParams> models;
+    /** Offset of model m's segment in every row's and column's parameters; offsets[M] = total width. */
+    public final int[] offsets;
     /** Parameter servers in shard order; empty until an embedded cluster is started. */
     public final List<String> psServers;
     /** Identifies this run on the PS cluster; fresh for every submission. */
     public final long runId;
 
-    private TrainConfig(Configuration c, List<String> psServers, long runId) {
+    private TrainConfig(Configuration c, List<ModelParams> models, boolean grid, List<String> psServers,
+            long runId) {
         this.input = required(c.get(FactorbirdOptions.INPUT), "input");
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
-        this.rank = atLeast(c.get(FactorbirdOptions.RANK), 1, "rank");
         this.epochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
-        this.learningRate = positive(c.get(FactorbirdOptions.LEARNING_RATE), "learning-rate");
-        this.lambda = nonNegative(c.get(FactorbirdOptions.LAMBDA), "lambda");
-        this.lambdaBias = nonNegative(c.get(FactorbirdOptions.LAMBDA_BIAS), "lambda-bias");
-        this.initStd = nonNegative(c.get(FactorbirdOptions.INIT_STD), "init-std");
         this.seed = c.get(FactorbirdOptions.SEED);
         this.parallelism = atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
         String backend = c.get(FactorbirdOptions.STATE_BACKEND);
@@ -65,6 +79,27 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--ps-timeout-ms must be >= 1 but was " + timeout);
         }
         this.psTimeoutMs = timeout;
+        int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
+        if (wc != 0 && wc < 4) {
+            throw new IllegalArgumentException("--weight-column must be 0 (none) or >= 4 (columns 1-3 are row, "
+                    + "column, value) but was " + wc);
+        }
+        this.weightColumn = wc;
+        this.holdout = fraction(c.get(FactorbirdOptions.HOLDOUT), "holdout");
+        this.lossSample = fraction(c.get(FactorbirdOptions.LOSS_SAMPLE), "loss-sample");
+        this.clip = c.get(FactorbirdOptions.CLIP);
+        this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
+        this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
+        if (models.size() > MAX_MODELS) {
+            throw new IllegalArgumentException("a grid may hold at most " + MAX_MODELS + " models but this one has "
+                    + models.size());
+        }
+        this.models = List.copyOf(models);
+        this.grid = grid;
+        this.offsets = new int[models.size() + 1];
+        for (int m = 0; m < models.size(); m++) {
+            offsets[m + 1] = offsets[m] + models.get(m).width();
+        }
         for (String s : psServers) {
             PsClientConfig.parseAddress(s);
         }
@@ -72,28 +107,92 @@ public final class TrainConfig implements Serializable {
         this.runId = runId;
     }
 
-    /** Checks {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
+    /** A single-model run from {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
     public static TrainConfig from(Configuration c, long runId) {
+        for (ConfigOption<?> o : GRID_OPTIONS) {
+            String raw = c.toMap().get(o.key());
+            if (raw != null && raw.contains(",")) {
+                throw new IllegalArgumentException("--" + o.key() + " has a list of values ('" + raw
+                        + "'); lists are for 'factorbird grid'");
+            }
+        }
+        return new TrainConfig(c, List.of(modelOf(c)), false, psServersOf(c), runId);
+    }
+
+    /**
+     * A grid search: every option of {@link #GRID_OPTIONS} may hold a comma-separated list; the models are the
+     * Cartesian product, in the order the options are listed there (the last varies fastest).
+     */
+    public static TrainConfig grid(Configuration c, long runId) {
+        Map<String, String> base = c.toMap();
+        List<Map<String, String>> points = new ArrayList<>();
+        points.add(new HashMap<>(base));
+        for (ConfigOption<?> o : GRID_OPTIONS) {
+            String raw = base.get(o.key());
+            if (raw == null) {
+                continue;
+            }
+            List<String> values = new ArrayList<>();
+            Arrays.stream(raw.split(",")).map(String::trim).filter(v -> !v.isEmpty()).forEach(values::add);
+            if (values.isEmpty()) {
+                throw new IllegalArgumentException("--" + o.key() + " has no value");
+            }
+            List<Map<String, String>> next = new ArrayList<>();
+            for (Map<String, String> p : points) {
+                for (String v : values) {
+                    Map<String, String> q = new HashMap<>(p);
+                    q.put(o.key(), v);
+                    next.add(q);
+                }
+            }
+            points = next;
+            if (points.size() > MAX_MODELS) {
+                throw new IllegalArgumentException("a grid may hold at most " + MAX_MODELS + " models");
+            }
+        }
+        List<ModelParams> models = new ArrayList<>();
+        for (Map<String, String> p : points) {
+            models.add(modelOf(Configuration.fromMap(p)));
+        }
+        return new TrainConfig(c, models, true, psServersOf(c), runId);
+    }
+
+    private static ModelParams modelOf(Configuration c) {
+        return new ModelParams(c.get(FactorbirdOptions.RANK), c.get(FactorbirdOptions.LEARNING_RATE).floatValue(),
+                c.get(FactorbirdOptions.LAMBDA).floatValue(), c.get(FactorbirdOptions.LAMBDA_BIAS).floatValue(),
+                c.get(FactorbirdOptions.INIT_STD).floatValue(),
+                ModelParams.Schedule.parse(c.get(FactorbirdOptions.SCHEDULE)),
+                c.get(FactorbirdOptions.DECAY).floatValue());
+    }
+
+    private static List<String> psServersOf(Configuration c) {
         String ps = c.get(FactorbirdOptions.PS);
         List<String> servers = new ArrayList<>();
         if (ps != null && !ps.isBlank()) {
             Arrays.stream(ps.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(servers::add);
         }
-        return new TrainConfig(c, servers, runId);
+        return servers;
     }
 
     /** The same configuration with these parameter servers. */
     public TrainConfig withPsServers(List<String> servers, Configuration c) {
-        return new TrainConfig(c, servers, runId);
+        return new TrainConfig(c, models, grid, servers, runId);
     }
 
-    public int dim() {
-        return rank + 1;
+    /** Floats per row and per column, all models together. */
+    public int width() {
+        return offsets[models.size()];
     }
 
-    /** What the PS stores per column: [b_j, v_j] with b_j starting at 0. */
+    public List<ModelSpec.Segment> segments() {
+        List<ModelSpec.Segment> out = new ArrayList<>();
+        models.forEach(m -> out.add(m.segment()));
+        return out;
+    }
+
+    /** What the PS stores per column: every model's segment, back to back. */
     public ModelSpec columnModel() {
-        return new ModelSpec(dim(), 1, runId, seed, initStd);
+        return new ModelSpec(runId, seed, segments());
     }
 
     public PsClientConfig psClientConfig() {
@@ -101,6 +200,21 @@ public final class TrainConfig implements Serializable {
             throw new IllegalStateException("no parameter servers configured");
         }
         return new PsClientConfig(psServers, columnModel()).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs);
+    }
+
+    /** Run settings for model.json / grid.json. */
+    public Map<String, Object> settings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epochs", epochs);
+        m.put("seed", seed);
+        m.put("batchRows", batchRows);
+        m.put("batchRatings", batchRatings);
+        m.put("weightColumn", weightColumn);
+        m.put("holdout", holdout);
+        m.put("lossSample", lossSample);
+        m.put("clip", clip);
+        m.put("earlyStop", earlyStop);
+        return m;
     }
 
     private static String required(String v, String name) {
@@ -117,16 +231,9 @@ public final class TrainConfig implements Serializable {
         return v;
     }
 
-    private static float positive(double v, String name) {
-        if (!(v > 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException("--" + name + " must be a positive number but was " + v);
-        }
-        return (float) v;
-    }
-
-    private static float nonNegative(double v, String name) {
-        if (!(v >= 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException("--" + name + " must be a finite number >= 0 but was " + v);
+    private static float fraction(double v, String name) {
+        if (!(v >= 0 && v < 1)) {
+            throw new IllegalArgumentException("--" + name + " must be in [0, 1) but was " + v);
         }
         return (float) v;
     }

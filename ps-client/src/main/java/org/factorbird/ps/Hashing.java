@@ -45,15 +45,4 @@ public final class Hashing {
         double u2 = unit(mix64(h + 0x632BE59BD9B4E019L));
         return Math.sqrt(-2.0 * Math.log1p(-u1)) * Math.cos(2.0 * Math.PI * u2);
     }
-
-    /**
-     * Initial parameters of {@code id}: the first {@code zeroPrefix} values (biases) are 0, the rest
-     * {@code initStd} times a deterministic standard-normal draw.
-     */
-    public static void initParams(long seed, long id, float initStd, int zeroPrefix, float[] out, int offset,
-            int dim) {
-        for (int j = 0; j < dim; j++) {
-            out[offset + j] = j < zeroPrefix ? 0f : (float) (initStd * gaussian(seed, id, j));
-        }
-    }
 }

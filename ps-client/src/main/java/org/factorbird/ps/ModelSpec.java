@@ -1,46 +1,85 @@
 package org.factorbird.ps;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 
 /**
- * What a PS cluster stores for one training run: {@code dim} floats per key, of which the first
- * {@code zeroPrefix} start at 0 (biases) and the rest at {@code initStd} times a normal draw seeded by
- * ({@code seed}, key). A server that receives a HELLO with a new {@code runId} drops what it held and starts
- * this model; HELLOs with the same run id join it (one training run per PS cluster at a time).
+ * What a PS cluster stores per key for one training run: the concatenation of one or more {@link Segment}s (one
+ * per model in a grid search), {@link #dim()} floats in all. A server that receives a HELLO with a new
+ * {@code runId} drops what it held and starts this model; HELLOs with the same run id join it (one training run
+ * per PS cluster at a time).
  */
 public final class ModelSpec implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
-    private final int dim;
-    private final int zeroPrefix;
+    /**
+     * {@code dim} floats of one model; positions [randomFrom, randomTo) start at {@code initStd} times a
+     * standard-normal draw seeded by (seed, key, position), all others (biases, optimiser state) at 0.
+     */
+    public static final class Segment implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        public final int dim;
+        public final int randomFrom;
+        public final int randomTo;
+        public final float initStd;
+
+        public Segment(int dim, int randomFrom, int randomTo, float initStd) {
+            if (dim < 1) {
+                throw new IllegalArgumentException("segment dim must be >= 1 but was " + dim);
+            }
+            if (randomFrom < 0 || randomTo < randomFrom || randomTo > dim) {
+                throw new IllegalArgumentException("random range [" + randomFrom + ", " + randomTo
+                        + ") must lie in [0, " + dim + "]");
+            }
+            if (!(initStd >= 0f) || Float.isInfinite(initStd)) {
+                throw new IllegalArgumentException("initStd must be finite and >= 0 but was " + initStd);
+            }
+            this.dim = dim;
+            this.randomFrom = randomFrom;
+            this.randomTo = randomTo;
+            this.initStd = initStd;
+        }
+
+        @Override
+        public String toString() {
+            return "[" + dim + " floats, random " + randomFrom + ".." + randomTo + " x " + initStd + "]";
+        }
+    }
+
     private final long runId;
     private final long seed;
-    private final float initStd;
+    private final List<Segment> segments;
+    private final int dim;
 
-    public ModelSpec(int dim, int zeroPrefix, long runId, long seed, float initStd) {
-        if (dim < 1) {
-            throw new IllegalArgumentException("dim must be >= 1 but was " + dim);
+    public ModelSpec(long runId, long seed, List<Segment> segments) {
+        if (segments == null || segments.isEmpty()) {
+            throw new IllegalArgumentException("a model needs at least one segment");
         }
-        if (zeroPrefix < 0 || zeroPrefix > dim) {
-            throw new IllegalArgumentException("zeroPrefix must be in [0, " + dim + "] but was " + zeroPrefix);
+        long total = 0;
+        for (Segment s : segments) {
+            total += s.dim;
         }
-        if (!(initStd >= 0f) || Float.isInfinite(initStd)) {
-            throw new IllegalArgumentException("initStd must be finite and >= 0 but was " + initStd);
+        if (total > 1 << 20) {
+            throw new IllegalArgumentException("a key may hold at most 2^20 floats but the segments need " + total);
         }
-        this.dim = dim;
-        this.zeroPrefix = zeroPrefix;
         this.runId = runId;
         this.seed = seed;
-        this.initStd = initStd;
+        this.segments = Collections.unmodifiableList(new ArrayList<>(segments));
+        this.dim = (int) total;
     }
 
+    /** One model of {@code dim} floats whose first {@code zeroPrefix} are 0 and the rest random. */
+    public static ModelSpec single(int dim, int zeroPrefix, long runId, long seed, float initStd) {
+        return new ModelSpec(runId, seed, List.of(new Segment(dim, zeroPrefix, dim, initStd)));
+    }
+
+    /** Floats per key, all segments together. */
     public int dim() {
         return dim;
-    }
-
-    public int zeroPrefix() {
-        return zeroPrefix;
     }
 
     public long runId() {
@@ -51,13 +90,30 @@ public final class ModelSpec implements Serializable {
         return seed;
     }
 
-    public float initStd() {
-        return initStd;
+    public List<Segment> segments() {
+        return segments;
+    }
+
+    /** Writes the initial values of {@code key} into {@code out[offset, offset + dim())}. */
+    public void init(long key, float[] out, int offset) {
+        init(seed, segments, key, out, offset);
+    }
+
+    /** The initial values of {@code key} for these segments under {@code seed} (also used for row parameters). */
+    public static void init(long seed, List<Segment> segments, long key, float[] out, int offset) {
+        int o = offset;
+        for (Segment s : segments) {
+            for (int j = 0; j < s.dim; j++) {
+                out[o + j] = j >= s.randomFrom && j < s.randomTo
+                        ? (float) (s.initStd * Hashing.gaussian(seed, key, j)) : 0f;
+            }
+            o += s.dim;
+        }
     }
 
     @Override
     public String toString() {
-        return "ModelSpec{dim=" + dim + ", zeroPrefix=" + zeroPrefix + ", runId=" + Long.toHexString(runId)
-                + ", seed=" + seed + ", initStd=" + initStd + "}";
+        return "ModelSpec{dim=" + dim + ", runId=" + Long.toHexString(runId) + ", seed=" + seed + ", segments="
+                + segments + "}";
     }
 }

@@ -122,8 +122,7 @@ public final class PsClient implements AutoCloseable {
             int expect = i;
             CompletableFuture<Void> reply = new CompletableFuture<>();
             long id = conn.nextRequestId();
-            ByteBuf frame = Protocol.hello(alloc, id, i, shards.length, m.dim(), m.zeroPrefix(), m.runId(),
-                    m.seed(), m.initStd());
+            ByteBuf frame = Protocol.hello(alloc, id, i, shards.length, m);
             conn.send(id, frame, new Pending() {
                 @Override
                 public void onReply(ByteBuf p) {

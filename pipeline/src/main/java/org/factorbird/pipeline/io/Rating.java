@@ -14,6 +14,8 @@ public class Rating {
     public long row;
     public long col;
     public float value;
+    /** w_ij of the weighted loss; 1 unless the input has a weight column. */
+    public float weight = 1f;
     public byte kind;
     /** Only for {@link #BAD}: "file:line: reason". */
     public String note;
@@ -25,6 +27,11 @@ public class Rating {
         this.col = col;
         this.value = value;
         this.kind = kind;
+    }
+
+    public Rating(long row, long col, float value, float weight, byte kind) {
+        this(row, col, value, kind);
+        this.weight = weight;
     }
 
     public static Rating bad(String note) {

@@ -30,13 +30,28 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
     private final byte kind;
     private final boolean strict;
+    private final int weightColumn;
+    private final float holdout;
+    private final long seed;
 
     public RatingFormat(byte kind, boolean strict) {
+        this(kind, strict, 0, 0f, 0L);
+    }
+
+    /**
+     * @param weightColumn 1-based column of the rating weight, 0 for none
+     * @param holdout      fraction of TRAIN lines turned into TEST ones by {@link HoldoutSplit}
+     */
+    public RatingFormat(byte kind, boolean strict, int weightColumn, float holdout, long seed) {
         if (kind != Rating.TRAIN && kind != Rating.TEST) {
             throw new IllegalArgumentException("kind must be TRAIN or TEST but was " + kind);
         }
         this.kind = kind;
         this.strict = strict;
+        this.weightColumn = weightColumn;
+        this.holdout = holdout;
+        this.seed = seed;
+        new RatingLineParser(weightColumn); // checks the column
     }
 
     @Override
@@ -72,7 +87,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         private final Path path;
         private final String name;
         private final InputStream in;
-        private final RatingLineParser parser = new RatingLineParser();
+        private final RatingLineParser parser = new RatingLineParser(weightColumn);
         private byte[] buf = new byte[1 << 16];
         private int start;
         private int end;
@@ -127,7 +142,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 return bad("line is longer than " + MAX_LINE_BYTES + " bytes", null);
             }
             if (parser.parse(buf, from, to)) {
-                return new Rating(parser.row, parser.col, parser.value, kind);
+                byte k = kind == Rating.TRAIN && holdout > 0
+                        && HoldoutSplit.isHeldOut(seed, parser.row, parser.col, holdout) ? Rating.TEST : kind;
+                return new Rating(parser.row, parser.col, parser.value, parser.weight, k);
             }
             if (lineNo == 1 && containsLetter(from, to)) {
                 return null; // header

@@ -21,11 +21,26 @@ public final class RatingLineParser {
         }
     }
 
+    /** 1-based field holding the weight, or 0 for none (weight 1). */
+    private final int weightField;
+
     public long row;
     public long col;
     public float value;
+    public float weight = 1f;
     private String error;
     private int pos;
+
+    public RatingLineParser() {
+        this(0);
+    }
+
+    public RatingLineParser(int weightField) {
+        if (weightField != 0 && weightField < 4) {
+            throw new IllegalArgumentException("weight field must be 0 or >= 4 but was " + weightField);
+        }
+        this.weightField = weightField;
+    }
 
     public String error() {
         return error;
@@ -73,9 +88,35 @@ public final class RatingLineParser {
             error = "rating value '" + text(buf, start, pos) + "' is not finite";
             return false;
         }
+        float w = 1f;
+        if (weightField > 0) {
+            for (int field = 4; field <= weightField; field++) {
+                if (!separator(buf, to)) {
+                    error = "no column " + weightField + " for the weight";
+                    return false;
+                }
+                int fs = pos;
+                while (pos < to && !isSeparator(buf[pos])) {
+                    pos++;
+                }
+                if (field == weightField) {
+                    if (fs == pos) {
+                        error = "no column " + weightField + " for the weight";
+                        return false;
+                    }
+                    w = parseFloat(buf, fs, pos);
+                    if (!(w >= 0f) || Float.isInfinite(w)) {
+                        error = "weight '" + text(buf, fs, pos) + "' in column " + weightField
+                                + " is not a finite number >= 0";
+                        return false;
+                    }
+                }
+            }
+        }
         row = r;
         col = c;
         value = v;
+        weight = w;
         return true;
     }
 

@@ -1,21 +1,26 @@
 package org.factorbird.pipeline.train;
 
 /**
- * One row's ratings, packed once at end of input: training columns and values, and held-out columns and values,
- * as primitive arrays (one keyed-state value per row, never one per rating). A Flink POJO.
+ * One row's ratings, packed once at end of input as primitive arrays (one keyed-state value per row, never one
+ * per rating): training columns, values and weights (null when every weight is 1), the indices of the training
+ * ratings in the fixed loss sample, and the held-out columns and values. A Flink POJO.
  */
 public class RowData {
 
     public long[] cols;
     public float[] vals;
+    public float[] weights;
+    public int[] sample;
     public long[] testCols;
     public float[] testVals;
 
     public RowData() {}
 
-    public RowData(long[] cols, float[] vals, long[] testCols, float[] testVals) {
+    public RowData(long[] cols, float[] vals, float[] weights, int[] sample, long[] testCols, float[] testVals) {
         this.cols = cols;
         this.vals = vals;
+        this.weights = weights;
+        this.sample = sample;
         this.testCols = testCols;
         this.testVals = testVals;
     }
@@ -26,5 +31,9 @@ public class RowData {
 
     public int testCount() {
         return testCols == null ? 0 : testCols.length;
+    }
+
+    public int sampleCount() {
+        return sample == null ? 0 : sample.length;
     }
 }

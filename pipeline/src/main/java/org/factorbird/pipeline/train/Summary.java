@@ -3,10 +3,12 @@ package org.factorbird.pipeline.train;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
+import org.factorbird.pipeline.ModelParams;
 import org.factorbird.pipeline.TrainConfig;
 
-/** Global facts of a run, gathered by subtask 0 for {@code model.json}. */
+/** Global facts of a run, gathered by every subtask from the aggregates, for model.json and grid.json. */
 final class Summary {
 
     final float mu;
@@ -17,12 +19,14 @@ final class Summary {
     final long testOnlyRows;
     final float min;
     final float max;
-    final List<EpochMetrics> epochs = new ArrayList<>();
+    /** Per model, per epoch. */
+    final List<List<EpochMetrics>> epochs = new ArrayList<>();
     long rowsWritten;
     long columnsWritten;
+    String stoppedEarly;
 
     Summary(float mu, long trainRatings, long testRatings, long skipped, long rows, long testOnlyRows, float min,
-            float max) {
+            float max, int models) {
         this.mu = mu;
         this.trainRatings = trainRatings;
         this.testRatings = testRatings;
@@ -31,25 +35,58 @@ final class Summary {
         this.testOnlyRows = testOnlyRows;
         this.min = min;
         this.max = max;
+        for (int m = 0; m < models; m++) {
+            epochs.add(new ArrayList<>());
+        }
     }
 
     static String num(double v) {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6f", v) : "null";
     }
 
-    String toJson(TrainConfig c) {
+    EpochMetrics last(int model) {
+        List<EpochMetrics> e = epochs.get(model);
+        return e.isEmpty() ? null : e.get(e.size() - 1);
+    }
+
+    /** What ranks models: final held-out RMSE, else the final training loss. */
+    double score(int model) {
+        EpochMetrics l = last(model);
+        if (l == null) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double s = Double.isNaN(l.testRmse) ? l.trainRmse() : l.testRmse;
+        return Double.isNaN(s) ? Double.POSITIVE_INFINITY : s;
+    }
+
+    int best() {
+        int best = 0;
+        for (int m = 1; m < epochs.size(); m++) {
+            if (score(m) < score(best)) {
+                best = m;
+            }
+        }
+        return best;
+    }
+
+    String modelJson(TrainConfig c, int model) {
+        ModelParams p = c.models.get(model);
         StringBuilder sb = new StringBuilder();
         sb.append("{\n");
         sb.append("  \"format\": \"factorbird-model-1\",\n");
         sb.append("  \"globalMean\": ").append(num(mu)).append(",\n");
-        sb.append("  \"rank\": ").append(c.rank).append(",\n");
+        sb.append("  \"rank\": ").append(p.rank).append(",\n");
         sb.append("  \"lineFormat\": \"id<TAB>bias<TAB>f1..fk\",\n");
-        sb.append("  \"hyperParameters\": {")
-                .append(String.format(Locale.ROOT, "\"learningRate\": %s, \"lambda\": %s, \"lambdaBias\": %s, "
-                        + "\"initStd\": %s, \"epochs\": %d, \"seed\": %d, \"batchRows\": %d, \"batchRatings\": %d",
-                        num(c.learningRate), num(c.lambda), num(c.lambdaBias), num(c.initStd), c.epochs, c.seed,
-                        c.batchRows, c.batchRatings))
-                .append("},\n");
+        if (c.grid) {
+            sb.append("  \"gridIndex\": ").append(model).append(",\n");
+        }
+        sb.append("  \"hyperParameters\": ").append(p.json()).append(",\n");
+        sb.append("  \"settings\": {");
+        int i = 0;
+        for (Map.Entry<String, Object> e : c.settings().entrySet()) {
+            sb.append(i++ == 0 ? "" : ", ").append('"').append(e.getKey()).append("\": ").append(e.getValue());
+        }
+        sb.append("},\n");
         sb.append("  \"counts\": {")
                 .append(String.format(Locale.ROOT, "\"trainRatings\": %d, \"testRatings\": %d, \"rows\": %d, "
                         + "\"columns\": %d, \"testOnlyRows\": %d, \"skippedLines\": %d",
@@ -59,13 +96,67 @@ final class Summary {
         sb.append("  \"parallelism\": ").append(c.parallelism).append(",\n");
         sb.append("  \"psShards\": ").append(c.psServers.size()).append(",\n");
         sb.append("  \"stateBackend\": \"").append(c.stateBackend).append("\",\n");
-        EpochMetrics last = epochs.isEmpty() ? null : epochs.get(epochs.size() - 1);
+        if (stoppedEarly != null) {
+            sb.append("  \"stoppedEarly\": \"").append(stoppedEarly).append("\",\n");
+        }
+        EpochMetrics last = last(model);
         sb.append("  \"finalTestRmse\": ").append(last == null ? "null" : num(last.testRmse)).append(",\n");
+        sb.append("  \"finalTrainRmse\": ").append(last == null ? "null" : num(last.trainRmse())).append(",\n");
         sb.append("  \"epochs\": [");
-        for (int i = 0; i < epochs.size(); i++) {
-            sb.append(i == 0 ? "\n    " : ",\n    ").append(epochs.get(i).json());
+        List<EpochMetrics> e = epochs.get(model);
+        for (int k = 0; k < e.size(); k++) {
+            sb.append(k == 0 ? "\n    " : ",\n    ").append(e.get(k).json());
         }
         sb.append("\n  ]\n}\n");
+        return sb.toString();
+    }
+
+    /** Models ranked best first. */
+    List<Integer> ranking() {
+        List<Integer> order = new ArrayList<>();
+        for (int m = 0; m < epochs.size(); m++) {
+            order.add(m);
+        }
+        order.sort((a, b) -> Double.compare(score(a), score(b)));
+        return order;
+    }
+
+    String gridJson(TrainConfig c) {
+        StringBuilder sb = new StringBuilder("{\n  \"best\": ").append(best()).append(",\n  \"models\": [");
+        List<Integer> order = ranking();
+        for (int k = 0; k < order.size(); k++) {
+            int m = order.get(k);
+            EpochMetrics l = last(m);
+            sb.append(k == 0 ? "\n    " : ",\n    ");
+            sb.append("{\"index\": ").append(m).append(", \"place\": ").append(k + 1)
+                    .append(", \"hyperParameters\": ").append(c.models.get(m).json())
+                    .append(", \"finalTestRmse\": ").append(l == null ? "null" : num(l.testRmse))
+                    .append(", \"finalTestMae\": ").append(l == null ? "null" : num(l.testMae))
+                    .append(", \"finalTrainRmse\": ").append(l == null ? "null" : num(l.trainRmse()))
+                    .append(", \"epochs\": [");
+            List<EpochMetrics> e = epochs.get(m);
+            for (int q = 0; q < e.size(); q++) {
+                sb.append(q == 0 ? "" : ", ").append(e.get(q).json());
+            }
+            sb.append("]}");
+        }
+        sb.append("\n  ],\n  \"globalMean\": ").append(num(mu)).append(",\n  \"trainRatings\": ").append(trainRatings)
+                .append(",\n  \"testRatings\": ").append(testRatings).append("\n}\n");
+        return sb.toString();
+    }
+
+    String table(TrainConfig c) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-5s %-6s %-10s %-10s %-65s%n", "place", "index", "test-rmse",
+                "train-rmse", "hyper-parameters"));
+        List<Integer> order = ranking();
+        for (int k = 0; k < order.size(); k++) {
+            int m = order.get(k);
+            EpochMetrics l = last(m);
+            sb.append(String.format(Locale.ROOT, "%-5d %-6d %-10s %-10s %s%n", k + 1, m,
+                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.testRmse),
+                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.trainRmse()), c.models.get(m).describe()));
+        }
         return sb.toString();
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -14,7 +15,6 @@ import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.KeyedStateBackend;
@@ -23,9 +23,11 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.util.OutputTag;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.HoldoutSplit;
+import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.protocol.Protocol;
@@ -43,13 +45,10 @@ import org.factorbird.ps.protocol.Protocol;
  *
  * <p>Row parameters never leave the subtask; only columns cross the network.
  */
-public class TrainOperator extends AbstractStreamOperator<String>
-        implements OneInputStreamOperator<Rating, String>, BoundedOneInput {
+public class TrainOperator extends AbstractStreamOperator<OutLine>
+        implements OneInputStreamOperator<Rating, OutLine>, BoundedOneInput {
 
     private static final long serialVersionUID = 1L;
-
-    /** Side output carrying the column lines; the main output carries the row lines. */
-    public static final OutputTag<String> COLUMNS = new OutputTag<>("columns", Types.STRING);
 
     static final long ROW_SEED_SALT = 0x726F777321L;
     private static final int MAX_BAD_SAMPLES = 100;
@@ -145,38 +144,76 @@ public class TrainOperator extends AbstractStreamOperator<String>
                     + (stats[3] > 0 ? " (" + (long) stats[3] + " malformed lines skipped)" : " (the input is empty)"));
         }
         float mu = (float) (stats[0] / stats[1]);
+        Models md = new Models(cfg.models, cfg.offsets);
+        int models = md.count;
         Summary summary = new Summary(mu, trainRatings, (long) stats[2], (long) stats[3], (long) stats[4],
-                (long) stats[5], (float) stats[6], (float) stats[7]);
+                (long) stats[5], (float) stats[6], (float) stats[7], models);
         if (subtask() == 0) {
             progress(String.format(Locale.ROOT, "loaded %,d training and %,d held-out ratings of %,d rows "
-                    + "(%,d malformed lines skipped); global mean %.4f", summary.trainRatings, summary.testRatings,
-                    summary.rows, summary.skipped, mu));
+                    + "(%,d malformed lines skipped); global mean %.4f; %d model(s)", summary.trainRatings,
+                    summary.testRatings, summary.rows, summary.skipped, mu, models));
         }
 
-        Batch batch = new Batch(cfg.dim(), 1 << 16);
+        Batch batch = new Batch(md.width, 1 << 16);
+        byte[] sums = new byte[3 * models + 3];
+        double bestRmse = Double.POSITIVE_INFINITY;
+        int sinceBest = 0;
         for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
             long t0 = System.nanoTime();
-            double loss = trainEpoch(packed.trainKeys, batch, mu, epoch);
-            double[] trained = aggregate(AGG_TRAINED | epoch, new byte[] {s, s}, loss, packed.trainRatings);
+            md.startEpoch(epoch);
+            double[] loss = new double[models + 1];
+            trainEpoch(packed.trainKeys, batch, md, mu, epoch, loss);
+            double[] trained = aggregate(AGG_TRAINED | epoch, Arrays.copyOf(sums, models + 1), loss);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double[] eval = evaluate(packed.testKeys, batch, summary);
-            double[] evaluated = aggregate(AGG_EVALUATED | epoch, new byte[] {s, s, s}, eval[0], eval[1], eval[2]);
-            EpochMetrics m = new EpochMetrics(epoch, Math.sqrt(trained[0] / trained[1]),
-                    evaluated[2] > 0 ? Math.sqrt(evaluated[0] / evaluated[2]) : Double.NaN,
-                    evaluated[2] > 0 ? evaluated[1] / evaluated[2] : Double.NaN, trained[1] / seconds, seconds);
-            summary.epochs.add(m);
-            if (subtask() == 0) {
-                progress(m.line(cfg.epochs));
+            double[] eval = new double[3 * models + 2];
+            evaluate(packed.testKeys, batch, md, summary, eval);
+            double[] ev = aggregate(AGG_EVALUATED | epoch, Arrays.copyOf(sums, eval.length), eval);
+            double testCount = ev[3 * models];
+            double sampleWeight = ev[3 * models + 1];
+            double epochBest = Double.POSITIVE_INFINITY;
+            for (int m = 0; m < models; m++) {
+                EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models]),
+                        sampleWeight > 0 ? Math.sqrt(ev[2 * models + m] / sampleWeight) : Double.NaN,
+                        testCount > 0 ? Math.sqrt(ev[2 * m] / testCount) : Double.NaN,
+                        testCount > 0 ? ev[2 * m + 1] / testCount : Double.NaN, trainRatings / seconds, seconds);
+                summary.epochs.get(m).add(em);
+                epochBest = Math.min(epochBest, em.testRmse);
+                if (subtask() == 0) {
+                    progress(em.line(cfg.epochs, models > 1 ? "model " + m + " " : ""));
+                }
+            }
+            if (cfg.earlyStop > 0 && testCount > 0) {
+                if (epochBest < bestRmse) {
+                    bestRmse = epochBest;
+                    sinceBest = 0;
+                } else if (++sinceBest >= cfg.earlyStop) {
+                    summary.stoppedEarly = String.format(Locale.ROOT, "after epoch %d: held-out RMSE %.4f has "
+                            + "not improved for %d epochs", epoch, bestRmse, sinceBest);
+                    if (subtask() == 0) {
+                        progress("early stop " + summary.stoppedEarly);
+                    }
+                    break;
+                }
             }
         }
 
-        long rowsWritten = writeRows(packed.trainKeys);
-        long columnsWritten = writeColumns();
+        int best = summary.best();
+        long rowsWritten = writeRows(packed.trainKeys, best);
+        long columnsWritten = writeColumns(best);
         double[] done = aggregate(AGG_DONE, new byte[] {s, s}, rowsWritten, columnsWritten);
         if (subtask() == 0) {
             summary.rowsWritten = (long) done[0];
             summary.columnsWritten = (long) done[1];
-            writeModelJson(summary);
+            writeFile("model.json", summary.modelJson(cfg, best));
+            if (cfg.grid) {
+                writeFile("grid.json", summary.gridJson(cfg));
+                progress("grid of " + models + " models, best first:\n" + summary.table(cfg).stripTrailing());
+                if (cfg.keepAll) {
+                    for (int m = 0; m < models; m++) {
+                        writeFile("models/" + m + "/model.json", summary.modelJson(cfg, m));
+                    }
+                }
+            }
         }
     }
 
@@ -205,6 +242,11 @@ public class TrainOperator extends AbstractStreamOperator<String>
         LongList testKeys = new LongList(keys.length);
         LongList cols = new LongList(64);
         FloatList vals = new FloatList(64);
+        FloatList weights = new FloatList(64);
+        IntList sample = new IntList(16);
+        boolean weighted = cfg.weightColumn > 0;
+        long sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
+        List<ModelSpec.Segment> segments = cfg.segments();
         LongList testCols = new LongList(16);
         FloatList testVals = new FloatList(16);
         for (long key : keys) {
@@ -212,6 +254,8 @@ public class TrainOperator extends AbstractStreamOperator<String>
             setCurrentKey(key);
             cols.clear();
             vals.clear();
+            weights.clear();
+            sample.clear();
             testCols.clear();
             testVals.clear();
             for (Rating r : incoming.get()) {
@@ -219,25 +263,30 @@ public class TrainOperator extends AbstractStreamOperator<String>
                     testCols.add(r.col);
                     testVals.add(r.value);
                 } else {
+                    if (cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, key, r.col) < cfg.lossSample) {
+                        sample.add(cols.size());
+                    }
                     cols.add(r.col);
                     vals.add(r.value);
+                    weights.add(r.weight);
                     p.sum += r.value;
                     p.min = Math.min(p.min, r.value);
                     p.max = Math.max(p.max, r.value);
                 }
             }
             incoming.clear();
-            rowState.update(new RowData(cols.toArray(), vals.toArray(), testCols.toArray(), testVals.toArray()));
+            rowState.update(new RowData(cols.toArray(), vals.toArray(), weighted ? weights.toArray() : null,
+                    sample.size() > 0 ? sample.toArray() : null, testCols.toArray(), testVals.toArray()));
             if (cols.size() > 0) {
-                float[] params = new float[cfg.dim()];
-                Hashing.initParams(cfg.seed ^ ROW_SEED_SALT, key, cfg.initStd, 1, params, 0, cfg.dim());
+                float[] params = new float[cfg.width()];
+                ModelSpec.init(cfg.seed ^ ROW_SEED_SALT, segments, key, params, 0);
                 paramState.update(params);
                 trainKeys.add(key);
                 p.trainRatings += cols.size();
             } else {
                 p.testOnlyRows++;
             }
-            if (testCols.size() > 0) {
+            if (testCols.size() > 0 || sample.size() > 0) {
                 testKeys.add(key);
                 p.testRatings += testCols.size();
             }
@@ -247,9 +296,10 @@ public class TrainOperator extends AbstractStreamOperator<String>
         return p;
     }
 
-    private double trainEpoch(long[] keys, Batch batch, float mu, int epoch) throws Exception {
+    /** Trains one epoch; {@code loss[m]} gains model m's weighted squared errors, {@code loss[M]} the weights. */
+    private void trainEpoch(long[] keys, Batch batch, Models md, float mu, int epoch, double[] loss)
+            throws Exception {
         shuffle(keys, Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L));
-        double loss = 0;
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
         int i = 0;
         while (i < keys.length) {
@@ -258,12 +308,11 @@ public class TrainOperator extends AbstractStreamOperator<String>
             while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
                 long key = keys[i++];
                 setCurrentKey(key);
-                RowData row = rowState.value();
-                batch.addRow(key, paramState.value(), row.cols, row.vals,
+                batch.addRow(key, paramState.value(), rowState.value(),
                         Hashing.mix64(cfg.seed ^ Hashing.mix64(key) ^ epoch) | 1);
             }
             ps.await(batch.pull(ps, false));
-            loss += batch.train(mu, cfg.learningRate, cfg.lambda, cfg.lambdaBias);
+            loss[md.count] += batch.train(md, mu, loss);
             pushes = CompletableFuture.allOf(pushes, batch.push(ps));
             for (int r = 0; r < batch.rows; r++) {
                 setCurrentKey(batch.rowKeys[r]);
@@ -271,13 +320,18 @@ public class TrainOperator extends AbstractStreamOperator<String>
             }
         }
         ps.await(pushes); // every push applied before this subtask reports the epoch done
-        return loss;
     }
 
-    /** Held-out squared error, absolute error and count of this subtask's rows. */
-    private double[] evaluate(long[] keys, Batch batch, Summary s) throws Exception {
-        double[] acc = new double[3];
-        float[] zeroRow = new float[cfg.dim()];
+    /**
+     * Evaluates every model on this subtask's held-out ratings and training sample into {@code acc}:
+     * [2m] squared and [2m+1] absolute held-out errors, [2M+m] weighted squared sample errors, [3M] held-out
+     * count, [3M+1] sample weight.
+     */
+    private void evaluate(long[] keys, Batch batch, Models md, Summary s, double[] acc) throws Exception {
+        int models = md.count;
+        double[] test = new double[2 * models];
+        double[] sample = new double[models];
+        float[] zeroRow = new float[md.width];
         int i = 0;
         while (i < keys.length) {
             checkInterrupted();
@@ -285,17 +339,18 @@ public class TrainOperator extends AbstractStreamOperator<String>
             while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
                 long key = keys[i++];
                 setCurrentKey(key);
-                RowData row = rowState.value();
                 float[] params = paramState.value();
                 // a row without training ratings has no parameters: mu + b_j is its prediction
-                batch.addRow(key, params == null ? zeroRow : params, row.testCols, row.testVals, 0);
+                batch.addEvalRow(key, params == null ? zeroRow : params, rowState.value());
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
             ps.await(batch.pull(ps, true));
-            batch.evaluate(s.mu, s.min, s.max, acc);
-            acc[2] += batch.ratings;
+            double[] counts = batch.evaluate(md, s.mu, cfg.clip, s.min, s.max, test, sample);
+            acc[3 * models] += counts[0];
+            acc[3 * models + 1] += counts[1];
         }
-        return acc;
+        System.arraycopy(test, 0, acc, 0, 2 * models);
+        System.arraycopy(sample, 0, acc, 2 * models, models);
     }
 
     private static void shuffle(long[] a, long seed) {
@@ -313,21 +368,44 @@ public class TrainOperator extends AbstractStreamOperator<String>
     //  output
     // ------------------------------------------------------------------------------------------------
 
-    private long writeRows(long[] keys) throws Exception {
+    /** The models whose factors are written: the best, and with --keep-all every one. */
+    private int[] written(int best) {
+        if (!cfg.keepAll) {
+            return new int[] {best};
+        }
+        int[] all = new int[cfg.models.size() + 1];
+        all[0] = best;
+        for (int m = 0; m < cfg.models.size(); m++) {
+            all[m + 1] = m;
+        }
+        return all;
+    }
+
+    private static String bucket(int slot, int model, String kind) {
+        return slot == 0 ? kind : "models/" + model + "/" + kind;
+    }
+
+    private long writeRows(long[] keys, int best) throws Exception {
         java.util.Arrays.sort(keys);
         StringBuilder sb = new StringBuilder(256);
+        int[] models = written(best);
         for (long key : keys) {
             checkInterrupted();
             setCurrentKey(key);
             float[] p = paramState.value();
-            output.collect(new StreamRecord<>(formatLine(sb, key, p, 0, p.length)));
+            for (int slot = 0; slot < models.length; slot++) {
+                int m = models[slot];
+                output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "rows"),
+                        formatLine(sb, key, p, cfg.offsets[m], cfg.models.get(m).rank + 1))));
+            }
         }
         return keys.length;
     }
 
-    private long writeColumns() throws Exception {
+    private long writeColumns(int best) throws Exception {
         StringBuilder sb = new StringBuilder(256);
-        int dim = cfg.dim();
+        int width = cfg.width();
+        int[] models = written(best);
         long written = 0;
         for (int shard = 0; shard < ps.shardCount(); shard++) {
             long cursor = 0;
@@ -335,7 +413,11 @@ public class TrainOperator extends AbstractStreamOperator<String>
                 checkInterrupted();
                 PsClient.ScanPage page = ps.await(ps.scan(shard, subtask(), parallelism(), cursor, 8192));
                 for (int i = 0; i < page.count; i++) {
-                    output.collect(COLUMNS, new StreamRecord<>(formatLine(sb, page.keys[i], page.values, i * dim, dim)));
+                    for (int slot = 0; slot < models.length; slot++) {
+                        int m = models[slot];
+                        output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "columns"), formatLine(sb,
+                                page.keys[i], page.values, i * width + cfg.offsets[m], cfg.models.get(m).rank + 1))));
+                    }
                 }
                 written += page.count;
                 cursor = page.nextCursor;
@@ -378,11 +460,11 @@ public class TrainOperator extends AbstractStreamOperator<String>
         System.out.println(line);
     }
 
-    private void writeModelJson(Summary s) throws IOException {
-        Path p = new Path(cfg.output, "model.json");
+    private void writeFile(String relative, String content) throws IOException {
+        Path p = new Path(cfg.output, relative);
         FileSystem fs = p.getFileSystem();
         try (OutputStream out = fs.create(p, FileSystem.WriteMode.OVERWRITE)) {
-            out.write(s.toJson(cfg).getBytes(StandardCharsets.UTF_8));
+            out.write(content.getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -413,6 +495,35 @@ public class TrainOperator extends AbstractStreamOperator<String>
         }
 
         long[] toArray() {
+            return java.util.Arrays.copyOf(a, n);
+        }
+    }
+
+    /** Growable primitive int list. */
+    static final class IntList {
+        int[] a;
+        int n;
+
+        IntList(int cap) {
+            a = new int[Math.max(4, cap)];
+        }
+
+        void add(int v) {
+            if (n == a.length) {
+                a = java.util.Arrays.copyOf(a, n * 2);
+            }
+            a[n++] = v;
+        }
+
+        int size() {
+            return n;
+        }
+
+        void clear() {
+            n = 0;
+        }
+
+        int[] toArray() {
             return java.util.Arrays.copyOf(a, n);
         }
     }

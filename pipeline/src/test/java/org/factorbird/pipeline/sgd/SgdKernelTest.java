@@ -12,7 +12,7 @@ class SgdKernelTest {
         float[] row = {0.5f, 1f, 2f};
         float[] col = {9f, 9f, -0.25f, 3f, 0.5f};
         // mu 3 + b_i 0.5 + b_j -0.25 + (1*3 + 2*0.5) = 7.25, column at offset 2
-        assertEquals(7.25f, SgdKernel.predict(3f, row, 0, col, 2, 3));
+        assertEquals(7.25f, SgdKernel.predict(3f, row, 0, col, 2, 2));
     }
 
     @Test
@@ -21,7 +21,7 @@ class SgdKernelTest {
         // prediction 7.25, e = -2.25; eta 0.1, lambda 0.2, lambdaBias 0.1
         float[] row = {0.5f, 1f, 2f};
         float[] col = {-0.25f, 3f, 0.5f};
-        float sq = SgdKernel.step(5f, 3f, row, 0, col, 0, 3, 0.1f, 0.2f, 0.1f);
+        float sq = SgdKernel.step(5f, 1f, 3f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.1f);
         assertEquals(5.0625f, sq);
         // b_i = 0.5 + 0.1 (-2.25 - 0.1*0.5) = 0.27
         // u1 = 1 + 0.1 (-2.25*3 - 0.2*1) = 0.305 ; u2 = 2 + 0.1 (-2.25*0.5 - 0.2*2) = 1.8475
@@ -32,14 +32,46 @@ class SgdKernelTest {
     }
 
     @Test
+    void weightScalesTheErrorTermButNotTheRegularisation() {
+        // the same rating with w = 2: w e = -4.5
+        float[] row = {0.5f, 1f, 2f};
+        float[] col = {-0.25f, 3f, 0.5f};
+        float loss = SgdKernel.step(5f, 2f, 3f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.1f);
+        assertEquals(2f * 5.0625f, loss);
+        // b_i = 0.5 + 0.1 (-4.5 - 0.05) = 0.045 ; u1 = 1 + 0.1 (-4.5*3 - 0.2) = -0.37 ; u2 = 2 + 0.1 (-2.25 - 0.4) = 1.735
+        assertArrayEquals(new float[] {0.045f, -0.37f, 1.735f}, row, 1e-6f);
+        // b_j = -0.25 + 0.1 (-4.5 + 0.025) = -0.6975 ; v1 = 3 + 0.1 (-4.5 - 0.6) = 2.49 ; v2 = 0.5 + 0.1 (-9 - 0.1) = -0.41
+        assertArrayEquals(new float[] {-0.6975f, 2.49f, -0.41f}, col, 1e-6f);
+    }
+
+    @Test
+    void adagradStepAccumulatesSquaredGradientsPerCoordinate() {
+        // layout [b, u1, u2, G_b, G_1, G_2]; the first step of every coordinate moves by eta * sign(g)
+        float[] row = {0.5f, 1f, 2f, 0f, 0f, 0f};
+        float[] col = {-0.25f, 3f, 0.5f, 0f, 0f, 0f};
+        float loss = SgdKernel.stepAdagrad(5f, 1f, 3f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.1f);
+        assertEquals(5.0625f, loss);
+        // g(b_i) = -2.3, g(u1) = -6.95, g(u2) = -1.525 ; g(b_j) = -2.225, g(v1) = -2.85, g(v2) = -4.6
+        assertArrayEquals(new float[] {0.4f, 0.9f, 1.9f, 5.29f, 48.3025f, 2.325625f}, row, 1e-5f);
+        assertArrayEquals(new float[] {-0.35f, 2.9f, 0.4f, 4.950625f, 8.1225f, 21.16f}, col, 1e-5f);
+        // a second step divides by the root of the accumulated sum
+        float[] r2 = row.clone();
+        float[] c2 = col.clone();
+        SgdKernel.stepAdagrad(5f, 1f, 3f, r2, 0, c2, 0, 2, 0.1f, 0.2f, 0.1f);
+        float e = 5f - SgdKernel.predict(3f, row, 0, col, 0, 2);
+        float g = e - 0.1f * row[0];
+        assertEquals(row[0] + 0.1f * g / (float) Math.sqrt(row[3] + g * g + 1e-8f), r2[0], 1e-6f);
+    }
+
+    @Test
     void repeatedStepsOnOneRatingConvergeToIt() {
         float[] row = {0f, 0.1f, 0.1f};
         float[] col = {0f, 0.1f, 0.1f};
         float sq = 0;
         for (int i = 0; i < 2000; i++) {
-            sq = SgdKernel.step(4f, 3f, row, 0, col, 0, 3, 0.05f, 0f, 0f);
+            sq = SgdKernel.step(4f, 1f, 3f, row, 0, col, 0, 2, 0.05f, 0f, 0f);
         }
         assertEquals(0f, sq, 1e-8f);
-        assertEquals(4f, SgdKernel.predict(3f, row, 0, col, 0, 3), 1e-4f);
+        assertEquals(4f, SgdKernel.predict(3f, row, 0, col, 0, 2), 1e-4f);
     }
 }

@@ -15,9 +15,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.sgd.SgdKernel;
-import org.factorbird.ps.Hashing;
+import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,7 +63,7 @@ class TrainOperatorTest {
     void oneRatingGivesTheHandComputedStepInRowAndColumnOutput() throws Exception {
         TrainConfig cfg = config(Map.of());
         TrainOperator op = new TrainOperator(cfg);
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, String> h =
+        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
             h.open();
             h.processElement(new StreamRecord<>(new Rating(5, 9, 4.0f, Rating.TRAIN)));
@@ -73,19 +74,22 @@ class TrainOperatorTest {
 
             float[] row = new float[3];
             float[] col = new float[3];
-            Hashing.initParams(42L ^ TrainOperator.ROW_SEED_SALT, 5, 0.1f, 1, row, 0, 3);
-            Hashing.initParams(42L, 9, 0.1f, 1, col, 0, 3);
+            ModelSpec.single(3, 1, 1L, 42L ^ TrainOperator.ROW_SEED_SALT, 0.1f).init(5, row, 0);
+            ModelSpec.single(3, 1, 1L, 42L, 0.1f).init(9, col, 0);
             float[] colStart = col.clone();
             // mu is the mean of the single training rating
-            SgdKernel.step(4.0f, 4.0f, row, 0, col, 0, 3, 0.1f, 0.2f, 0.1f);
+            SgdKernel.step(4.0f, 1f, 4.0f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.1f);
 
-            List<String> rows = h.extractOutputValues();
-            assertEquals(1, rows.size(), "only row 5 has training ratings: " + rows);
+            List<OutLine> lines = h.extractOutputValues();
+            List<String> rows = lines.stream().filter(l -> l.bucket.equals("rows")).map(l -> l.line)
+                    .collect(Collectors.toList());
+            assertEquals(1, rows.size(), "only row 5 has training ratings: " + lines);
             assertTrue(rows.get(0).startsWith("5\t"));
             assertArrayEquals(row, parse(rows.get(0)));
 
-            List<String> cols = h.getSideOutput(TrainOperator.COLUMNS).stream().map(StreamRecord::getValue)
+            List<String> cols = lines.stream().filter(l -> l.bucket.equals("columns")).map(l -> l.line)
                     .collect(Collectors.toList());
+            assertEquals(2, lines.size(), lines.toString());
             assertEquals(1, cols.size(), "column 123 is held-out only and must not exist: " + cols);
             assertTrue(cols.get(0).startsWith("9\t"));
             float[] written = parse(cols.get(0));
@@ -109,7 +113,7 @@ class TrainOperatorTest {
         // Row 1 trains on column 2; held out: (1, 3) with an unknown column, (4, 2) with an
         // unknown row. Their predictions are mu + b_1 and mu + b_2, clipped to the training range [3, 3].
         TrainOperator op = new TrainOperator(config(Map.of("epochs", "3")));
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, String> h =
+        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
                 new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
             h.open();
             h.processElement(new StreamRecord<>(new Rating(1, 2, 3.0f, Rating.TRAIN)));

@@ -4,6 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.factorbird.ps.ModelSpec;
 
 /**
  * The Factorbird parameter-server wire protocol, version 1: constants and the encoders both sides use.
@@ -23,7 +26,9 @@ import java.nio.charset.StandardCharsets;
  * when every party has arrived. Payloads (n = number of keys, d = floats per key, the server's "dim"):
  *
  * <pre>
- * HELLO     0x01  shardIndex:int32 shardCount:int32 dim:int32 zeroPrefix:int32 runId:int64 seed:int64 initStd:float32
+ * HELLO     0x01  shardIndex:int32 shardCount:int32 runId:int64 seed:int64 segments:int32
+ *                 then per segment: dim:int32 randomFrom:int32 randomTo:int32 initStd:float32
+ *                 (d = the sum of the segment dims; see ModelSpec for the initial values)
  *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
  * PULL      0x02  flags:int8 n:int32 keys:n*int64            flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
  *   reply   0x82  n:int32 dim:int32 values:n*d*float32        values of key i at [i*d, (i+1)*d)
@@ -134,13 +139,20 @@ public final class Protocol {
         return payload.readCharSequence(len, StandardCharsets.UTF_8) + " (code " + code + ")";
     }
 
-    public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount, int dim,
-            int zeroPrefix, long runId, long seed, float initStd) {
-        ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 * 4 + 8 + 8 + 4);
-        buf.writeInt(shardIndex).writeInt(shardCount).writeInt(dim).writeInt(zeroPrefix);
-        buf.writeLong(runId).writeLong(seed).writeFloat(initStd);
+    public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount,
+            ModelSpec model) {
+        List<ModelSpec.Segment> segs = model.segments();
+        ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 + 4 + 8 + 8 + 4 + 16 * segs.size());
+        buf.writeInt(shardIndex).writeInt(shardCount).writeLong(model.runId()).writeLong(model.seed());
+        buf.writeInt(segs.size());
+        for (ModelSpec.Segment seg : segs) {
+            buf.writeInt(seg.dim).writeInt(seg.randomFrom).writeInt(seg.randomTo).writeFloat(seg.initStd);
+        }
         return buf;
     }
+
+    /** The most segments a HELLO may carry. */
+    public static final int MAX_SEGMENTS = 4096;
 
     /**
      * A PULL of {@code keys[positions[i]]} for i in [from, to) ({@code positions == null}: {@code keys[i]}).

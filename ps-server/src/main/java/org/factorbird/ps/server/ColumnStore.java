@@ -6,7 +6,7 @@ import org.factorbird.ps.ModelSpec;
 /**
  * One shard's parameters: an open-addressing hash table from 64-bit key to {@code dim} floats, stored in two
  * primitive arrays (keys, and values at {@code slot * dim}); no object per entry. Linear probing, grown at 70%
- * load. Unknown keys are created on first use with {@link Hashing#initParams} values, so the stored numbers do
+ * load. Unknown keys are created on first use with {@link ModelSpec#init} values, so the stored numbers do
  * not depend on the order in which keys arrive.
  *
  * <p>Not thread-safe: the server touches it from its single event-loop thread only. Hogwild! races happen between
@@ -109,7 +109,7 @@ public final class ColumnStore {
         }
         keys[slot] = key;
         size++;
-        Hashing.initParams(spec.seed(), key, spec.initStd(), spec.zeroPrefix(), values, slot * dim, dim);
+        spec.init(key, values, slot * dim);
         return slot;
     }
 

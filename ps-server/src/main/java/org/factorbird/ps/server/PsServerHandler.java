@@ -8,7 +8,9 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.ModelSpec;
@@ -103,30 +105,37 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     private void hello(ChannelHandlerContext ctx, long id, ByteBuf p) {
         int shard = p.readInt();
         int shards = p.readInt();
-        int dim = p.readInt();
-        int zeroPrefix = p.readInt();
         long runId = p.readLong();
         long seed = p.readLong();
-        float initStd = p.readFloat();
+        int nSegments = p.readInt();
         if (shard != state.shardIndex || shards != state.shardCount) {
             reject(ctx, id, Protocol.E_MISMATCH, "this server is shard " + state.shardIndex + " of "
                     + state.shardCount + ", the client expects shard " + shard + " of " + shards);
-            return;
-        }
-        if (state.requiredDim != 0 && dim != state.requiredDim) {
-            reject(ctx, id, Protocol.E_MISMATCH, "this server stores " + state.requiredDim
-                    + " floats per key (rank " + (state.requiredDim - 1) + "), the client asked for " + dim);
             return;
         }
         if (runId == 0) {
             reject(ctx, id, Protocol.E_BAD_REQUEST, "run id 0 is reserved");
             return;
         }
+        if (nSegments < 1 || nSegments > Protocol.MAX_SEGMENTS || p.readableBytes() != 16L * nSegments) {
+            reject(ctx, id, Protocol.E_BAD_REQUEST, "HELLO with " + nSegments + " segments is malformed");
+            return;
+        }
         ModelSpec spec;
         try {
-            spec = new ModelSpec(dim, zeroPrefix, runId, seed, initStd);
+            List<ModelSpec.Segment> segments = new ArrayList<>(nSegments);
+            for (int i = 0; i < nSegments; i++) {
+                segments.add(new ModelSpec.Segment(p.readInt(), p.readInt(), p.readInt(), p.readFloat()));
+            }
+            spec = new ModelSpec(runId, seed, segments);
         } catch (IllegalArgumentException e) {
             reject(ctx, id, Protocol.E_BAD_REQUEST, e.getMessage());
+            return;
+        }
+        int dim = spec.dim();
+        if (state.requiredDim != 0 && dim != state.requiredDim) {
+            reject(ctx, id, Protocol.E_MISMATCH, "this server stores " + state.requiredDim
+                    + " floats per key (rank " + (state.requiredDim - 1) + "), the client asked for " + dim);
             return;
         }
         if (state.store != null && state.runId == runId && state.store.dim() != dim) {

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class ColumnStoreTest {
 
-    private static final ModelSpec SPEC = new ModelSpec(4, 1, 1L, 99L, 0.1f);
+    private static final ModelSpec SPEC = ModelSpec.single(4, 1, 1L, 99L, 0.1f);
 
     @Test
     void createdKeysStartAtTheirDeterministicValues() {
@@ -23,14 +23,14 @@ class ColumnStoreTest {
         store.findOrCreate(5);
         store.get(5, out, 0);
         float[] expect = new float[4];
-        Hashing.initParams(99L, 5, 0.1f, 1, expect, 0, 4);
+        SPEC.init(5, expect, 0);
         assertArrayEquals(expect, out);
         assertEquals(0f, out[0]);
     }
 
     @Test
     void addAccumulatesExactly() {
-        ColumnStore store = new ColumnStore(new ModelSpec(2, 2, 1L, 0L, 0f));
+        ColumnStore store = new ColumnStore(ModelSpec.single(2, 2, 1L, 0L, 0f));
         store.add(3, new float[] {0.5f, -1.25f}, 0);
         store.add(3, new float[] {9f, 0.5f, 0.25f}, 1);
         float[] out = new float[2];
@@ -59,6 +59,23 @@ class ColumnStoreTest {
             assertArrayEquals(a, b);
             assertEquals(i, a[0]);
         }
+    }
+
+    @Test
+    void segmentsStartWithTheirOwnZerosAndDraws() {
+        ModelSpec two = new ModelSpec(1L, 99L, java.util.List.of(new ModelSpec.Segment(4, 1, 4, 0.1f),
+                new ModelSpec.Segment(6, 1, 3, 0.5f)));
+        ColumnStore store = new ColumnStore(two);
+        float[] out = new float[10];
+        store.findOrCreate(5);
+        store.get(5, out, 0);
+        float[] first = new float[4];
+        SPEC.init(5, first, 0); // the same seed and layout as the first segment
+        assertArrayEquals(first, java.util.Arrays.copyOf(out, 4));
+        assertEquals(0f, out[4]);
+        assertEquals((float) (0.5 * Hashing.gaussian(99L, 5, 1)), out[5]);
+        assertEquals((float) (0.5 * Hashing.gaussian(99L, 5, 2)), out[6]);
+        assertArrayEquals(new float[3], java.util.Arrays.copyOfRange(out, 7, 10));
     }
 
     @Test

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** Real servers on loopback, real clients: pull, push, aggregate, scan, and refusals. */
 class PsServerClientTest {
 
-    private static final ModelSpec SPEC = new ModelSpec(3, 1, 0xABCL, 5L, 0.1f);
+    private static final ModelSpec SPEC = ModelSpec.single(3, 1, 0xABCL, 5L, 0.1f);
 
     private final List<PsServer> servers = new ArrayList<>();
     private final List<PsClient> clients = new ArrayList<>();
@@ -71,7 +71,7 @@ class PsServerClientTest {
         c.await(c.pull(keys, keys.length, values, false));
         float[] expect = new float[3];
         for (int i = 0; i < keys.length; i++) {
-            Hashing.initParams(5L, keys[i], 0.1f, 1, expect, 0, 3);
+            SPEC.init(keys[i], expect, 0);
             assertArrayEquals(expect, Arrays.copyOfRange(values, 3 * i, 3 * i + 3), "key " + keys[i]);
         }
         assertEquals(keys.length, servers.get(0).storedKeys() + servers.get(1).storedKeys());
@@ -164,7 +164,7 @@ class PsServerClientTest {
                         assertEquals(slice, Hashing.sliceOf(page.keys[i], slices));
                         assertTrue(seen.add(page.keys[i]), "key listed twice: " + page.keys[i]);
                         float[] expect = new float[3];
-                        Hashing.initParams(5L, page.keys[i], 0.1f, 1, expect, 0, 3);
+                        SPEC.init(page.keys[i], expect, 0);
                         assertArrayEquals(expect, Arrays.copyOfRange(page.values, 3 * i, 3 * i + 3));
                     }
                     cursor = page.nextCursor;
@@ -238,7 +238,7 @@ class PsServerClientTest {
             DataOutputStream out = new DataOutputStream(raw.getOutputStream());
             DataInputStream in = new DataInputStream(raw.getInputStream());
             byte[] hello = io.netty.buffer.ByteBufUtil.getBytes(Protocol.hello(
-                    io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, 1, 0, 2, 3, 1, SPEC.runId(), 5L, 0.1f));
+                    io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, 1, 0, 2, SPEC));
             out.write(hello);
             byte[] push = io.netty.buffer.ByteBufUtil.getBytes(Protocol.push(
                     io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, 2, 2, new long[] {1}, new float[2], null, 0, 1));
