@@ -62,8 +62,10 @@ public final class FactorbirdJob {
 
     private static DataStream<Rating> read(StreamExecutionEnvironment env, TrainConfig cfg, String path, byte kind,
             boolean strict, String name) {
-        FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict, cfg.weightColumn,
-                kind == Rating.TRAIN ? cfg.holdout : 0f, cfg.seed), new Path(path)).build();
+        // held-out files need no weight column: held-out errors are unweighted
+        boolean train = kind == Rating.TRAIN;
+        FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict,
+                train ? cfg.weightColumn : 0, train ? cfg.holdout : 0f, cfg.seed), new Path(path)).build();
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
     }
 }

@@ -135,15 +135,18 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             reportBadLines();
         }
         final byte s = Protocol.AGG_SUM;
-        double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX},
+        double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX, s},
                 packed.sum, packed.trainRatings, packed.testRatings, skipped, packed.trainKeys.length,
-                packed.testOnlyRows, packed.min, packed.max);
+                packed.testOnlyRows, packed.min, packed.max, packed.weightSum);
         long trainRatings = (long) stats[1];
         if (trainRatings == 0) {
             throw new IllegalStateException("no valid training ratings in " + cfg.input
                     + (stats[3] > 0 ? " (" + (long) stats[3] + " malformed lines skipped)" : " (the input is empty)"));
         }
-        float mu = (float) (stats[0] / stats[1]);
+        if (!(stats[8] > 0)) {
+            throw new IllegalStateException("every training rating in " + cfg.input + " has weight 0");
+        }
+        float mu = (float) (stats[0] / stats[8]);
         Models md = new Models(cfg.models, cfg.offsets);
         int models = md.count;
         Summary summary = new Summary(mu, trainRatings, (long) stats[2], (long) stats[3], (long) stats[4],
@@ -222,6 +225,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         long[] trainKeys;
         long[] testKeys;
         double sum;
+        double weightSum;
         long trainRatings;
         long testRatings;
         long testOnlyRows;
@@ -269,9 +273,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                     cols.add(r.col);
                     vals.add(r.value);
                     weights.add(r.weight);
-                    p.sum += r.value;
-                    p.min = Math.min(p.min, r.value);
-                    p.max = Math.max(p.max, r.value);
+                    // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
+                    p.sum += (double) r.weight * r.value;
+                    p.weightSum += r.weight;
+                    if (r.weight > 0) {
+                        p.min = Math.min(p.min, r.value);
+                        p.max = Math.max(p.max, r.value);
+                    }
                 }
             }
             incoming.clear();

@@ -1,0 +1,228 @@
+package org.factorbird.pipeline;
+
+import static org.factorbird.pipeline.TrainJobITCase.json;
+import static org.factorbird.pipeline.TrainJobITCase.readFactors;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.data.PlantedData;
+import org.factorbird.pipeline.io.HoldoutSplit;
+import org.factorbird.ps.server.PsServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Grid search, the full model's options and held-out evaluation, on the MiniCluster with 2 PS shards. */
+class GridSearchITCase {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2)
+                    .build());
+
+    @TempDir
+    static Path tmp;
+    static Path small;
+    static Path planted;
+    static final double SIGMA = 0.3;
+    static final List<PsServer> servers = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        small = tmp.resolve("small");
+        new PlantedData(300, 200, 30_000, 4, 0.2, 0.5, 0.1, 5L, 1).write(small);
+        planted = tmp.resolve("planted");
+        new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.0, 11L, 2).write(planted);
+        servers.add(PsServer.startLocal(0, 2));
+        servers.add(PsServer.startLocal(1, 2));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        servers.forEach(PsServer::close);
+    }
+
+    static Map<String, String> base(String input, String test, Path out, int parallelism) {
+        Map<String, String> m = new HashMap<>();
+        m.put("input", input);
+        if (test != null) {
+            m.put("test", test);
+        }
+        m.put("output", out.toString());
+        m.put("parallelism", String.valueOf(parallelism));
+        List<String> ps = new ArrayList<>();
+        servers.forEach(s -> ps.add(s.address()));
+        m.put("ps", String.join(",", ps));
+        return m;
+    }
+
+    static void run(TrainConfig cfg) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                FactorbirdJob.flinkConfig(cfg));
+        FactorbirdJob.build(env, cfg);
+        env.execute("test");
+    }
+
+    static List<String> epochsOf(String modelJson) {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("\"trainRmse\": [^,]+, \"trainRmseDuringEpoch\": [^,]+, \"testRmse\": [^,]+, "
+                + "\"testMae\": [^,]+").matcher(modelJson);
+        while (m.find()) {
+            out.add(m.group());
+        }
+        return out;
+    }
+
+    @Test
+    void everyModelOfAGridEqualsTheSameModelTrainedAlone() throws Exception {
+        Map<String, String> grid = base(small.resolve("train").toString(), small.resolve("test").toString(),
+                tmp.resolve("grid"), 1);
+        grid.putAll(Map.of("epochs", "4", "rank", "3,6", "lambda", "0.02", "schedule", "constant,decay,adagrad",
+                "learning-rate", "0.02", "keep-all", "true", "batch-rows", "32"));
+        TrainConfig g = TrainConfig.grid(Configuration.fromMap(grid), 101L);
+        assertEquals(6, g.models.size());
+        run(g);
+        String gridJson = Files.readString(tmp.resolve("grid").resolve("grid.json"));
+        for (int m = 0; m < g.models.size(); m++) {
+            ModelParams p = g.models.get(m);
+            Map<String, String> single = base(small.resolve("train").toString(), small.resolve("test").toString(),
+                    tmp.resolve("single-" + m), 1);
+            single.putAll(Map.of("epochs", "4", "rank", String.valueOf(p.rank), "lambda", "0.02",
+                    "schedule", p.schedule.name().toLowerCase(), "learning-rate", "0.02", "batch-rows", "32"));
+            run(TrainConfig.from(Configuration.fromMap(single), 202L + m));
+            Path alone = tmp.resolve("single-" + m);
+            Path inGrid = tmp.resolve("grid").resolve("models").resolve(String.valueOf(m));
+            for (String kind : List.of("rows", "columns")) {
+                Map<Long, float[]> a = readFactors(alone.resolve(kind));
+                Map<Long, float[]> b = readFactors(inGrid.resolve(kind));
+                assertEquals(a.keySet(), b.keySet(), "model " + m + " " + kind);
+                for (Map.Entry<Long, float[]> e : a.entrySet()) {
+                    assertArrayEquals(e.getValue(), b.get(e.getKey()), "model " + m + " " + kind + " id " + e.getKey());
+                }
+            }
+            List<String> e1 = epochsOf(Files.readString(alone.resolve("model.json")));
+            assertEquals(4, e1.size());
+            assertEquals(e1, epochsOf(Files.readString(inGrid.resolve("model.json"))), "metrics of model " + m);
+            assertTrue(gridJson.contains("{\"index\": " + m + ", \"place\": "), gridJson);
+        }
+        // the best model is also the top-level model
+        int best = (int) json(gridJson, "best");
+        assertEquals(Files.readString(tmp.resolve("grid").resolve("models").resolve(String.valueOf(best))
+                .resolve("model.json")), Files.readString(tmp.resolve("grid").resolve("model.json")));
+    }
+
+    @Test
+    void holdoutSplitIsTheSameAtEveryParallelismAndReachesTheNoiseFloor() throws Exception {
+        long expectedHeldOut = 0;
+        long lines = 0;
+        for (Path f : Files.list(planted.resolve("train")).toList()) {
+            for (String line : Files.readAllLines(f)) {
+                if (line.startsWith("row")) {
+                    continue;
+                }
+                String[] p = line.split(",");
+                lines++;
+                expectedHeldOut += HoldoutSplit.isHeldOut(42, Long.parseLong(p[0]), Long.parseLong(p[1]), 0.1) ? 1 : 0;
+            }
+        }
+        double best = Double.POSITIVE_INFINITY;
+        for (int parallelism : new int[] {1, 3}) {
+            Path out = tmp.resolve("holdout-" + parallelism);
+            Map<String, String> m = base(planted.resolve("train").toString(), null, out, parallelism);
+            m.putAll(Map.of("holdout", "0.1", "seed", "42", "rank", "10", "epochs", "20",
+                    "lambda", "0.01,0.02", "schedule", "constant,decay", "batch-rows", "256"));
+            run(TrainConfig.grid(Configuration.fromMap(m), 300L + parallelism));
+            String model = Files.readString(out.resolve("model.json"));
+            assertEquals(expectedHeldOut, (long) json(model, "testRatings"), "parallelism " + parallelism);
+            assertEquals(lines - expectedHeldOut, (long) json(model, "trainRatings"));
+            best = Math.min(best, json(model, "finalTestRmse"));
+        }
+        System.out.printf("planted, --holdout 0.1: best held-out RMSE %.4f = %.3f x sigma%n", best, best / SIGMA);
+        assertTrue(best <= 1.05 * SIGMA, "best held-out RMSE " + best + " > 1.05 x sigma");
+    }
+
+    @Test
+    void zeroWeightsSilenceCorruptedRatings() throws Exception {
+        // A fifth of the training ratings is replaced by garbage with weight 0; the rest keep weight 1.
+        Path in = Files.createDirectories(tmp.resolve("weighted"));
+        StringBuilder sb = new StringBuilder("row,col,rating,weight\n");
+        int i = 0;
+        for (String line : Files.readAllLines(small.resolve("train").resolve("part-00000.csv"))) {
+            if (line.startsWith("row")) {
+                continue;
+            }
+            String[] p = line.split(",");
+            boolean garbage = i++ % 5 == 0;
+            sb.append(p[0]).append(',').append(p[1]).append(',').append(garbage ? "40" : p[2]).append(',')
+                    .append(garbage ? "0" : "1").append('\n');
+        }
+        Files.writeString(in.resolve("r.csv"), sb);
+        // the reference: the same file without the garbage lines, no weights
+        Path clean = Files.createDirectories(tmp.resolve("clean"));
+        Files.write(clean.resolve("r.csv"), sb.toString().lines().filter(l -> !l.endsWith(",40,0")).toList());
+        double[] rmse = new double[3];
+        for (int run = 0; run < 3; run++) {
+            Path out = tmp.resolve("weighted-out-" + run);
+            Map<String, String> m = base((run == 2 ? clean : in).toString(), small.resolve("test").toString(), out, 2);
+            m.putAll(Map.of("epochs", "15", "rank", "4", "lambda", "0.02", "clip", "false"));
+            if (run == 1) {
+                m.put("weight-column", "4");
+            }
+            run(TrainConfig.from(Configuration.fromMap(m), 400L + run));
+            rmse[run] = json(Files.readString(out.resolve("model.json")), "finalTestRmse");
+        }
+        System.out.printf("corrupted 20%%: held-out RMSE unweighted %.4f, weighted %.4f, clean data %.4f%n", rmse[0],
+                rmse[1], rmse[2]);
+        assertEquals(rmse[2], rmse[1], 0.03 * rmse[2], "weight 0 must make the garbage invisible");
+        assertTrue(rmse[0] > 3 * rmse[1], "the unweighted run must suffer: " + rmse[0] + " vs " + rmse[1]);
+    }
+
+    @Test
+    void earlyStopEndsTheRunWhenHeldOutErrorStopsImproving() throws Exception {
+        Path out = tmp.resolve("early");
+        Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 2);
+        // no regularisation and a large rank: the model overfits within a few epochs
+        m.putAll(Map.of("epochs", "200", "rank", "40", "lambda", "0", "lambda-bias", "0", "learning-rate", "0.05",
+                "early-stop", "2"));
+        run(TrainConfig.from(Configuration.fromMap(m), 500L));
+        String model = Files.readString(out.resolve("model.json"));
+        assertTrue(model.contains("\"stoppedEarly\": \"after epoch "), model);
+        int epochs = epochsOf(model).size();
+        assertTrue(epochs < 200 && epochs >= 3, "epochs run: " + epochs);
+    }
+
+    @Test
+    void movieLensGridBeatsLibmfsBestOfTwelve() throws Exception {
+        Path ml = Paths.get("..", "..", "shared", "data", "ml-latest-small").toAbsolutePath().normalize();
+        Assumptions.assumeTrue(Files.exists(ml.resolve("train.csv")), "MovieLens not at " + ml);
+        Path out = tmp.resolve("ml-grid");
+        Map<String, String> m = base(ml.resolve("train.csv").toString(), ml.resolve("test.csv").toString(), out, 2);
+        m.putAll(Map.of("rank", "100,200", "lambda", "0.08,0.1", "learning-rate", "0.02", "epochs", "40"));
+        run(TrainConfig.grid(Configuration.fromMap(m), 600L));
+        String grid = Files.readString(out.resolve("grid.json"));
+        double best = json(Files.readString(out.resolve("model.json")), "finalTestRmse");
+        System.out.printf("MovieLens grid of 4: best held-out RMSE %.4f (%s)%n", best,
+                Files.readString(out.resolve("model.json")).lines().filter(l -> l.contains("hyperParameters"))
+                        .findFirst().orElse("").trim());
+        assertTrue(best <= 0.860, "best held-out RMSE " + best + " > 0.860: " + grid);
+    }
+}
