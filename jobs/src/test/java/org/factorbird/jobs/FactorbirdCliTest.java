@@ -140,6 +140,29 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void gridTakesListsAndWritesTheRankingAndEveryModel() throws IOException {
+        Path data = tmp.resolve("gdata");
+        run("generate", "--output", data.toString(), "--rows", "200", "--cols", "100", "--ratings", "10000",
+                "--rank", "3", "--seed", "9");
+        assertEquals("--rank has a list of values ('4,6'); lists are for 'factorbird grid'", error("train",
+                "--input", data.resolve("train").toString(), "--output", tmp.resolve("x").toString(), "--rank", "4,6"));
+        assertTrue(run("grid", "--help").contains("--rank --learning-rate --lambda --lambda-bias --schedule"));
+        Path out = tmp.resolve("grid");
+        String text = run("grid", "--input", data.resolve("train").toString(), "--holdout", "0.1", "--output",
+                out.toString(), "--epochs", "3", "--rank", "4,6", "--schedule", "constant,adagrad", "--keep-all",
+                "--no-clip");
+        assertTrue(text.contains("grid search: 4 models in one pass"), text);
+        String grid = Files.readString(out.resolve("grid.json"));
+        for (int m = 0; m < 4; m++) {
+            assertTrue(grid.contains("{\"index\": " + m + ", \"place\": "), grid);
+            assertTrue(Files.exists(out.resolve("models").resolve(String.valueOf(m)).resolve("model.json")));
+        }
+        String model = Files.readString(out.resolve("model.json"));
+        assertTrue(model.contains("\"clip\": false"), model);
+        assertTrue(model.contains("\"holdout\": 0.1"), model);
+    }
+
+    @Test
     void theProcessPrintsASingleErrorLineAndNoStackTrace() throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
