@@ -91,6 +91,10 @@ public final class FactorbirdOptions {
             .withDescription("Parameter servers host:port,... in shard order. Without it, a local run starts an "
                     + "embedded cluster of --ps-shards shards.");
 
+    public static final ConfigOption<String> PS_CLUSTER_ID = ConfigOptions.key("ps-cluster-id").stringType()
+            .defaultValue("").withDescription("Name of the parameter-server cluster the job expects (cluster-id in "
+                    + "conf/ps-cluster.yaml); servers of another cluster refuse the job at connect time. Empty: any.");
+
     public static final ConfigOption<Integer> PS_SHARDS = ConfigOptions.key("ps-shards").intType().defaultValue(2)
             .withDescription("Shards of the embedded parameter server (only without --ps).");
 

@@ -41,6 +41,7 @@ public final class TrainConfig implements Serializable {
     public final int batchRatings;
     public final int psMaxInFlight;
     public final long psTimeoutMs;
+    public final String psClusterId;
     public final int weightColumn;
     public final float holdout;
     public final float lossSample;
@@ -79,6 +80,7 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--ps-timeout-ms must be >= 1 but was " + timeout);
         }
         this.psTimeoutMs = timeout;
+        this.psClusterId = c.get(FactorbirdOptions.PS_CLUSTER_ID);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
             throw new IllegalArgumentException("--weight-column must be 0 (none) or >= 4 (columns 1-3 are row, "
@@ -199,7 +201,8 @@ public final class TrainConfig implements Serializable {
         if (psServers.isEmpty()) {
             throw new IllegalStateException("no parameter servers configured");
         }
-        return new PsClientConfig(psServers, columnModel()).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs);
+        return new PsClientConfig(psServers, columnModel()).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
+                .clusterId(psClusterId);
     }
 
     /** Run settings for model.json / grid.json. */

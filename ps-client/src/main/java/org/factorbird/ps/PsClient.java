@@ -122,7 +122,7 @@ public final class PsClient implements AutoCloseable {
             int expect = i;
             CompletableFuture<Void> reply = new CompletableFuture<>();
             long id = conn.nextRequestId();
-            ByteBuf frame = Protocol.hello(alloc, id, i, shards.length, m);
+            ByteBuf frame = Protocol.hello(alloc, id, i, shards.length, m, config.clusterId());
             conn.send(id, frame, new Pending() {
                 @Override
                 public void onReply(ByteBuf p) {

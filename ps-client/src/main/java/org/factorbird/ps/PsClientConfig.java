@@ -23,6 +23,7 @@ public final class PsClientConfig implements Serializable {
     private int maxFrameBytes = Protocol.DEFAULT_MAX_FRAME_BYTES;
     private long requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
     private int connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
+    private String clusterId = "";
 
     public PsClientConfig(List<String> servers, ModelSpec model) {
         if (servers == null || servers.isEmpty()) {
@@ -81,6 +82,16 @@ public final class PsClientConfig implements Serializable {
         }
         this.connectTimeoutMs = ms;
         return this;
+    }
+
+    /** The cluster the servers must belong to ("" accepts any). */
+    public PsClientConfig clusterId(String id) {
+        this.clusterId = id == null ? "" : id;
+        return this;
+    }
+
+    public String clusterId() {
+        return clusterId;
     }
 
     public List<String> servers() {

@@ -28,6 +28,7 @@ import org.factorbird.ps.ModelSpec;
  * <pre>
  * HELLO     0x01  shardIndex:int32 shardCount:int32 runId:int64 seed:int64 segments:int32
  *                 then per segment: dim:int32 randomFrom:int32 randomTo:int32 initStd:float32
+ *                 clusterIdLength:int16 clusterId:UTF-8 (empty: any cluster)
  *                 (d = the sum of the segment dims; see ModelSpec for the initial values)
  *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
  * PULL      0x02  flags:int8 n:int32 keys:n*int64            flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
@@ -38,6 +39,9 @@ import org.factorbird.ps.ModelSpec;
  *   reply   0x84  n:int32 values:n*float64                   sent to every party once all have arrived
  * SCAN      0x05  slice:int32 slices:int32 cursor:int64 limit:int32
  *   reply   0x85  nextCursor:int64 (-1 = done) n:int32 dim:int32 keys:n*int64 values:n*d*float32
+ * STATUS    0x06  (no payload; needs no HELLO: a health check that changes nothing)
+ *   reply   0x86  shardIndex:int32 shardCount:int32 runId:int64 storedKeys:int64 requests:int64
+ *                 clusterIdLength:int16 clusterId:UTF-8
  * ERROR     0xFF  code:int16 messageLength:int16 message:UTF-8
  * </pre>
  *
@@ -58,6 +62,7 @@ public final class Protocol {
     public static final byte PUSH = 0x03;
     public static final byte AGGREGATE = 0x04;
     public static final byte SCAN = 0x05;
+    public static final byte STATUS = 0x06;
     public static final byte REPLY = (byte) 0x80;
     public static final byte ERROR = (byte) 0xFF;
 
@@ -101,6 +106,7 @@ public final class Protocol {
             case PUSH: return "PUSH";
             case AGGREGATE: return "AGGREGATE";
             case SCAN: return "SCAN";
+            case STATUS: return "STATUS";
             default: return op == ERROR ? "ERROR" : "op 0x" + Integer.toHexString(op & 0xFF);
         }
     }
@@ -141,14 +147,42 @@ public final class Protocol {
 
     public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount,
             ModelSpec model) {
+        return hello(alloc, requestId, shardIndex, shardCount, model, "");
+    }
+
+    public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount,
+            ModelSpec model, String clusterId) {
         List<ModelSpec.Segment> segs = model.segments();
-        ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 + 4 + 8 + 8 + 4 + 16 * segs.size());
+        byte[] cluster = clusterId.getBytes(StandardCharsets.UTF_8);
+        if (cluster.length > MAX_CLUSTER_ID_BYTES) {
+            throw new IllegalArgumentException("cluster id must be at most " + MAX_CLUSTER_ID_BYTES
+                    + " bytes but was " + cluster.length);
+        }
+        ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 + 4 + 8 + 8 + 4 + 16 * segs.size() + 2 + cluster.length);
         buf.writeInt(shardIndex).writeInt(shardCount).writeLong(model.runId()).writeLong(model.seed());
         buf.writeInt(segs.size());
         for (ModelSpec.Segment seg : segs) {
             buf.writeInt(seg.dim).writeInt(seg.randomFrom).writeInt(seg.randomTo).writeFloat(seg.initStd);
         }
+        buf.writeShort(cluster.length).writeBytes(cluster);
         return buf;
+    }
+
+    public static final int MAX_CLUSTER_ID_BYTES = 255;
+
+    /** Writes a short length-prefixed UTF-8 string. */
+    public static void writeShortString(ByteBuf buf, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        buf.writeShort(b.length).writeBytes(b);
+    }
+
+    /** Reads a string written by {@link #writeShortString}. */
+    public static String readShortString(ByteBuf buf) {
+        int len = buf.readUnsignedShort();
+        if (len > buf.readableBytes()) {
+            throw new IndexOutOfBoundsException("string of " + len + " B in " + buf.readableBytes() + " B");
+        }
+        return buf.readCharSequence(len, StandardCharsets.UTF_8).toString();
     }
 
     /** The most segments a HELLO may carry. */

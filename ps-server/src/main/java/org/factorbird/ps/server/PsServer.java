@@ -47,6 +47,70 @@ public final class PsServer implements AutoCloseable {
      */
     public static PsServer start(String bindHost, int port, int shardIndex, int shardCount, int requiredDim,
             int maxFrameBytes) {
+        return builder().bind(bindHost).port(port).shard(shardIndex, shardCount).requiredDim(requiredDim)
+                .maxFrameBytes(maxFrameBytes).start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings of one server; {@link #start()} checks them and starts it. */
+    public static final class Builder {
+        private String bind = "127.0.0.1";
+        private int port = 7070;
+        private int shardIndex = 0;
+        private int shardCount = 1;
+        private int requiredDim = 0;
+        private int maxFrameBytes = Protocol.DEFAULT_MAX_FRAME_BYTES;
+        private String clusterId = "";
+        private int statsIntervalSeconds = 0;
+
+        public Builder bind(String host) {
+            this.bind = host;
+            return this;
+        }
+
+        public Builder port(int p) {
+            this.port = p;
+            return this;
+        }
+
+        public Builder shard(int index, int count) {
+            this.shardIndex = index;
+            this.shardCount = count;
+            return this;
+        }
+
+        public Builder requiredDim(int dim) {
+            this.requiredDim = dim;
+            return this;
+        }
+
+        public Builder maxFrameBytes(int bytes) {
+            this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        public Builder clusterId(String id) {
+            this.clusterId = id == null ? "" : id;
+            return this;
+        }
+
+        /** Log request, key and byte rates every this many seconds while there is traffic; 0: never. */
+        public Builder statsIntervalSeconds(int seconds) {
+            this.statsIntervalSeconds = seconds;
+            return this;
+        }
+
+        public PsServer start() {
+            return PsServer.start(this);
+        }
+    }
+
+    private static PsServer start(Builder o) {
+        int shardIndex = o.shardIndex;
+        int shardCount = o.shardCount;
         if (shardCount < 1) {
             throw new IllegalArgumentException("shard count must be >= 1 but was " + shardCount);
         }
@@ -54,14 +118,22 @@ public final class PsServer implements AutoCloseable {
             throw new IllegalArgumentException("shard index must be in [0, " + shardCount + ") but was "
                     + shardIndex);
         }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
+        if (o.port < 0 || o.port > 65535) {
+            throw new IllegalArgumentException("port must be in [0, 65535] but was " + o.port);
         }
-        if (requiredDim < 0) {
-            throw new IllegalArgumentException("required dim must be >= 0 but was " + requiredDim);
+        if (o.requiredDim < 0) {
+            throw new IllegalArgumentException("required dim must be >= 0 but was " + o.requiredDim);
         }
+        if (o.clusterId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > Protocol.MAX_CLUSTER_ID_BYTES) {
+            throw new IllegalArgumentException("cluster id must be at most " + Protocol.MAX_CLUSTER_ID_BYTES
+                    + " bytes");
+        }
+        if (o.statsIntervalSeconds < 0) {
+            throw new IllegalArgumentException("stats interval must be >= 0 s but was " + o.statsIntervalSeconds);
+        }
+        int maxFrameBytes = o.maxFrameBytes;
         new PsFrameDecoder(maxFrameBytes); // checks the frame limit
-        ShardState state = new ShardState(shardIndex, shardCount, requiredDim, maxFrameBytes);
+        ShardState state = new ShardState(shardIndex, shardCount, o.requiredDim, maxFrameBytes, o.clusterId);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -75,15 +147,50 @@ public final class PsServer implements AutoCloseable {
                             ch.pipeline().addLast("requests", new PsServerHandler(state));
                         }
                     });
-            Channel ch = b.bind(bindHost, port).syncUninterruptibly().channel();
+            Channel ch = b.bind(o.bind, o.port).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
             String address = bound.getHostString() + ":" + bound.getPort();
-            LOG.info("parameter server shard {} of {} listening on {}", shardIndex, shardCount, address);
+            LOG.info("parameter server shard {} of {} (cluster '{}') listening on {}", shardIndex, shardCount,
+                    o.clusterId, address);
+            if (o.statsIntervalSeconds > 0) {
+                ch.eventLoop().scheduleAtFixedRate(new RateLogger(state, o.statsIntervalSeconds),
+                        o.statsIntervalSeconds, o.statsIntervalSeconds, TimeUnit.SECONDS);
+            }
             return new PsServer(group, ch, state, address);
         } catch (RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw new IllegalStateException("cannot start parameter server shard " + shardIndex + " on "
-                    + bindHost + ":" + port + ": " + e.getMessage(), e);
+                    + o.bind + ":" + o.port + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Logs the traffic of the last interval, on the server's thread, only when there was some. */
+    private static final class RateLogger implements Runnable {
+        private final ShardState state;
+        private final int seconds;
+        private long requests;
+        private long keys;
+        private long in;
+        private long out;
+
+        RateLogger(ShardState state, int seconds) {
+            this.state = state;
+            this.seconds = seconds;
+        }
+
+        @Override
+        public void run() {
+            long dr = state.requests - requests;
+            if (dr > 0) {
+                LOG.info(String.format(java.util.Locale.ROOT, "shard %d: %.0f requests/s, %.0f keys/s, in %.2f MB/s, "
+                        + "out %.2f MB/s, %d keys stored", state.shardIndex, dr / (double) seconds,
+                        (state.keysServed - keys) / (double) seconds, (state.bytesIn - in) / 1e6 / seconds,
+                        (state.bytesOut - out) / 1e6 / seconds, state.store == null ? 0 : state.store.size()));
+            }
+            requests = state.requests;
+            keys = state.keysServed;
+            in = state.bytesIn;
+            out = state.bytesOut;
         }
     }
 
@@ -138,12 +245,15 @@ public final class PsServer implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------
 
     static final String USAGE = String.join("\n",
-            "usage: ps-server --shard I --shards N [--port P] [--bind HOST] [--rank K] [--max-frame-bytes B]",
+            "usage: ps-server --shard I --shards N [--port P] [--bind HOST] [--rank K] [--cluster-id NAME]",
+            "                 [--stats-interval S] [--max-frame-bytes B]",
             "  --shard I            this server's shard index, 0 <= I < N (required)",
             "  --shards N           number of shards in the cluster (required)",
             "  --port P             TCP port (default 7070; 0 picks a free port)",
             "  --bind HOST          address to listen on (default 127.0.0.1: loopback only)",
-            "  --rank K             accept only runs of rank K (default: any; the first client's wins)",
+            "  --rank K             accept only single-model runs of rank K (default: any; omit for grids)",
+            "  --cluster-id NAME    refuse clients that expect another cluster (default: none)",
+            "  --stats-interval S   log request, key and byte rates every S seconds (default 10; 0: off)",
             "  --max-frame-bytes B  largest request or reply frame (default " + Protocol.DEFAULT_MAX_FRAME_BYTES + ")");
 
     public static void main(String[] args) throws InterruptedException {
@@ -153,6 +263,8 @@ public final class PsServer implements AutoCloseable {
         String bind = "127.0.0.1";
         int rank = -1;
         int maxFrame = Protocol.DEFAULT_MAX_FRAME_BYTES;
+        String cluster = "";
+        int stats = 10;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -171,6 +283,8 @@ public final class PsServer implements AutoCloseable {
                     case "--bind": bind = v; break;
                     case "--rank": rank = intArg(a, v); break;
                     case "--max-frame-bytes": maxFrame = intArg(a, v); break;
+                    case "--cluster-id": cluster = v; break;
+                    case "--stats-interval": stats = intArg(a, v); break;
                     default: throw new IllegalArgumentException("unknown option " + a);
                 }
             }
@@ -180,7 +294,9 @@ public final class PsServer implements AutoCloseable {
             if (rank == 0 || rank < -1) {
                 throw new IllegalArgumentException("--rank must be >= 1 but was " + rank);
             }
-            PsServer server = start(bind, port, shard, shards, rank > 0 ? rank + 1 : 0, maxFrame);
+            PsServer server = builder().bind(bind).port(port).shard(shard, shards)
+                    .requiredDim(rank > 0 ? rank + 1 : 0).maxFrameBytes(maxFrame).clusterId(cluster)
+                    .statsIntervalSeconds(stats).start();
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();

@@ -63,6 +63,9 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
                         aggregate(ctx, id, p);
                     }
                     break;
+                case Protocol.STATUS:
+                    status(ctx, id);
+                    break;
                 case Protocol.SCAN:
                     if (joined(ctx, id)) {
                         scan(ctx, id, p);
@@ -117,7 +120,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             reject(ctx, id, Protocol.E_BAD_REQUEST, "run id 0 is reserved");
             return;
         }
-        if (nSegments < 1 || nSegments > Protocol.MAX_SEGMENTS || p.readableBytes() != 16L * nSegments) {
+        if (nSegments < 1 || nSegments > Protocol.MAX_SEGMENTS || p.readableBytes() < 16L * nSegments + 2) {
             reject(ctx, id, Protocol.E_BAD_REQUEST, "HELLO with " + nSegments + " segments is malformed");
             return;
         }
@@ -130,6 +133,12 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             spec = new ModelSpec(runId, seed, segments);
         } catch (IllegalArgumentException e) {
             reject(ctx, id, Protocol.E_BAD_REQUEST, e.getMessage());
+            return;
+        }
+        String cluster = Protocol.readShortString(p);
+        if (!cluster.isEmpty() && !cluster.equals(state.clusterId)) {
+            reject(ctx, id, Protocol.E_MISMATCH, "this server belongs to cluster '" + state.clusterId
+                    + "', the client expects cluster '" + cluster + "'");
             return;
         }
         int dim = spec.dim();
@@ -150,6 +159,16 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         joinedRun = runId;
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.HELLO | Protocol.REPLY), id, 20);
         out.writeInt(state.shardIndex).writeInt(state.shardCount).writeInt(dim).writeLong(state.store.size());
+        reply(ctx, out);
+    }
+
+    private void status(ChannelHandlerContext ctx, long id) {
+        int idBytes = state.clusterId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.STATUS | Protocol.REPLY), id,
+                4 + 4 + 8 + 8 + 8 + 2 + idBytes);
+        out.writeInt(state.shardIndex).writeInt(state.shardCount).writeLong(state.runId)
+                .writeLong(state.store == null ? 0 : state.store.size()).writeLong(state.requests);
+        Protocol.writeShortString(out, state.clusterId);
         reply(ctx, out);
     }
 

@@ -16,6 +16,8 @@ final class ShardState {
     /** Floats per key that clients must use, or 0 to accept the first run's. */
     final int requiredDim;
     final int maxFrameBytes;
+    /** Name of the cluster this server belongs to; clients that name another one are refused. */
+    final String clusterId;
 
     ColumnStore store;
     long runId;
@@ -26,7 +28,8 @@ final class ShardState {
     long bytesIn;
     long bytesOut;
 
-    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes) {
+    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId) {
+        this.clusterId = clusterId;
         this.shardIndex = shardIndex;
         this.shardCount = shardCount;
         this.requiredDim = requiredDim;
