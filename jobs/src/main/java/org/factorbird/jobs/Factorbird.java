@@ -18,6 +18,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
@@ -204,8 +205,18 @@ public final class Factorbird {
         }
         checkOutput(cfg.output);
 
+        Configuration flink = FactorbirdJob.flinkConfig(cfg);
+        if (cfg.stateBackend.equals("rocksdb")) {
+            flink.setString("taskmanager.memory.managed.size", "512m");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        boolean local = env instanceof LocalStreamEnvironment;
         List<PsServer> embedded = new ArrayList<>();
         try {
+            if (cfg.psServers.isEmpty() && !local) {
+                throw new CliException("--ps is required on a cluster: start the servers with "
+                        + "scripts/ps-cluster.sh and pass their host:port list", 2);
+            }
             if (cfg.psServers.isEmpty()) {
                 int shards = conf.get(FactorbirdOptions.PS_SHARDS);
                 if (shards < 1) {
@@ -227,14 +238,9 @@ public final class Factorbird {
                     throw new CliException(e.getMessage(), 1);
                 }
             }
-            Configuration flink = FactorbirdJob.flinkConfig(cfg);
             if (grid) {
                 out.println("grid search: " + cfg.models.size() + " models in one pass");
             }
-            if (cfg.stateBackend.equals("rocksdb")) {
-                flink.setString("taskmanager.memory.managed.size", "512m");
-            }
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
             FactorbirdJob.build(env, cfg);
             long t0 = System.nanoTime();
             try {
@@ -242,7 +248,9 @@ public final class Factorbird {
             } catch (Exception e) {
                 throw new CliException(rootMessage(e), 1);
             }
-            summarize(cfg, out, (System.nanoTime() - t0) / 1e9);
+            if (local) {
+                summarize(cfg, out, (System.nanoTime() - t0) / 1e9);
+            }
         } finally {
             embedded.forEach(PsServer::close);
         }

@@ -38,6 +38,8 @@ public final class PsCluster {
     final Path file;
     final Map<String, String> settings = new LinkedHashMap<>();
     final List<Server> servers = new ArrayList<>();
+    /** When > 0, the servers exit once this process has gone (a test suite killed with -9 leaves nothing). */
+    long ownerPid;
 
     PsCluster(Path file) throws IOException {
         this.file = file;
@@ -170,7 +172,7 @@ public final class PsCluster {
         cmd.add("-Xmx" + setting("heap", "1g"));
         String log4j = setting("log4j", "");
         if (!log4j.isEmpty()) {
-            cmd.add("-Dlog4j.configurationFile=" + log4j);
+            cmd.add("-Dlog4j.configurationFile=" + dir("log4j", log4j));
         }
         cmd.add("-Dfactorbird.ps.shard=" + s.shard);
         cmd.add("-cp");
@@ -179,6 +181,9 @@ public final class PsCluster {
         cmd.addAll(List.of("--shard", String.valueOf(s.shard), "--shards", String.valueOf(servers.size()),
                 "--port", String.valueOf(s.port), "--bind", setting("bind", s.host),
                 "--cluster-id", setting("cluster-id", ""), "--stats-interval", setting("stats-interval", "10")));
+        if (ownerPid > 0) {
+            cmd.addAll(List.of("--parent-pid", String.valueOf(ownerPid)));
+        }
         String rank = setting("rank", "");
         if (!rank.isEmpty()) {
             cmd.addAll(List.of("--rank", rank));
@@ -282,17 +287,20 @@ public final class PsCluster {
     }
 
     public static void main(String[] args) {
-        String usage = "usage: ps-cluster start|stop|status [--config conf/ps-cluster.yaml] [--wait-ms MS]";
+        String usage = "usage: ps-cluster start|stop|status [--config conf/ps-cluster.yaml] [--wait-ms MS] "
+                + "[--owner-pid PID]";
         if (args.length == 0 || args[0].equals("--help")) {
             System.out.println(usage);
             return;
         }
         String config = "conf/ps-cluster.yaml";
         long waitMs = 30_000;
+        long owner = 0;
         for (int i = 1; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--config": config = args[i + 1]; break;
                 case "--wait-ms": waitMs = Long.parseLong(args[i + 1]); break;
+                case "--owner-pid": owner = Long.parseLong(args[i + 1]); break;
                 default:
                     System.err.println("ps-cluster: unknown option " + args[i] + "\n" + usage);
                     System.exit(2);
@@ -300,6 +308,7 @@ public final class PsCluster {
         }
         try {
             PsCluster cluster = new PsCluster(Paths.get(config));
+            cluster.ownerPid = owner;
             switch (args[0]) {
                 case "start":
                     cluster.start(System.getProperty("java.class.path"), waitMs);

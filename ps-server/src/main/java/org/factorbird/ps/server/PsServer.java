@@ -254,6 +254,7 @@ public final class PsServer implements AutoCloseable {
             "  --rank K             accept only single-model runs of rank K (default: any; omit for grids)",
             "  --cluster-id NAME    refuse clients that expect another cluster (default: none)",
             "  --stats-interval S   log request, key and byte rates every S seconds (default 10; 0: off)",
+            "  --parent-pid PID     exit when process PID has exited (used by scripts/ps-cluster.sh for tests)",
             "  --max-frame-bytes B  largest request or reply frame (default " + Protocol.DEFAULT_MAX_FRAME_BYTES + ")");
 
     public static void main(String[] args) throws InterruptedException {
@@ -265,6 +266,7 @@ public final class PsServer implements AutoCloseable {
         int maxFrame = Protocol.DEFAULT_MAX_FRAME_BYTES;
         String cluster = "";
         int stats = 10;
+        long parent = 0;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -285,6 +287,7 @@ public final class PsServer implements AutoCloseable {
                     case "--max-frame-bytes": maxFrame = intArg(a, v); break;
                     case "--cluster-id": cluster = v; break;
                     case "--stats-interval": stats = intArg(a, v); break;
+                    case "--parent-pid": parent = Long.parseLong(v); break;
                     default: throw new IllegalArgumentException("unknown option " + a);
                 }
             }
@@ -303,6 +306,22 @@ public final class PsServer implements AutoCloseable {
                 stopped.countDown();
             }, "ps-server-shutdown"));
             System.out.println("ps-server shard " + shard + "/" + shards + " listening on " + server.address());
+            if (parent > 0) {
+                long owner = parent;
+                Thread watch = new Thread(() -> {
+                    while (ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+                        try {
+                            Thread.sleep(1000);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    System.out.println("ps-server: owner process " + owner + " has exited; stopping");
+                    System.exit(0);
+                }, "ps-server-owner-watch");
+                watch.setDaemon(true);
+                watch.start();
+            }
             stopped.await();
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("ps-server: " + e.getMessage());

@@ -1,0 +1,159 @@
+package org.factorbird.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.factorbird.pipeline.data.PlantedData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The way users run it: a standalone Flink cluster of 1 JobManager and 2 TaskManagers (separate JVMs, started by
+ * scripts/flink-cluster.sh), 2 parameter-server processes (scripts/ps-cluster.sh), and the job jar submitted over
+ * REST (scripts/submit.sh). Every process is stopped at the end, also when a check fails; if this JVM is killed,
+ * the clusters stop themselves (--owner-pid).
+ */
+class ClusterIT {
+
+    static final Path HOME = Paths.get("..").toAbsolutePath().normalize();
+    static final double SIGMA = 0.3;
+
+    @TempDir
+    Path tmp;
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Runs a project script; returns its output, failing the test (with the output) on a non-zero exit. */
+    static String script(String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(HOME.resolve("scripts").resolve(name).toString());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        boolean done = p.waitFor(300, TimeUnit.SECONDS);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        assertTrue(done && p.exitValue() == 0, name + " " + String.join(" ", args) + " failed:\n" + out);
+        return out;
+    }
+
+    static Map<Long, Integer> idCounts(Path dir) throws IOException {
+        Map<Long, Integer> counts = new HashMap<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    counts.merge(Long.parseLong(line.substring(0, line.indexOf('\t'))), 1, Integer::sum);
+                }
+            }
+        }
+        return counts;
+    }
+
+    static Set<Long>[] trainIds(Path dir) throws IOException {
+        Set<Long> rows = new HashSet<>();
+        Set<Long> cols = new HashSet<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    if (!line.startsWith("row")) {
+                        String[] p = line.split(",");
+                        rows.add(Long.parseLong(p[0]));
+                        cols.add(Long.parseLong(p[1]));
+                    }
+                }
+            }
+        }
+        @SuppressWarnings("unchecked")
+        Set<Long>[] out = new Set[] {rows, cols};
+        return out;
+    }
+
+    /** Checks that every training id is written exactly once and returns the final held-out RMSE. */
+    static double checkOutput(Path out, Path data) throws IOException {
+        Set<Long>[] ids = trainIds(data.resolve("train"));
+        Map<Long, Integer> rows = idCounts(out.resolve("rows"));
+        Map<Long, Integer> cols = idCounts(out.resolve("columns"));
+        assertEquals(ids[0], rows.keySet());
+        assertEquals(ids[1], cols.keySet());
+        assertTrue(rows.values().stream().allMatch(c -> c == 1), "a row id written twice");
+        assertTrue(cols.values().stream().allMatch(c -> c == 1), "a column id written twice");
+        Matcher m = Pattern.compile("\"finalTestRmse\": ([0-9.]+)").matcher(Files.readString(out.resolve("model.json")));
+        assertTrue(m.find());
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void jobJarOnAMultiProcessFlinkClusterWithTwoPsProcesses() throws Exception {
+        Path data = tmp.resolve("data");
+        new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.1, 11L, 2).write(data);
+        int rest = freePort();
+        int rpc = freePort();
+        int ps0 = freePort();
+        int ps1 = freePort();
+        String owner = String.valueOf(ProcessHandle.current().pid());
+        Path flinkDir = tmp.resolve("flink");
+        Path psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
+        Files.writeString(psConf, String.join("\n", "cluster-id: it-" + rest, "heap: 256m",
+                "log-dir: " + tmp.resolve("ps-logs"), "pid-dir: " + tmp.resolve("ps-run"),
+                "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
+                "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
+                "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
+        try {
+            script("flink-cluster.sh", "start", "--dir", flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
+                    "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(rpc), "--tm-memory", "1280m",
+                    "--owner-pid", owner);
+            script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+            Path out = tmp.resolve("out");
+            String submitted = script("submit.sh", "--rest", "localhost:" + rest, "--parallelism", "2", "--",
+                    "train", "--input", data.resolve("train").toString(), "--test", data.resolve("test").toString(),
+                    "--output", out.toString(), "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
+                    "--ps-cluster-id", "it-" + rest, "--rank", "10", "--epochs", "20", "--lambda", "0.02");
+            assertTrue(submitted.contains("finished"), submitted);
+            double rmse = checkOutput(out, data);
+            System.out.printf("Flink cluster (1 JM + 2 TM processes), 2 PS processes: held-out RMSE %.4f = %.3f x "
+                    + "sigma%n", rmse, rmse / SIGMA);
+            assertTrue(rmse <= 1.10 * SIGMA, "held-out RMSE " + rmse);
+            // the progress lines went to a TaskManager's stdout
+            String tmOut = Files.readString(flinkDir.resolve("log/taskmanager-1.out"))
+                    + Files.readString(flinkDir.resolve("log/taskmanager-2.out"));
+            assertTrue(tmOut.contains("epoch 20/20"), tmOut);
+            // the PS processes logged their traffic
+            assertTrue(script("ps-cluster.sh", "status", "--config", psConf.toString()).contains("keys"));
+
+            // a job naming another PS cluster is refused with one line
+            Process wrong = new ProcessBuilder(HOME.resolve("scripts/submit.sh").toString(), "--rest",
+                    "localhost:" + rest, "--", "train", "--input", data.resolve("train").toString(), "--output",
+                    tmp.resolve("out2").toString(), "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
+                    "--ps-cluster-id", "another").redirectErrorStream(true).start();
+            assertTrue(wrong.waitFor(120, TimeUnit.SECONDS));
+            String msg = new String(wrong.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertEquals(1, wrong.exitValue(), msg);
+            assertTrue(msg.contains("belongs to cluster 'it-" + rest + "', the client expects cluster 'another'"), msg);
+        } finally {
+            script("ps-cluster.sh", "stop", "--config", psConf.toString());
+            script("flink-cluster.sh", "stop", "--dir", flinkDir.toString());
+        }
+    }
+}

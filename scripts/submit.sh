@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Submits the Factorbird job jar to any running Flink cluster through its REST API and waits for the result.
+#   scripts/submit.sh --rest HOST:PORT [--parallelism P] [--jar JAR] [--detach] -- train --input ... --ps ...
+# The arguments after -- are those of scripts/factorbird (train or grid); --ps is required on a cluster.
+# Exit code: 0 when the job finished, 1 when it failed (one line with the reason), 2 on usage errors.
+set -euo pipefail
+HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+JAR="$HOME_DIR/jobs/target/factorbird-jobs.jar"
+REST=""; PARALLELISM=""; DETACH=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rest) REST="$2"; shift 2 ;;
+    --parallelism) PARALLELISM="$2"; shift 2 ;;
+    --jar) JAR="$2"; shift 2 ;;
+    --detach) DETACH=1; shift ;;
+    --) shift; break ;;
+    *) echo "submit: unknown option $1 (usage: submit.sh --rest HOST:PORT [--parallelism P] -- train ...)" >&2
+       exit 2 ;;
+  esac
+done
+[[ -n "$REST" && $# -gt 0 ]] || { echo "submit: usage: submit.sh --rest HOST:PORT [--parallelism P] -- train ..." >&2; exit 2; }
+[[ -f "$JAR" ]] || { echo "submit: no job jar at $JAR (run mvn -B -DskipTests package)" >&2; exit 2; }
+BASE="http://$REST"
+
+json_field() { # name: the first "name":"value" or "name":number of stdin
+  sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+}
+
+UPLOAD=$(curl -s -X POST -H "Expect:" -F "jarfile=@$JAR" "$BASE/jars/upload") \
+  || { echo "submit: error: cannot reach the Flink REST API at $BASE" >&2; exit 1; }
+JAR_ID=$(echo "$UPLOAD" | json_field filename | sed 's|.*/||')
+[[ -n "$JAR_ID" ]] || { echo "submit: error: upload failed: $UPLOAD" >&2; exit 1; }
+cleanup() { curl -s -X DELETE "$BASE/jars/$JAR_ID" > /dev/null || true; }
+trap cleanup EXIT
+
+ARGS=""
+for a in "$@"; do
+  a=${a//\\/\\\\}; a=${a//\"/\\\"}
+  ARGS="$ARGS${ARGS:+,}\"$a\""
+done
+BODY="{\"entryClass\":\"org.factorbird.jobs.Factorbird\",\"programArgsList\":[$ARGS]"
+[[ -n "$PARALLELISM" ]] && BODY="$BODY,\"parallelism\":$PARALLELISM"
+BODY="$BODY}"
+RUN=$(curl -s -X POST -H "Content-Type: application/json" -d "$BODY" "$BASE/jars/$JAR_ID/run")
+JOB=$(echo "$RUN" | json_field jobid)
+if [[ -z "$JOB" ]]; then
+  REASON=$(echo "$RUN" | grep -o 'factorbird: [^\\"]*' | head -1)
+  echo "submit: error: ${REASON:-the job was not accepted: $(echo "$RUN" | head -c 400)}" >&2
+  exit 1
+fi
+echo "submitted job $JOB to $BASE"
+[[ $DETACH -eq 1 ]] && exit 0
+while true; do
+  STATE=$(curl -s "$BASE/jobs/$JOB" | json_field state)
+  case "$STATE" in
+    FINISHED) echo "job $JOB finished"; exit 0 ;;
+    FAILED|CANCELED)
+      ROOT=$(curl -s "$BASE/jobs/$JOB/exceptions" | sed -n 's/.*"root-exception":"\([^"]*\).*/\1/p' \
+             | sed 's/\\n.*//' | head -c 400)
+      echo "submit: error: job $JOB $STATE: $ROOT" >&2
+      exit 1 ;;
+    *) sleep 1 ;;
+  esac
+done
