@@ -165,7 +165,7 @@ public final class Factorbird {
                 key = key.substring(3);
                 value = "false";
             }
-            if (!known.contains(key)) {
+            if (!known.contains(key) && !isFileSystemKey(key)) {
                 throw new CliException("unknown option --" + key + " (see --help)", 2);
             }
             if (value == null) {
@@ -183,6 +183,15 @@ public final class Factorbird {
         return m;
     }
 
+    /**
+     * File system settings passed through to Flink ({@code --s3.endpoint URL}, {@code --s3.access-key K},
+     * {@code --fs.hdfs.hadoopconf DIR}, ...): the same keys as in Flink's config.yaml, for local runs. On a
+     * cluster, put them into the cluster's config.yaml instead (the TaskManagers read them there).
+     */
+    static boolean isFileSystemKey(String key) {
+        return key.startsWith("s3.") || key.startsWith("fs.");
+    }
+
     private static final List<String> BOOLEAN_FLAGS = List.of("strict", "clip", "keep-all");
 
     // ------------------------------------------------------------------------------------------------
@@ -192,7 +201,18 @@ public final class Factorbird {
     private static void train(String[] args, PrintStream out, boolean grid) {
         List<String> keys = new ArrayList<>();
         FactorbirdOptions.all().forEach(o -> keys.add(o.key()));
-        Configuration conf = Configuration.fromMap(parseFlags(args, keys));
+        Map<String, String> flags = parseFlags(args, keys);
+        Configuration conf = Configuration.fromMap(flags);
+        Configuration fsConf = new Configuration();
+        flags.forEach((k, v) -> {
+            if (isFileSystemKey(k)) {
+                fsConf.setString(k, v);
+            }
+        });
+        if (!fsConf.keySet().isEmpty()) {
+            // Local environments do not read config.yaml: configure the file systems of this JVM ourselves.
+            FileSystem.initialize(fsConf, null);
+        }
         TrainConfig cfg;
         try {
             cfg = grid ? TrainConfig.grid(conf, newRunId()) : TrainConfig.from(conf, newRunId());
@@ -206,6 +226,7 @@ public final class Factorbird {
         checkOutput(cfg.output);
 
         Configuration flink = FactorbirdJob.flinkConfig(cfg);
+        flink.addAll(fsConf);
         if (cfg.stateBackend.equals("rocksdb")) {
             flink.setString("taskmanager.memory.managed.size", "512m");
         }
