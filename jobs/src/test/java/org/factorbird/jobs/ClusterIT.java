@@ -115,7 +115,7 @@ class ClusterIT {
         String owner = String.valueOf(ProcessHandle.current().pid());
         Path flinkDir = tmp.resolve("flink");
         Path psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
-        Files.writeString(psConf, String.join("\n", "cluster-id: it-" + rest, "heap: 256m",
+        Files.writeString(psConf, String.join("\n", "cluster-id: it-" + rest, "heap: 256m", "stats-interval: 1",
                 "log-dir: " + tmp.resolve("ps-logs"), "pid-dir: " + tmp.resolve("ps-run"),
                 "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
                 "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
@@ -139,8 +139,11 @@ class ClusterIT {
             String tmOut = Files.readString(flinkDir.resolve("log/taskmanager-1.out"))
                     + Files.readString(flinkDir.resolve("log/taskmanager-2.out"));
             assertTrue(tmOut.contains("epoch 20/20"), tmOut);
-            // the PS processes logged their traffic
-            assertTrue(script("ps-cluster.sh", "status", "--config", psConf.toString()).contains("keys"));
+            // the PS processes answer STATUS and logged their traffic rates
+            String status = script("ps-cluster.sh", "status", "--config", psConf.toString());
+            assertTrue(status.contains("shard 0/2") && status.contains("shard 1/2"), status);
+            String psLog = Files.readString(tmp.resolve("ps-logs/ps-0.log"));
+            assertTrue(psLog.matches("(?s).*shard 0: [0-9]+ requests/s, [0-9]+ keys/s, in [0-9.]+ MB/s.*"), psLog);
 
             // a job naming another PS cluster is refused with one line
             Process wrong = new ProcessBuilder(HOME.resolve("scripts/submit.sh").toString(), "--rest",

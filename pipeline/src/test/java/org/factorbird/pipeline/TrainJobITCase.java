@@ -43,7 +43,7 @@ class TrainJobITCase {
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2)
-                    .build());
+                    .setConfiguration(CollectingReporter.addTo(new Configuration())).build());
 
     static final double SIGMA = 0.3;
 
@@ -199,6 +199,12 @@ class TrainJobITCase {
         assertEquals(train[0].size(), (long) json(model, "rows"));
         assertEquals(train[1].size(), (long) json(model, "columns"));
         assertEquals(0, (long) json(model, "skippedLines"));
+
+        // the operator's Flink metrics, as a metric reporter saw them at the end
+        assertEquals(20, ((Number) CollectingReporter.find("factorbird.epoch")).intValue());
+        assertEquals(reported, ((Number) CollectingReporter.find("factorbird.testRmse")).doubleValue(), 1e-6);
+        assertTrue(((Number) CollectingReporter.find("factorbird.ratingsPerSecond")).doubleValue() > 0);
+        assertEquals(0L, ((Number) CollectingReporter.find("factorbird.skippedLines")).longValue());
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -69,6 +70,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private transient long skipped;
     private transient List<String> badSamples;
 
+    // Flink metrics (group "factorbird"), written by the task thread, read by reporters
+    private transient volatile int metricEpoch;
+    private transient volatile double metricRatingsPerSecond;
+    private transient volatile double metricTrainRmse = Double.NaN;
+    private transient volatile double metricTestRmse = Double.NaN;
+    private transient volatile long metricSkippedLines;
+
     public TrainOperator(TrainConfig cfg) {
         this.cfg = cfg;
     }
@@ -81,6 +89,14 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         paramState = getPartitionedState(new ValueStateDescriptor<>("params",
                 TypeInformation.of(float[].class)));
         badSamples = new ArrayList<>();
+        metricTrainRmse = Double.NaN;
+        metricTestRmse = Double.NaN;
+        MetricGroup metrics = getMetricGroup().addGroup("factorbird");
+        metrics.gauge("epoch", () -> metricEpoch);
+        metrics.gauge("ratingsPerSecond", () -> metricRatingsPerSecond);
+        metrics.gauge("trainRmse", () -> metricTrainRmse);
+        metrics.gauge("testRmse", () -> metricTestRmse);
+        metrics.gauge("skippedLines", () -> metricSkippedLines);
         ps = PsClient.connect(cfg.psClientConfig());
     }
 
@@ -147,6 +163,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             throw new IllegalStateException("every training rating in " + cfg.input + " has weight 0");
         }
         float mu = (float) (stats[0] / stats[8]);
+        metricSkippedLines = (long) stats[3];
         Models md = new Models(cfg.models, cfg.offsets);
         int models = md.count;
         Summary summary = new Summary(mu, trainRatings, (long) stats[2], (long) stats[3], (long) stats[4],
@@ -185,6 +202,12 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                     progress(em.line(cfg.epochs, models > 1 ? "model " + m + " " : ""));
                 }
             }
+            int leader = bestOf(summary, epoch);
+            EpochMetrics lead = summary.epochs.get(leader).get(summary.epochs.get(leader).size() - 1);
+            metricEpoch = epoch;
+            metricRatingsPerSecond = lead.ratingsPerSecond;
+            metricTrainRmse = lead.trainRmse();
+            metricTestRmse = lead.testRmse;
             if (cfg.earlyStop > 0 && testCount > 0) {
                 if (epochBest < bestRmse) {
                     bestRmse = epochBest;
@@ -218,6 +241,11 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 }
             }
         }
+    }
+
+    /** The model the metrics follow: the best so far (the only one outside a grid). */
+    private static int bestOf(Summary summary, int epoch) {
+        return summary.best();
     }
 
     /** What {@link #pack} learned about this subtask's rows. */
