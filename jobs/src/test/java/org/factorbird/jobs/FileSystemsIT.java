@@ -106,9 +106,15 @@ class FileSystemsIT {
                 "jclouds.filesystem.basedir=" + basedir, ""));
         Path jar = Paths.get("target", "s3proxy", "s3proxy.jar").toAbsolutePath();
         assertTrue(Files.exists(jar), "s3proxy jar missing at " + jar + " (copied in pre-integration-test)");
-        Process s3 = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", jar.toString(), "--properties", props.toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("s3proxy.log").toFile()).start();
+        // A small shell keeps s3proxy on a leash: it stops it when told to (TERM) and when this JVM is gone, so a
+        // test suite killed with -9 leaves no server behind.
+        String javaBin = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        String leash = "\"" + javaBin + "\" -Xmx256m -jar '" + jar + "' --properties '" + props + "' & c=$!; "
+                + "trap 'kill $c 2>/dev/null; exit 0' TERM; "
+                + "while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 $c 2>/dev/null; do "
+                + "sleep 1; done; kill $c 2>/dev/null; wait $c";
+        Process s3 = new ProcessBuilder("bash", "-c", leash).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("s3proxy.log").toFile()).start();
         try {
             waitForPort(port, s3);
             String[] s3opts = {"--s3.endpoint", "http://127.0.0.1:" + port, "--s3.path.style.access", "true",
