@@ -95,6 +95,10 @@ public final class FactorbirdOptions {
             .defaultValue("").withDescription("Name of the parameter-server cluster the job expects (cluster-id in "
                     + "conf/ps-cluster.yaml); servers of another cluster refuse the job at connect time. Empty: any.");
 
+    public static final ConfigOption<String> PS_AUTH_SECRET_FILE = ConfigOptions.key("ps-auth-secret-file")
+            .stringType().noDefaultValue().withDescription("File holding the PS cluster's shared secret "
+                    + "(auth-secret-file in conf/ps-cluster.yaml); read where each subtask runs, never sent.");
+
     public static final ConfigOption<Integer> PS_SHARDS = ConfigOptions.key("ps-shards").intType().defaultValue(2)
             .withDescription("Shards of the embedded parameter server (only without --ps).");
 

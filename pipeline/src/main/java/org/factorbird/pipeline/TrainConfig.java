@@ -12,6 +12,7 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.PsClientConfig;
+import org.factorbird.ps.protocol.Auth;
 
 /**
  * A checked, immutable training configuration, built from {@link FactorbirdOptions}: the data and run settings,
@@ -42,6 +43,8 @@ public final class TrainConfig implements Serializable {
     public final int psMaxInFlight;
     public final long psTimeoutMs;
     public final String psClusterId;
+    /** Path of the PS cluster's shared secret, read where the client runs; null for open servers. */
+    public final String psAuthSecretFile;
     public final int weightColumn;
     public final float holdout;
     public final float lossSample;
@@ -81,6 +84,7 @@ public final class TrainConfig implements Serializable {
         }
         this.psTimeoutMs = timeout;
         this.psClusterId = c.get(FactorbirdOptions.PS_CLUSTER_ID);
+        this.psAuthSecretFile = c.get(FactorbirdOptions.PS_AUTH_SECRET_FILE);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
             throw new IllegalArgumentException("--weight-column must be 0 (none) or >= 4 (columns 1-3 are row, "
@@ -202,7 +206,8 @@ public final class TrainConfig implements Serializable {
             throw new IllegalStateException("no parameter servers configured");
         }
         return new PsClientConfig(psServers, columnModel()).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
-                .clusterId(psClusterId);
+                .clusterId(psClusterId)
+                .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)));
     }
 
     /** Run settings for model.json / grid.json. */

@@ -114,7 +114,60 @@ public final class PsClient implements AutoCloseable {
         return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
+    /** AUTH on every connection: check the server's proof, then prove the client's knowledge of the secret. */
+    private void authenticate() {
+        byte[] secret = config.secret();
+        for (ShardConnection conn : shards) {
+            byte[] clientNonce = org.factorbird.ps.protocol.Auth.nonce();
+            CompletableFuture<byte[]> challenge = new CompletableFuture<>();
+            long id = conn.nextRequestId();
+            ByteBuf first = Protocol.startFrame(alloc, Protocol.AUTH, id, 1 + Protocol.NONCE_BYTES);
+            first.writeByte(1).writeBytes(clientNonce);
+            conn.send(id, first, new Pending() {
+                @Override
+                public void onReply(ByteBuf p) {
+                    byte[] serverNonce = new byte[Protocol.NONCE_BYTES];
+                    byte[] proof = new byte[Protocol.PROOF_BYTES];
+                    p.readBytes(serverNonce).readBytes(proof);
+                    if (!org.factorbird.ps.protocol.Auth.matches(
+                            org.factorbird.ps.protocol.Auth.serverProof(secret, clientNonce, serverNonce), proof)) {
+                        throw new PsException(conn.describe() + " does not know the cluster's shared secret");
+                    }
+                    challenge.complete(serverNonce);
+                }
+
+                @Override
+                public void onFailure(Throwable cause) {
+                    challenge.completeExceptionally(cause);
+                }
+            });
+            conn.flush();
+            byte[] serverNonce = await(challenge, config.connectTimeoutMs());
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            long id2 = conn.nextRequestId();
+            ByteBuf second = Protocol.startFrame(alloc, Protocol.AUTH, id2, 1 + Protocol.PROOF_BYTES);
+            second.writeByte(2).writeBytes(org.factorbird.ps.protocol.Auth.clientProof(secret, serverNonce,
+                    clientNonce));
+            conn.send(id2, second, new Pending() {
+                @Override
+                public void onReply(ByteBuf p) {
+                    done.complete(null);
+                }
+
+                @Override
+                public void onFailure(Throwable cause) {
+                    done.completeExceptionally(cause);
+                }
+            });
+            conn.flush();
+            await(done, config.connectTimeoutMs());
+        }
+    }
+
     private void handshake() {
+        if (config.secret() != null) {
+            authenticate();
+        }
         ModelSpec m = config.model();
         CompletableFuture<?>[] replies = new CompletableFuture<?>[shards.length];
         for (int i = 0; i < shards.length; i++) {

@@ -24,6 +24,8 @@ public final class PsClientConfig implements Serializable {
     private long requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
     private int connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
     private String clusterId = "";
+    /** Never serialized: read from a file where the client runs. */
+    private transient byte[] secret;
 
     public PsClientConfig(List<String> servers, ModelSpec model) {
         if (servers == null || servers.isEmpty()) {
@@ -88,6 +90,16 @@ public final class PsClientConfig implements Serializable {
     public PsClientConfig clusterId(String id) {
         this.clusterId = id == null ? "" : id;
         return this;
+    }
+
+    /** The cluster's shared secret (AUTH before anything else), or null for open servers. */
+    public PsClientConfig secret(byte[] s) {
+        this.secret = s == null ? null : s.clone();
+        return this;
+    }
+
+    public byte[] secret() {
+        return secret;
     }
 
     public String clusterId() {

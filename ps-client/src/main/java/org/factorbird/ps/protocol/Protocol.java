@@ -39,6 +39,12 @@ import org.factorbird.ps.ModelSpec;
  *   reply   0x84  n:int32 values:n*float64                   sent to every party once all have arrived
  * SCAN      0x05  slice:int32 slices:int32 cursor:int64 limit:int32
  *   reply   0x85  nextCursor:int64 (-1 = done) n:int32 dim:int32 keys:n*int64 values:n*d*float32
+ * AUTH      0x07  phase:int8 = 1, clientNonce:16 bytes
+ *   reply   0x87  serverNonce:16 bytes, serverProof:32 bytes = HMAC-SHA256(secret, "fb-server" clientNonce serverNonce)
+ * AUTH      0x07  phase:int8 = 2, clientProof:32 bytes = HMAC-SHA256(secret, "fb-client" serverNonce clientNonce)
+ *   reply   0x87  (empty): authenticated. A server with a secret answers nothing but AUTH and STATUS before
+ *                 this; a wrong proof or any other request gets an ERROR and the connection is closed. The
+ *                 secret never crosses the wire, and fresh nonces on both sides make a recorded handshake useless.
  * STATUS    0x06  (no payload; needs no HELLO: a health check that changes nothing)
  *   reply   0x86  shardIndex:int32 shardCount:int32 runId:int64 storedKeys:int64 requests:int64
  *                 clusterIdLength:int16 clusterId:UTF-8
@@ -63,6 +69,9 @@ public final class Protocol {
     public static final byte AGGREGATE = 0x04;
     public static final byte SCAN = 0x05;
     public static final byte STATUS = 0x06;
+    public static final byte AUTH = 0x07;
+    public static final int NONCE_BYTES = 16;
+    public static final int PROOF_BYTES = 32;
     public static final byte REPLY = (byte) 0x80;
     public static final byte ERROR = (byte) 0xFF;
 
@@ -79,6 +88,7 @@ public final class Protocol {
     public static final short E_MISMATCH = 4;
     public static final short E_NOT_READY = 5;
     public static final short E_INTERNAL = 6;
+    public static final short E_AUTH = 7;
 
     private Protocol() {}
 
@@ -107,6 +117,7 @@ public final class Protocol {
             case AGGREGATE: return "AGGREGATE";
             case SCAN: return "SCAN";
             case STATUS: return "STATUS";
+            case AUTH: return "AUTH";
             default: return op == ERROR ? "ERROR" : "op 0x" + Integer.toHexString(op & 0xFF);
         }
     }

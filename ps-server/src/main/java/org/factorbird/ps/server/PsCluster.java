@@ -181,6 +181,10 @@ public final class PsCluster {
         cmd.addAll(List.of("--shard", String.valueOf(s.shard), "--shards", String.valueOf(servers.size()),
                 "--port", String.valueOf(s.port), "--bind", setting("bind", s.host),
                 "--cluster-id", setting("cluster-id", ""), "--stats-interval", setting("stats-interval", "10")));
+        String secretFile = setting("auth-secret-file", "");
+        if (!secretFile.isEmpty()) {
+            cmd.addAll(List.of("--auth-secret-file", dir("auth-secret-file", secretFile).toString()));
+        }
         if (ownerPid > 0) {
             cmd.addAll(List.of("--parent-pid", String.valueOf(ownerPid)));
         }

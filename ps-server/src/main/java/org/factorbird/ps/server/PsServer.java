@@ -65,6 +65,7 @@ public final class PsServer implements AutoCloseable {
         private int maxFrameBytes = Protocol.DEFAULT_MAX_FRAME_BYTES;
         private String clusterId = "";
         private int statsIntervalSeconds = 0;
+        private byte[] secret;
 
         public Builder bind(String host) {
             this.bind = host;
@@ -103,6 +104,16 @@ public final class PsServer implements AutoCloseable {
             return this;
         }
 
+        /** Clients must prove this shared secret (AUTH) before any other request; null: no authentication. */
+        public Builder secret(byte[] s) {
+            if (s != null && s.length < 16) {
+                throw new IllegalArgumentException("the shared secret must have at least 16 bytes but has "
+                        + s.length);
+            }
+            this.secret = s == null ? null : s.clone();
+            return this;
+        }
+
         public PsServer start() {
             return PsServer.start(this);
         }
@@ -133,7 +144,8 @@ public final class PsServer implements AutoCloseable {
         }
         int maxFrameBytes = o.maxFrameBytes;
         new PsFrameDecoder(maxFrameBytes); // checks the frame limit
-        ShardState state = new ShardState(shardIndex, shardCount, o.requiredDim, maxFrameBytes, o.clusterId);
+        ShardState state = new ShardState(shardIndex, shardCount, o.requiredDim, maxFrameBytes, o.clusterId,
+                o.secret);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
@@ -255,6 +267,7 @@ public final class PsServer implements AutoCloseable {
             "  --cluster-id NAME    refuse clients that expect another cluster (default: none)",
             "  --stats-interval S   log request, key and byte rates every S seconds (default 10; 0: off)",
             "  --parent-pid PID     exit when process PID has exited (used by scripts/ps-cluster.sh for tests)",
+            "  --auth-secret-file F clients must prove this shared secret (HMAC challenge-response) first",
             "  --max-frame-bytes B  largest request or reply frame (default " + Protocol.DEFAULT_MAX_FRAME_BYTES + ")");
 
     public static void main(String[] args) throws InterruptedException {
@@ -267,6 +280,7 @@ public final class PsServer implements AutoCloseable {
         String cluster = "";
         int stats = 10;
         long parent = 0;
+        byte[] secret = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -288,6 +302,9 @@ public final class PsServer implements AutoCloseable {
                     case "--cluster-id": cluster = v; break;
                     case "--stats-interval": stats = intArg(a, v); break;
                     case "--parent-pid": parent = Long.parseLong(v); break;
+                    case "--auth-secret-file":
+                        secret = org.factorbird.ps.protocol.Auth.readSecret(java.nio.file.Paths.get(v));
+                        break;
                     default: throw new IllegalArgumentException("unknown option " + a);
                 }
             }
@@ -299,7 +316,7 @@ public final class PsServer implements AutoCloseable {
             }
             PsServer server = builder().bind(bind).port(port).shard(shard, shards)
                     .requiredDim(rank > 0 ? rank + 1 : 0).maxFrameBytes(maxFrame).clusterId(cluster)
-                    .statsIntervalSeconds(stats).start();
+                    .statsIntervalSeconds(stats).secret(secret).start();
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();

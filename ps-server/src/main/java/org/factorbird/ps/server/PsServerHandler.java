@@ -32,9 +32,13 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     private final ShardState state;
     /** The run this connection joined with its HELLO; 0 before. */
     private long joinedRun;
+    private boolean authenticated;
+    private byte[] clientNonce;
+    private byte[] serverNonce;
 
     PsServerHandler(ShardState state) {
         this.state = state;
+        this.authenticated = state.secret == null;
     }
 
     @Override
@@ -43,8 +47,16 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         long id = frame.requestId();
         state.requests++;
         state.bytesIn += p.writerIndex() + 4;
+        if (!authenticated && frame.op() != Protocol.AUTH && frame.op() != Protocol.STATUS) {
+            refuse(ctx, id, Protocol.opName(frame.op()) + " before authentication (this server needs AUTH with "
+                    + "the cluster's shared secret)");
+            return;
+        }
         try {
             switch (frame.op()) {
+                case Protocol.AUTH:
+                    auth(ctx, id, p);
+                    break;
                 case Protocol.HELLO:
                     hello(ctx, id, p);
                     break;
@@ -96,6 +108,46 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         LOG.warn("shard {}: refused request {} from {}: {}", state.shardIndex, id, ctx.channel().remoteAddress(),
                 message);
         ctx.writeAndFlush(Protocol.error(ctx.alloc(), id, code, message));
+    }
+
+    /** Refuses an unauthenticated or failed connection: logged, answered with an ERROR, then closed. */
+    private void refuse(ChannelHandlerContext ctx, long id, String message) {
+        LOG.warn("shard {}: refused connection from {}: {}", state.shardIndex, ctx.channel().remoteAddress(),
+                message);
+        ctx.writeAndFlush(Protocol.error(ctx.alloc(), id, Protocol.E_AUTH, message))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void auth(ChannelHandlerContext ctx, long id, ByteBuf p) {
+        if (state.secret == null) {
+            refuse(ctx, id, "this server has no shared secret configured, but the client wants to authenticate");
+            return;
+        }
+        byte phase = p.readByte();
+        if (phase == 1 && serverNonce == null && p.readableBytes() == Protocol.NONCE_BYTES) {
+            clientNonce = new byte[Protocol.NONCE_BYTES];
+            p.readBytes(clientNonce);
+            serverNonce = org.factorbird.ps.protocol.Auth.nonce();
+            ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.AUTH | Protocol.REPLY), id,
+                    Protocol.NONCE_BYTES + Protocol.PROOF_BYTES);
+            out.writeBytes(serverNonce);
+            out.writeBytes(org.factorbird.ps.protocol.Auth.serverProof(state.secret, clientNonce, serverNonce));
+            reply(ctx, out);
+        } else if (phase == 2 && serverNonce != null && !authenticated
+                && p.readableBytes() == Protocol.PROOF_BYTES) {
+            byte[] proof = new byte[Protocol.PROOF_BYTES];
+            p.readBytes(proof);
+            byte[] expected = org.factorbird.ps.protocol.Auth.clientProof(state.secret, serverNonce, clientNonce);
+            if (!org.factorbird.ps.protocol.Auth.matches(expected, proof)) {
+                refuse(ctx, id, "wrong shared secret");
+                return;
+            }
+            authenticated = true;
+            LOG.info("shard {}: authenticated {}", state.shardIndex, ctx.channel().remoteAddress());
+            reply(ctx, Protocol.startFrame(ctx.alloc(), (byte) (Protocol.AUTH | Protocol.REPLY), id, 0));
+        } else {
+            refuse(ctx, id, "malformed or out-of-order AUTH (phase " + phase + ")");
+        }
     }
 
     private void reply(ChannelHandlerContext ctx, ByteBuf out) {

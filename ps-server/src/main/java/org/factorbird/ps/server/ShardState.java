@@ -18,6 +18,8 @@ final class ShardState {
     final int maxFrameBytes;
     /** Name of the cluster this server belongs to; clients that name another one are refused. */
     final String clusterId;
+    /** Shared secret clients must prove (AUTH), or null for an open server. */
+    final byte[] secret;
 
     ColumnStore store;
     long runId;
@@ -28,8 +30,9 @@ final class ShardState {
     long bytesIn;
     long bytesOut;
 
-    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId) {
+    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId, byte[] secret) {
         this.clusterId = clusterId;
+        this.secret = secret;
         this.shardIndex = shardIndex;
         this.shardCount = shardCount;
         this.requiredDim = requiredDim;
