@@ -29,6 +29,9 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
 
     private static final Logger LOG = LoggerFactory.getLogger(PsServerHandler.class);
 
+    /** Aggregates waiting for parties at once; more are refused (a flood must not exhaust memory). */
+    static final int MAX_OPEN_AGGREGATES = 1024;
+
     private final ShardState state;
     /** The run this connection joined with its HELLO; 0 before. */
     private long joinedRun;
@@ -105,15 +108,19 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     }
 
     private void reject(ChannelHandlerContext ctx, long id, short code, String message) {
-        LOG.warn("shard {}: refused request {} from {}: {}", state.shardIndex, id, ctx.channel().remoteAddress(),
-                message);
+        if (state.warnings.allow()) {
+            LOG.warn("shard {}: refused request {} from {}: {}{}", state.shardIndex, id,
+                    ctx.channel().remoteAddress(), message, state.warnings.suppressedNote());
+        }
         ctx.writeAndFlush(Protocol.error(ctx.alloc(), id, code, message));
     }
 
     /** Refuses an unauthenticated or failed connection: logged, answered with an ERROR, then closed. */
     private void refuse(ChannelHandlerContext ctx, long id, String message) {
-        LOG.warn("shard {}: refused connection from {}: {}", state.shardIndex, ctx.channel().remoteAddress(),
-                message);
+        if (state.warnings.allow()) {
+            LOG.warn("shard {}: refused connection from {}: {}{}", state.shardIndex, ctx.channel().remoteAddress(),
+                    message, state.warnings.suppressedNote());
+        }
         ctx.writeAndFlush(Protocol.error(ctx.alloc(), id, Protocol.E_AUTH, message))
                 .addListener(ChannelFutureListener.CLOSE);
     }
@@ -153,6 +160,26 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     private void reply(ChannelHandlerContext ctx, ByteBuf out) {
         state.bytesOut += out.readableBytes();
         ctx.writeAndFlush(out, ctx.voidPromise());
+        if (!ctx.channel().isWritable()) {
+            // The client does not read its replies: stop reading its requests until it does, so that replies
+            // cannot pile up in memory without bound.
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        // a party that is gone will never complete its aggregates: forget what it contributed alone
+        state.aggregates.values().removeIf(a -> a.waiters.size() == 1 && a.waiters.get(0) == ctx);
+        super.channelInactive(ctx);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -336,6 +363,10 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             values[i] = p.readDouble();
         }
         Aggregate agg = state.aggregates.get(aggId);
+        if (agg == null && state.aggregates.size() >= MAX_OPEN_AGGREGATES) {
+            reject(ctx, id, Protocol.E_BAD_REQUEST, "too many open aggregates (" + MAX_OPEN_AGGREGATES + ")");
+            return;
+        }
         if (agg == null) {
             agg = new Aggregate(parties, ops, values);
             state.aggregates.put(aggId, agg);
@@ -412,8 +443,10 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         if (c instanceof ProtocolException || c instanceof TooLongFrameException) {
             // The byte stream cannot be re-synchronised: say why, then close this connection only.
             short code = c instanceof ProtocolException ? ((ProtocolException) c).code() : Protocol.E_BAD_REQUEST;
-            LOG.warn("shard {}: closing connection from {}: {}", state.shardIndex, ctx.channel().remoteAddress(),
-                    c.getMessage());
+            if (state.warnings.allow()) {
+                LOG.warn("shard {}: closing connection from {}: {}{}", state.shardIndex,
+                        ctx.channel().remoteAddress(), c.getMessage(), state.warnings.suppressedNote());
+            }
             ctx.writeAndFlush(Protocol.error(ctx.alloc(), 0, code, c.getMessage()))
                     .addListener(ChannelFutureListener.CLOSE);
         } else {

@@ -25,6 +25,9 @@ final class ShardState {
     long runId;
     final Map<Long, Aggregate> aggregates = new HashMap<>();
 
+    /** Warnings about bad clients: a flood of garbage must not flood the log. */
+    final WarningBudget warnings = new WarningBudget(20, 10_000);
+
     long requests;
     long keysServed;
     long bytesIn;
@@ -48,5 +51,43 @@ final class ShardState {
         runId = spec.runId();
         aggregates.clear();
         return true;
+    }
+
+    /** At most {@code max} warnings per window; counts the ones it suppresses. */
+    static final class WarningBudget {
+        private final int max;
+        private final long windowMs;
+        private long windowStart;
+        private int used;
+        private long suppressed;
+
+        WarningBudget(int max, long windowMs) {
+            this.max = max;
+            this.windowMs = windowMs;
+        }
+
+        boolean allow() {
+            long now = System.currentTimeMillis();
+            if (now - windowStart >= windowMs) {
+                windowStart = now;
+                used = 0;
+            }
+            if (used < max) {
+                used++;
+                return true;
+            }
+            suppressed++;
+            return false;
+        }
+
+        /** " (N similar warnings suppressed)" once after suppressing some, else "". */
+        String suppressedNote() {
+            if (suppressed == 0) {
+                return "";
+            }
+            String note = " (" + suppressed + " similar warnings suppressed)";
+            suppressed = 0;
+            return note;
+        }
     }
 }
