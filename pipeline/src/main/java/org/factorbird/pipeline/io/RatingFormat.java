@@ -15,8 +15,8 @@ import org.apache.flink.core.fs.Path;
 
 /**
  * Reads rating text files for Flink's {@code FileSource}: one {@link Rating} per line, with the file name and
- * line number at hand for every bad line. A first line that does not parse and contains a letter is a header
- * and is skipped. Bad lines become {@link Rating#BAD} records (counted and reported by the training operator),
+ * line number at hand for every bad line. A first line whose first field holds a letter is a header and is
+ * skipped. Bad lines become {@link Rating#BAD} records (counted and reported by the training operator),
  * or, in strict mode, fail the job with "file:line: reason".
  *
  * <p>Files are not split, so line numbers are exact; a job reads as many files in parallel as there are files.
@@ -163,10 +163,17 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
             return Rating.bad(note);
         }
 
+        /**
+         * A header is a first line whose first field holds a letter ("userId,movieId,rating"); a first line with a
+         * numeric id and a bad value ("1,1,NaN") is data, and is reported like any other bad line.
+         */
         private boolean containsLetter(int from, int to) {
             for (int i = from; i < to; i++) {
                 byte b = buf[i];
-                if ((b >= 'a' && b <= 'z' && b != 'e') || (b >= 'A' && b <= 'Z' && b != 'E')) {
+                if (b == ',' || b == '\t' || b == ';' || (b == ' ' && i > from)) {
+                    return false;
+                }
+                if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) {
                     return true;
                 }
             }
