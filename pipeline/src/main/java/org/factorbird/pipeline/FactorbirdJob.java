@@ -40,9 +40,15 @@ public final class FactorbirdJob {
         Configuration c = new Configuration();
         c.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
         c.set(StateBackendOptions.STATE_BACKEND, cfg.stateBackend.equals("rocksdb") ? "rocksdb" : "hashmap");
-        // Training state lives in endInput(); a restart would begin again from epoch 0 against a PS that kept
-        // the failed attempt's columns, so fail fast and let the user rerun.
+        // Training state lives in endInput(): without snapshots a restart would begin again from epoch 0, so a
+        // failure ends the run with its reason.
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        if (cfg.snapshotDir != null) {
+            // with snapshots a restart resumes from the newest complete one: let Flink restart the job
+            c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, cfg.maxRestarts);
+            c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(2));
+        }
         return c;
     }
 

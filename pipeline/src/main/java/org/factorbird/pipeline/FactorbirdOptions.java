@@ -81,6 +81,21 @@ public final class FactorbirdOptions {
             .defaultValue(false).withDescription("Grid search: also write every model to OUT/models/<index>/ "
                     + "(the best always goes to OUT/rows, OUT/columns, OUT/model.json).");
 
+    public static final ConfigOption<String> SNAPSHOT_DIR = ConfigOptions.key("snapshot-dir").stringType()
+            .noDefaultValue().withDescription("Directory (any Flink file system URI) for epoch-consistent snapshots "
+                    + "of rows, columns and optimiser state. With it, a failed run is restarted by Flink (see "
+                    + "--max-restarts) and resumes from the newest complete snapshot instead of epoch 0.");
+
+    public static final ConfigOption<Integer> SNAPSHOT_EVERY = ConfigOptions.key("snapshot-every").intType()
+            .defaultValue(5).withDescription("Snapshot every this many epochs (and after the last one).");
+
+    public static final ConfigOption<Integer> MAX_RESTARTS = ConfigOptions.key("max-restarts").intType()
+            .defaultValue(10).withDescription("Restarts after failures (only with --snapshot-dir; 2 s apart).");
+
+    public static final ConfigOption<String> RESUME = ConfigOptions.key("resume").stringType().noDefaultValue()
+            .withDescription("Start from the newest complete snapshot in this directory (a --snapshot-dir of an "
+                    + "earlier run, finished or not): a warm start. The models must have the same layout.");
+
     public static final ConfigOption<Long> SEED = ConfigOptions.key("seed").longType().defaultValue(42L)
             .withDescription("Seed of initial values and shuffling.");
 

@@ -51,6 +51,10 @@ public final class TrainConfig implements Serializable {
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
+    public final String snapshotDir;
+    public final int snapshotEvery;
+    public final int maxRestarts;
+    public final String resume;
     /** True for a grid search (grid.json, ranked table), even of one model. */
     public final boolean grid;
     public final List<ModelParams> models;
@@ -96,6 +100,10 @@ public final class TrainConfig implements Serializable {
         this.clip = c.get(FactorbirdOptions.CLIP);
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
+        this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
+        this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
+        this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
+        this.resume = c.get(FactorbirdOptions.RESUME);
         if (models.size() > MAX_MODELS) {
             throw new IllegalArgumentException("a grid may hold at most " + MAX_MODELS + " models but this one has "
                     + models.size());
@@ -202,10 +210,20 @@ public final class TrainConfig implements Serializable {
     }
 
     public PsClientConfig psClientConfig() {
+        return psClientConfig(0);
+    }
+
+    /**
+     * The client configuration of restart attempt {@code attempt}: every attempt is a new run on the PS (a fresh
+     * table), so a restarted job never trains on columns half-updated by the failed attempt; it restores them
+     * from a snapshot instead.
+     */
+    public PsClientConfig psClientConfig(int attempt) {
         if (psServers.isEmpty()) {
             throw new IllegalStateException("no parameter servers configured");
         }
-        return new PsClientConfig(psServers, columnModel()).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
+        long run = attempt == 0 ? runId : (org.factorbird.ps.Hashing.mix64(runId + attempt) | 1);
+        return new PsClientConfig(psServers, new ModelSpec(run, seed, segments())).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
                 .clusterId(psClusterId)
                 .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)));
     }

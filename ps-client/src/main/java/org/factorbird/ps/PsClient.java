@@ -252,11 +252,20 @@ public final class PsClient implements AutoCloseable {
 
     /** Adds {@code deltas[i*dim..(i+1)*dim)} to the values of {@code keys[i]}, for i in [0, n). */
     public CompletableFuture<Void> push(long[] keys, int n, float[] deltas) {
+        return write(Protocol.PUSH, keys, n, deltas);
+    }
+
+    /** Overwrites the values of {@code keys[i]} with {@code values[i*dim..(i+1)*dim)} (snapshot restore). */
+    public CompletableFuture<Void> set(long[] keys, int n, float[] values) {
+        return write(Protocol.SET, keys, n, values);
+    }
+
+    private CompletableFuture<Void> write(byte op, long[] keys, int n, float[] deltas) {
         checkArrays(keys, n, deltas);
         return split(keys, n, (conn, positions, from, to, done) -> {
             int count = to - from;
             long id = conn.nextRequestId();
-            ByteBuf frame = Protocol.push(alloc, id, dim, keys, deltas, positions, from, to);
+            ByteBuf frame = Protocol.keysAndValues(alloc, op, id, dim, keys, deltas, positions, from, to);
             conn.send(id, frame, new Pending() {
                 @Override
                 public void onReply(ByteBuf p) {

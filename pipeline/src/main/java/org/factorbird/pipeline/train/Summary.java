@@ -24,6 +24,8 @@ final class Summary {
     long rowsWritten;
     long columnsWritten;
     String stoppedEarly;
+    /** Epoch of the snapshot the run resumed from; 0 for a fresh start. */
+    int resumedFrom;
 
     Summary(float mu, long trainRatings, long testRatings, long skipped, long rows, long testOnlyRows, float min,
             float max, int models) {
@@ -96,6 +98,9 @@ final class Summary {
         sb.append("  \"parallelism\": ").append(c.parallelism).append(",\n");
         sb.append("  \"psShards\": ").append(c.psServers.size()).append(",\n");
         sb.append("  \"stateBackend\": \"").append(c.stateBackend).append("\",\n");
+        if (resumedFrom > 0) {
+            sb.append("  \"resumedFromEpoch\": ").append(resumedFrom).append(",\n");
+        }
         if (stoppedEarly != null) {
             sb.append("  \"stoppedEarly\": \"").append(stoppedEarly).append("\",\n");
         }

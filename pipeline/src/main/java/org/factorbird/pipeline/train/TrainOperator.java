@@ -60,6 +60,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private static final long AGG_TRAINED = 2L << 32;
     private static final long AGG_EVALUATED = 3L << 32;
     private static final long AGG_DONE = 4L << 32;
+    private static final long AGG_RESTORED = 5L << 32;
 
     private final TrainConfig cfg;
 
@@ -69,6 +70,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private transient PsClient ps;
     private transient long skipped;
     private transient List<String> badSamples;
+    /** Restart attempt of this subtask: part of every aggregate id, so attempts never mix their barriers. */
+    private transient int attempt;
 
     // Flink metrics (group "factorbird"), written by the task thread, read by reporters
     private transient volatile int metricEpoch;
@@ -97,7 +100,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         metrics.gauge("trainRmse", () -> metricTrainRmse);
         metrics.gauge("testRmse", () -> metricTestRmse);
         metrics.gauge("skippedLines", () -> metricSkippedLines);
-        ps = PsClient.connect(cfg.psClientConfig());
+        attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        ps = PsClient.connect(cfg.psClientConfig(attempt));
     }
 
     @Override
@@ -131,7 +135,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     }
 
     private double[] aggregate(long id, byte[] ops, double... values) {
-        return ps.awaitUnbounded(ps.aggregate(id, parallelism(), ops, values));
+        return ps.awaitUnbounded(ps.aggregate(id | ((long) attempt << 40), parallelism(), ops, values));
     }
 
     private static void checkInterrupted() throws InterruptedException {
@@ -174,20 +178,35 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                     summary.testRatings, summary.rows, summary.skipped, mu, models));
         }
 
+        int firstEpoch = 1 + restore(packed);
+        summary.resumedFrom = firstEpoch - 1;
+
         Batch batch = new Batch(md.width, 1 << 16);
         byte[] sums = new byte[3 * models + 3];
         double bestRmse = Double.POSITIVE_INFINITY;
         int sinceBest = 0;
-        for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
+        int lastSnapshot = -1;
+        for (int epoch = firstEpoch; epoch <= cfg.epochs; epoch++) {
             long t0 = System.nanoTime();
             md.startEpoch(epoch);
             double[] loss = new double[models + 1];
             trainEpoch(packed.trainKeys, batch, md, mu, epoch, loss);
             double[] trained = aggregate(AGG_TRAINED | epoch, Arrays.copyOf(sums, models + 1), loss);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            boolean snapshot = cfg.snapshotDir != null && (epoch % cfg.snapshotEvery == 0 || epoch == cfg.epochs);
+            if (snapshot) {
+                writeSnapshot(packed.trainKeys, epoch); // between two barriers: no subtask is training
+            }
             double[] eval = new double[3 * models + 2];
             evaluate(packed.testKeys, batch, md, summary, eval);
             double[] ev = aggregate(AGG_EVALUATED | epoch, Arrays.copyOf(sums, eval.length), eval);
+            if (snapshot) {
+                lastSnapshot = epoch;
+                if (subtask() == 0) {
+                    // every subtask has written its files (it passed the barrier): the snapshot is complete
+                    Snapshots.writeManifest(cfg.snapshotDir, epoch, md.width, parallelism());
+                }
+            }
             double testCount = ev[3 * models];
             double sampleWeight = ev[3 * models + 1];
             double epochBest = Double.POSITIVE_INFINITY;
@@ -223,6 +242,16 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             }
         }
 
+        int lastEpoch = summary.epochs.get(0).isEmpty() ? firstEpoch - 1
+                : summary.epochs.get(0).get(summary.epochs.get(0).size() - 1).epoch;
+        if (cfg.snapshotDir != null && lastSnapshot != lastEpoch && lastEpoch >= firstEpoch) {
+            // stopped early: snapshot the final state too (all pushes are applied since the last barrier)
+            writeSnapshot(packed.trainKeys, lastEpoch);
+            aggregate(AGG_RESTORED | 0xFFFFF, new byte[] {s}, 0);
+            if (subtask() == 0) {
+                Snapshots.writeManifest(cfg.snapshotDir, lastEpoch, md.width, parallelism());
+            }
+        }
         int best = summary.best();
         long rowsWritten = writeRows(packed.trainKeys, best);
         long columnsWritten = writeColumns(best);
@@ -241,6 +270,107 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 }
             }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    //  snapshots and recovery
+    // ------------------------------------------------------------------------------------------------
+
+    /** Writes this subtask's rows and its output slice of the columns for the end of {@code epoch}. */
+    private void writeSnapshot(long[] keys, int epoch) throws Exception {
+        int width = cfg.width();
+        org.apache.flink.core.fs.Path dir = Snapshots.epochDir(cfg.snapshotDir, epoch);
+        long[] sorted = keys.clone();
+        Arrays.sort(sorted);
+        float[] rows = new float[sorted.length * width];
+        for (int i = 0; i < sorted.length; i++) {
+            setCurrentKey(sorted[i]);
+            System.arraycopy(paramState.value(), 0, rows, i * width, width);
+        }
+        Snapshots.write(Snapshots.file(dir, "rows", subtask()), sorted, sorted.length, rows, width);
+        LongList colKeys = new LongList(1024);
+        FloatList colValues = new FloatList(1024 * width);
+        for (int shard = 0; shard < ps.shardCount(); shard++) {
+            long cursor = 0;
+            while (cursor >= 0) {
+                checkInterrupted();
+                PsClient.ScanPage page = ps.await(ps.scan(shard, subtask(), parallelism(), cursor, 8192));
+                for (int i = 0; i < page.count; i++) {
+                    colKeys.add(page.keys[i]);
+                }
+                for (int i = 0; i < page.count * width; i++) {
+                    colValues.add(page.values[i]);
+                }
+                cursor = page.nextCursor;
+            }
+        }
+        Snapshots.write(Snapshots.file(dir, "columns", subtask()), colKeys.a, colKeys.n, colValues.a, width);
+    }
+
+    /**
+     * Restores rows and columns from the newest complete snapshot of --snapshot-dir (after a failure) or of
+     * --resume (a warm start); returns its epoch, or 0 when starting fresh. Every subtask restores the rows it owns
+     * and the columns of its output slice, then all wait for each other.
+     */
+    private int restore(Packed packed) throws Exception {
+        Snapshots.Manifest snap = cfg.snapshotDir == null ? null : Snapshots.latest(cfg.snapshotDir);
+        if (snap == null && cfg.resume != null) {
+            snap = Snapshots.latest(cfg.resume);
+            if (snap == null) {
+                throw new IllegalStateException("--resume " + cfg.resume + " holds no complete snapshot");
+            }
+        }
+        if (snap == null) {
+            return 0;
+        }
+        int width = cfg.width();
+        if (snap.width != width) {
+            throw new IllegalStateException("the snapshot in " + snap.dir + " holds " + snap.width
+                    + " floats per id, this run's models need " + width + " (same ranks, schedules and grid?)");
+        }
+        long[] owned = packed.trainKeys.clone();
+        Arrays.sort(owned);
+        long[] restoredRows = new long[1];
+        for (org.apache.flink.core.fs.Path f : Snapshots.files(snap.dir, "rows")) {
+            Snapshots.read(f, width, (key, values) -> {
+                if (Arrays.binarySearch(owned, key) >= 0) {
+                    setCurrentKey(key);
+                    paramState.update(values.clone());
+                    restoredRows[0]++;
+                }
+            });
+        }
+        int me = subtask();
+        int p = parallelism();
+        long[] keys = new long[8192];
+        float[] values = new float[8192 * width];
+        int[] n = new int[1];
+        long[] restoredColumns = new long[1];
+        for (org.apache.flink.core.fs.Path f : Snapshots.files(snap.dir, "columns")) {
+            Snapshots.read(f, width, (key, v) -> {
+                if (Hashing.sliceOf(key, p) == me) {
+                    keys[n[0]] = key;
+                    System.arraycopy(v, 0, values, n[0] * width, width);
+                    if (++n[0] == keys.length) {
+                        ps.await(ps.set(keys, n[0], values));
+                        restoredColumns[0] += n[0];
+                        n[0] = 0;
+                    }
+                }
+            });
+        }
+        if (n[0] > 0) {
+            ps.await(ps.set(keys, n[0], values));
+            restoredColumns[0] += n[0];
+        }
+        double[] total = aggregate(AGG_RESTORED | snap.epoch, new byte[] {Protocol.AGG_SUM, Protocol.AGG_SUM},
+                restoredRows[0], restoredColumns[0]);
+        if (subtask() == 0) {
+            progress(String.format(Locale.ROOT, "resuming after epoch %d from the snapshot in %s (%,d rows, %,d "
+                    + "columns restored; restart attempt %d)", snap.epoch, snap.dir, (long) total[0], (long) total[1],
+                    attempt));
+        }
+        return snap.epoch;
     }
 
     /** The model the metrics follow: the best so far (the only one outside a grid). */

@@ -45,6 +45,8 @@ import org.factorbird.ps.ModelSpec;
  *   reply   0x87  (empty): authenticated. A server with a secret answers nothing but AUTH and STATUS before
  *                 this; a wrong proof or any other request gets an ERROR and the connection is closed. The
  *                 secret never crosses the wire, and fresh nonces on both sides make a recorded handshake useless.
+ * SET       0x08  n:int32 dim:int32 keys:n*int64 values:n*d*float32   the server overwrites (restores a snapshot)
+ *   reply   0x88  n:int32
  * STATUS    0x06  (no payload; needs no HELLO: a health check that changes nothing)
  *   reply   0x86  shardIndex:int32 shardCount:int32 runId:int64 storedKeys:int64 requests:int64
  *                 clusterIdLength:int16 clusterId:UTF-8
@@ -70,6 +72,7 @@ public final class Protocol {
     public static final byte SCAN = 0x05;
     public static final byte STATUS = 0x06;
     public static final byte AUTH = 0x07;
+    public static final byte SET = 0x08;
     public static final int NONCE_BYTES = 16;
     public static final int PROOF_BYTES = 32;
     public static final byte REPLY = (byte) 0x80;
@@ -118,6 +121,7 @@ public final class Protocol {
             case SCAN: return "SCAN";
             case STATUS: return "STATUS";
             case AUTH: return "AUTH";
+            case SET: return "SET";
             default: return op == ERROR ? "ERROR" : "op 0x" + Integer.toHexString(op & 0xFF);
         }
     }
@@ -220,8 +224,14 @@ public final class Protocol {
      */
     public static ByteBuf push(ByteBufAllocator alloc, long requestId, int dim, long[] keys, float[] deltas,
             int[] positions, int from, int to) {
+        return keysAndValues(alloc, PUSH, requestId, dim, keys, deltas, positions, from, to);
+    }
+
+    /** PUSH (add) or SET (overwrite): the same layout. */
+    public static ByteBuf keysAndValues(ByteBufAllocator alloc, byte op, long requestId, int dim, long[] keys,
+            float[] deltas, int[] positions, int from, int to) {
         int n = to - from;
-        ByteBuf buf = startFrame(alloc, PUSH, requestId, 4 + 4 + n * bytesPerKey(dim));
+        ByteBuf buf = startFrame(alloc, op, requestId, 4 + 4 + n * bytesPerKey(dim));
         buf.writeInt(n);
         buf.writeInt(dim);
         for (int i = from; i < to; i++) {

@@ -69,8 +69,9 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
                     }
                     break;
                 case Protocol.PUSH:
+                case Protocol.SET:
                     if (joined(ctx, id)) {
-                        push(ctx, id, p);
+                        push(ctx, id, p, frame.op() == Protocol.SET);
                     }
                     break;
                 case Protocol.AGGREGATE:
@@ -303,7 +304,8 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         return true;
     }
 
-    private void push(ChannelHandlerContext ctx, long id, ByteBuf p) {
+    /** PUSH adds the values, SET overwrites them; both validate everything before touching the store. */
+    private void push(ChannelHandlerContext ctx, long id, ByteBuf p, boolean overwrite) {
         int n = p.readInt();
         int dim = p.readInt();
         ColumnStore store = state.store;
@@ -333,12 +335,19 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             int off = store.findOrCreate(key) * dim;
             float[] values = store.values();
             int d = i * dim;
-            for (int j = 0; j < dim; j++) {
-                values[off + j] += deltas.get(d + j);
+            if (overwrite) {
+                for (int j = 0; j < dim; j++) {
+                    values[off + j] = deltas.get(d + j);
+                }
+            } else {
+                for (int j = 0; j < dim; j++) {
+                    values[off + j] += deltas.get(d + j);
+                }
             }
         }
         state.keysServed += n;
-        ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.PUSH | Protocol.REPLY), id, 4);
+        ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) ((overwrite ? Protocol.SET : Protocol.PUSH)
+                | Protocol.REPLY), id, 4);
         out.writeInt(n);
         reply(ctx, out);
     }

@@ -94,6 +94,16 @@ class PsServerClientTest {
     }
 
     @Test
+    void setOverwritesExistingAndCreatesMissingKeys() {
+        PsClient c = client();
+        c.await(c.push(new long[] {1}, 1, new float[] {5f, 5f, 5f}));
+        c.await(c.set(new long[] {1, 2}, 2, new float[] {0.5f, -1f, 2f, 3f, 4f, 5f}));
+        float[] v = new float[6];
+        c.await(c.pull(new long[] {1, 2}, 2, v, true));
+        assertArrayEquals(new float[] {0.5f, -1f, 2f, 3f, 4f, 5f}, v);
+    }
+
+    @Test
     void readOnlyPullOfUnknownKeysReadsZerosAndCreatesNothing() {
         PsClient c = client();
         float[] v = new float[6];

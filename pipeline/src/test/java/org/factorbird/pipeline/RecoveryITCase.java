@@ -1,0 +1,131 @@
+package org.factorbird.pipeline;
+
+import static org.factorbird.pipeline.TrainJobITCase.json;
+import static org.factorbird.pipeline.TrainJobITCase.readFactors;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.data.PlantedData;
+import org.factorbird.ps.server.PsServer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Epoch-consistent snapshots: warm starts, and recovery when a parameter server dies in the middle of a run. */
+class RecoveryITCase {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2)
+                    .build());
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    @BeforeAll
+    static void generate() throws IOException {
+        data = tmp.resolve("data");
+        new PlantedData(2000, 1000, 600_000, 8, 0.3, 0.0, 0.1, 11L, 2).write(data);
+    }
+
+    static TrainConfig config(Path out, List<PsServer> ps, Map<String, String> extra) {
+        Map<String, String> m = new HashMap<>(Map.of("input", data.resolve("train").toString(), "test",
+                data.resolve("test").toString(), "output", out.toString(), "parallelism", "2", "rank", "10",
+                "lambda", "0.02", "batch-rows", "16"));
+        m.put("ps", ps.get(0).address() + "," + ps.get(1).address());
+        m.putAll(extra);
+        return TrainConfig.from(Configuration.fromMap(m), System.nanoTime() | 1);
+    }
+
+    static JobClient start(TrainConfig cfg) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                FactorbirdJob.flinkConfig(cfg));
+        FactorbirdJob.build(env, cfg);
+        return env.executeAsync("recovery test");
+    }
+
+    static void assertComplete(Path out) throws IOException {
+        Set<Long>[] ids = TrainJobITCase.idsOf(data.resolve("train"));
+        assertEquals(ids[0], readFactors(out.resolve("rows")).keySet());
+        assertEquals(ids[1], readFactors(out.resolve("columns")).keySet());
+    }
+
+    @Test
+    void aDeadParameterServerIsRestartedAndTheRunResumesFromTheLastSnapshot() throws Exception {
+        PsServer ps0 = PsServer.startLocal(0, 2);
+        PsServer ps1 = PsServer.startLocal(1, 2);
+        try {
+            // fault-free reference
+            Path clean = tmp.resolve("clean");
+            start(config(clean, List.of(ps0, ps1), Map.of("epochs", "30", "snapshot-dir",
+                    tmp.resolve("snap-clean").toString(), "snapshot-every", "3"))).getJobExecutionResult().get();
+            double reference = json(Files.readString(clean.resolve("model.json")), "finalTestRmse");
+            assertTrue(Files.exists(tmp.resolve("snap-clean/epoch-00030/_MANIFEST")));
+
+            // the same run; shard 1 dies after the snapshot of epoch 6 and comes back on the same port, empty
+            Path out = tmp.resolve("faulty");
+            Path snaps = tmp.resolve("snap-faulty");
+            JobClient job = start(config(out, List.of(ps0, ps1), Map.of("epochs", "30", "snapshot-dir",
+                    snaps.toString(), "snapshot-every", "3")));
+            Path manifest = snaps.resolve("epoch-00006/_MANIFEST");
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!Files.exists(manifest) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(Files.exists(manifest), "no snapshot of epoch 6");
+            int port = ps1.port();
+            ps1.close();
+            ps1 = PsServer.builder().port(port).shard(1, 2).start();
+            job.getJobExecutionResult().get();
+
+            String model = Files.readString(out.resolve("model.json"));
+            int resumed = (int) json(model, "resumedFromEpoch");
+            double rmse = json(model, "finalTestRmse");
+            System.out.printf("PS failure after epoch 6: resumed from epoch %d; held-out RMSE %.4f vs %.4f "
+                    + "fault-free (%+.2f%%)%n", resumed, rmse, reference, 100 * (rmse / reference - 1));
+            assertTrue(resumed >= 6 && resumed < 30, "resumed from " + resumed);
+            assertEquals(reference, rmse, 0.02 * reference);
+            assertComplete(out);
+        } finally {
+            ps0.close();
+            ps1.close();
+        }
+    }
+
+    @Test
+    void resumeWarmStartsANewRunFromAFinishedOne() throws Exception {
+        try (PsServer ps0 = PsServer.startLocal(0, 2); PsServer ps1 = PsServer.startLocal(1, 2)) {
+            Path snaps = tmp.resolve("snap-first");
+            start(config(tmp.resolve("first"), List.of(ps0, ps1), Map.of("epochs", "4", "snapshot-dir",
+                    snaps.toString(), "snapshot-every", "10"))).getJobExecutionResult().get();
+            assertTrue(Files.exists(snaps.resolve("epoch-00004/_MANIFEST")), "a final snapshot is always written");
+            double first = json(Files.readString(tmp.resolve("first/model.json")), "finalTestRmse");
+
+            Path out = tmp.resolve("second");
+            start(config(out, List.of(ps0, ps1), Map.of("epochs", "6", "resume", snaps.toString())))
+                    .getJobExecutionResult().get();
+            String model = Files.readString(out.resolve("model.json"));
+            assertEquals(4, (int) json(model, "resumedFromEpoch"));
+            assertTrue(model.contains("{\"epoch\": 5,") && model.contains("{\"epoch\": 6,")
+                    && !model.contains("{\"epoch\": 4,"), model);
+            double second = json(model, "finalTestRmse");
+            assertTrue(second < first, "two more epochs from a warm start: " + second + " vs " + first);
+            assertComplete(out);
+        }
+    }
+}
