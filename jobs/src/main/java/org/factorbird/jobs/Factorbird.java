@@ -138,7 +138,7 @@ public final class Factorbird {
         for (ConfigOption<?> o : FactorbirdOptions.all()) {
             String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
             sb.append(String.format(Locale.ROOT, "  --%-18s %s [default: %s]%n", o.key(),
-                    o.description().toString().replaceAll("^Description\\{.*?='?|'?\\}$", ""), def));
+                    FactorbirdOptions.text(o), def));
         }
         return sb.toString();
     }

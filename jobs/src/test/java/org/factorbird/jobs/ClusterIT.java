@@ -104,6 +104,97 @@ class ClusterIT {
         return Double.parseDouble(m.group(1));
     }
 
+    static double rmseOf(Path out) throws IOException {
+        Matcher m = Pattern.compile("\"finalTestRmse\": ([0-9.]+)").matcher(Files.readString(out.resolve("model.json")));
+        assertTrue(m.find());
+        return Double.parseDouble(m.group(1));
+    }
+
+    static long pidOf(Path pidFile) throws IOException {
+        return Long.parseLong(Files.readString(pidFile).strip());
+    }
+
+    @Test
+    void survivesAKilledPsProcessAndAKilledTaskManager() throws Exception {
+        Path data = tmp.resolve("data");
+        new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.1, 11L, 2).write(data);
+        int rest = freePort();
+        int ps0 = freePort();
+        int ps1 = freePort();
+        String owner = String.valueOf(ProcessHandle.current().pid());
+        Path flinkDir = tmp.resolve("flink");
+        Path psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
+        Files.writeString(psConf, String.join("\n", "cluster-id: faults", "heap: 256m",
+                "log-dir: " + tmp.resolve("ps-logs"), "pid-dir: " + tmp.resolve("ps-run"), "servers:",
+                "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
+                "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
+        String ps = "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1;
+        try {
+            script("flink-cluster.sh", "start", "--dir", flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
+                    "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(freePort()), "--tm-memory",
+                    "1280m", "--owner-pid", owner);
+            script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+            String[] train = {"train", "--input", data.resolve("train").toString(), "--test",
+                data.resolve("test").toString(), "--ps", ps, "--rank", "10", "--epochs", "30", "--lambda", "0.02",
+                "--batch-rows", "16", "--snapshot-every", "3"};
+
+            Path clean = tmp.resolve("clean");
+            List<String> args = new ArrayList<>(List.of("--rest", "localhost:" + rest, "--parallelism", "2", "--"));
+            args.addAll(List.of(train));
+            List<String> cleanArgs = new ArrayList<>(args);
+            cleanArgs.addAll(List.of("--output", clean.toString(), "--snapshot-dir", tmp.resolve("snap-clean").toString()));
+            script("submit.sh", cleanArgs.toArray(new String[0]));
+            double reference = rmseOf(clean);
+
+            Path out = tmp.resolve("faulty");
+            Path snaps = tmp.resolve("snap-faulty");
+            List<String> cmd = new ArrayList<>(List.of(HOME.resolve("scripts/submit.sh").toString()));
+            cmd.addAll(args);
+            cmd.addAll(List.of("--output", out.toString(), "--snapshot-dir", snaps.toString()));
+            Process submit = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("submit.log").toFile()).start();
+            try {
+                awaitFile(snaps.resolve("epoch-00006/_MANIFEST"), submit);
+                // kill -9 of PS shard 1 in the middle of epoch 7; the cluster script brings it back (empty)
+                ProcessHandle shard1 = ProcessHandle.of(pidOf(tmp.resolve("ps-run/ps-1.pid"))).orElseThrow();
+                shard1.destroyForcibly();
+                shard1.onExit().get(10, TimeUnit.SECONDS);
+                script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+                awaitFile(snaps.resolve("epoch-00015/_MANIFEST"), submit);
+                // kill -9 of a TaskManager in the middle of epoch 16: the job restarts on the other one
+                ProcessHandle tm2 = ProcessHandle.of(pidOf(flinkDir.resolve("taskmanager-2.pid"))).orElseThrow();
+                tm2.destroyForcibly();
+                tm2.onExit().get(10, TimeUnit.SECONDS);
+                assertTrue(submit.waitFor(300, TimeUnit.SECONDS), "the job did not finish");
+                assertEquals(0, submit.exitValue(), Files.readString(tmp.resolve("submit.log")));
+            } finally {
+                submit.destroyForcibly();
+            }
+            String progress = Files.readString(flinkDir.resolve("log/taskmanager-1.out"))
+                    + Files.readString(flinkDir.resolve("log/taskmanager-2.out"));
+            assertTrue(progress.contains("resuming after epoch 6") || progress.contains("resuming after epoch 9"),
+                    progress);
+            assertTrue(progress.contains("resuming after epoch 15") || progress.contains("resuming after epoch 18"),
+                    progress);
+            double rmse = checkOutput(out, data);
+            System.out.printf("killed PS shard 1 after epoch 6 and TaskManager 2 after epoch 15: held-out RMSE %.4f "
+                    + "vs %.4f fault-free (%+.2f%%)%n", rmse, reference, 100 * (rmse / reference - 1));
+            assertEquals(reference, rmse, 0.02 * reference);
+        } finally {
+            script("ps-cluster.sh", "stop", "--config", psConf.toString());
+            script("flink-cluster.sh", "stop", "--dir", flinkDir.toString());
+        }
+    }
+
+    static void awaitFile(Path file, Process job) throws Exception {
+        long deadline = System.currentTimeMillis() + 240_000;
+        while (!Files.exists(file)) {
+            assertTrue(job.isAlive(), "the job ended before " + file + " appeared");
+            assertTrue(System.currentTimeMillis() < deadline, "no " + file + " within 240 s");
+            Thread.sleep(20);
+        }
+    }
+
     @Test
     void jobJarOnAMultiProcessFlinkClusterWithTwoPsProcesses() throws Exception {
         Path data = tmp.resolve("data");

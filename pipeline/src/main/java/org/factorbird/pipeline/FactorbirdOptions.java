@@ -139,6 +139,17 @@ public final class FactorbirdOptions {
     public static final ConfigOption<Long> PS_TIMEOUT_MS = ConfigOptions.key("ps-timeout-ms").longType()
             .defaultValue(120_000L).withDescription("How long a pull or push may wait for its reply (ms).");
 
+    /** The plain text of an option's description. */
+    public static String text(ConfigOption<?> option) {
+        StringBuilder sb = new StringBuilder();
+        for (org.apache.flink.configuration.description.BlockElement b : option.description().getBlocks()) {
+            if (b instanceof org.apache.flink.configuration.description.TextElement) {
+                sb.append(((org.apache.flink.configuration.description.TextElement) b).getFormat());
+            }
+        }
+        return sb.toString();
+    }
+
     /** All options in declaration order (for --help and the README). */
     public static List<ConfigOption<?>> all() {
         List<ConfigOption<?>> out = new ArrayList<>();
