@@ -178,13 +178,14 @@ class ClusterIT {
             while (resumed.find()) {
                 epochs.add(Integer.parseInt(resumed.group(1)));
             }
-            assertEquals(2, epochs.size(), progress);
-            epochs.sort(Integer::compare); // the two lines may sit in different TaskManagers' files
-            assertTrue(epochs.get(0) >= 6 && epochs.get(1) >= 15 && epochs.get(1) > epochs.get(0), "resumed after "
-                    + epochs);
+            // (a restart that finds the killed PS not yet back fails and resumes once more from the same snapshot)
+            assertTrue(epochs.size() >= 2, progress);
+            epochs.sort(Integer::compare); // the lines may sit in different TaskManagers' files
+            assertTrue(epochs.get(0) >= 6 && epochs.get(epochs.size() - 1) >= 15, "resumed after " + epochs);
             double rmse = checkOutput(out, data);
             System.out.printf("killed PS shard 1 (resumed after epoch %d) and TaskManager 2 (resumed after epoch %d): "
-                    + "held-out RMSE %.4f vs %.4f fault-free (%+.2f%%)%n", epochs.get(0), epochs.get(1), rmse, reference,
+                    + "held-out RMSE %.4f vs %.4f fault-free (%+.2f%%)%n", epochs.get(0), epochs.get(epochs.size() - 1),
+                    rmse, reference,
                     100 * (rmse / reference - 1));
             assertEquals(reference, rmse, 0.02 * reference);
         } finally {
