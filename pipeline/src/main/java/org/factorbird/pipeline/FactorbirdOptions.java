@@ -114,6 +114,13 @@ public final class FactorbirdOptions {
             .stringType().noDefaultValue().withDescription("File holding the PS cluster's shared secret "
                     + "(auth-secret-file in conf/ps-cluster.yaml); read where each subtask runs, never sent.");
 
+    public static final ConfigOption<String> PS_TLS_TRUSTSTORE = ConfigOptions.key("ps-tls-truststore")
+            .stringType().noDefaultValue().withDescription("PKCS12 trust store with the certificates of PS servers "
+                    + "that serve TLS (tls-keystore in conf/ps-cluster.yaml); read where each subtask runs.");
+
+    public static final ConfigOption<String> PS_TLS_PASSWORD_FILE = ConfigOptions.key("ps-tls-password-file")
+            .stringType().noDefaultValue().withDescription("File holding the password of --ps-tls-truststore.");
+
     public static final ConfigOption<Integer> PS_SHARDS = ConfigOptions.key("ps-shards").intType().defaultValue(2)
             .withDescription("Shards of the embedded parameter server (only without --ps).");
 

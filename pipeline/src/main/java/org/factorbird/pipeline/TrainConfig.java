@@ -45,6 +45,8 @@ public final class TrainConfig implements Serializable {
     public final String psClusterId;
     /** Path of the PS cluster's shared secret, read where the client runs; null for open servers. */
     public final String psAuthSecretFile;
+    public final String psTlsTrustStore;
+    public final String psTlsPasswordFile;
     public final int weightColumn;
     public final float holdout;
     public final float lossSample;
@@ -89,6 +91,8 @@ public final class TrainConfig implements Serializable {
         this.psTimeoutMs = timeout;
         this.psClusterId = c.get(FactorbirdOptions.PS_CLUSTER_ID);
         this.psAuthSecretFile = c.get(FactorbirdOptions.PS_AUTH_SECRET_FILE);
+        this.psTlsTrustStore = c.get(FactorbirdOptions.PS_TLS_TRUSTSTORE);
+        this.psTlsPasswordFile = c.get(FactorbirdOptions.PS_TLS_PASSWORD_FILE);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
             throw new IllegalArgumentException("--weight-column must be 0 (none) or >= 4 (columns 1-3 are row, "
@@ -225,7 +229,10 @@ public final class TrainConfig implements Serializable {
         long run = attempt == 0 ? runId : (org.factorbird.ps.Hashing.mix64(runId + attempt) | 1);
         return new PsClientConfig(psServers, new ModelSpec(run, seed, segments())).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
                 .clusterId(psClusterId)
-                .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)));
+                .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)))
+                .tls(psTlsTrustStore == null ? null : org.factorbird.ps.protocol.Tls.client(
+                        java.nio.file.Paths.get(psTlsTrustStore), psTlsPasswordFile == null ? new char[0]
+                                : org.factorbird.ps.protocol.Tls.readPassword(java.nio.file.Paths.get(psTlsPasswordFile))));
     }
 
     /** Run settings for model.json / grid.json. */

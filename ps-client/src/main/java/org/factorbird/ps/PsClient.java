@@ -76,6 +76,10 @@ public final class PsClient implements AutoCloseable {
                         .handler(new ChannelInitializer<SocketChannel>() {
                             @Override
                             protected void initChannel(SocketChannel ch) {
+                                if (config.tls() != null) {
+                                    ch.pipeline().addLast("tls", config.tls().newHandler(ch.alloc(),
+                                            addr.getHostString(), addr.getPort()));
+                                }
                                 ch.pipeline().addLast("frames", new PsFrameDecoder(config.maxFrameBytes()));
                                 ch.pipeline().addLast("requests", conn);
                             }

@@ -26,6 +26,7 @@ public final class PsClientConfig implements Serializable {
     private String clusterId = "";
     /** Never serialized: read from a file where the client runs. */
     private transient byte[] secret;
+    private transient io.netty.handler.ssl.SslContext tls;
 
     public PsClientConfig(List<String> servers, ModelSpec model) {
         if (servers == null || servers.isEmpty()) {
@@ -96,6 +97,16 @@ public final class PsClientConfig implements Serializable {
     public PsClientConfig secret(byte[] s) {
         this.secret = s == null ? null : s.clone();
         return this;
+    }
+
+    /** TLS towards the servers (see {@link org.factorbird.ps.protocol.Tls#client}), or null for plain TCP. */
+    public PsClientConfig tls(io.netty.handler.ssl.SslContext context) {
+        this.tls = context;
+        return this;
+    }
+
+    public io.netty.handler.ssl.SslContext tls() {
+        return tls;
     }
 
     public byte[] secret() {

@@ -44,9 +44,16 @@ public final class PsStatus {
      * @throws PsException naming the address when it cannot be reached or answers nonsense
      */
     public static PsStatus query(String hostPort, int timeoutMs) {
+        return query(hostPort, timeoutMs, null);
+    }
+
+    /** The same over TLS when {@code tls} is given (servers started with a key store). */
+    public static PsStatus query(String hostPort, int timeoutMs, javax.net.ssl.SSLContext tls) {
         InetSocketAddress addr = PsClientConfig.parseAddress(hostPort);
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(addr.getHostString(), addr.getPort()), timeoutMs);
+        try (Socket raw = new Socket()) {
+            raw.connect(new InetSocketAddress(addr.getHostString(), addr.getPort()), timeoutMs);
+            Socket s = tls == null ? raw
+                    : tls.getSocketFactory().createSocket(raw, addr.getHostString(), addr.getPort(), true);
             s.setSoTimeout(timeoutMs);
             ByteBuf frame = Protocol.startFrame(UnpooledByteBufAllocator.DEFAULT, Protocol.STATUS, 1, 0);
             OutputStream out = s.getOutputStream();

@@ -185,6 +185,14 @@ public final class PsCluster {
         if (!secretFile.isEmpty()) {
             cmd.addAll(List.of("--auth-secret-file", dir("auth-secret-file", secretFile).toString()));
         }
+        String keyStore = setting("tls-keystore", "");
+        if (!keyStore.isEmpty()) {
+            cmd.addAll(List.of("--tls-keystore", dir("tls-keystore", keyStore).toString()));
+            String pw = setting("tls-password-file", "");
+            if (!pw.isEmpty()) {
+                cmd.addAll(List.of("--tls-password-file", dir("tls-password-file", pw).toString()));
+            }
+        }
         if (ownerPid > 0) {
             cmd.addAll(List.of("--parent-pid", String.valueOf(ownerPid)));
         }
@@ -231,7 +239,7 @@ public final class PsCluster {
             String address = s.host + ":" + s.port;
             while (true) {
                 try {
-                    PsStatus st = PsStatus.query(address, 1000);
+                    PsStatus st = PsStatus.query(address, 1000, statusTls());
                     if (st.shardIndex != s.shard || st.shardCount != servers.size()) {
                         throw new IllegalStateException(address + " answers as shard " + st.shardIndex + " of "
                                 + st.shardCount + ", expected " + s.shard + " of " + servers.size());
@@ -275,12 +283,23 @@ public final class PsCluster {
         }
     }
 
+    /** TLS for the health checks when the servers serve TLS: their own key store pins their certificate. */
+    private javax.net.ssl.SSLContext statusTls() {
+        String keyStore = setting("tls-keystore", "");
+        if (keyStore.isEmpty()) {
+            return null;
+        }
+        String pw = setting("tls-password-file", "");
+        return org.factorbird.ps.protocol.Tls.jdkClient(dir("tls-keystore", keyStore),
+                pw.isEmpty() ? new char[0] : org.factorbird.ps.protocol.Tls.readPassword(dir("tls-password-file", pw)));
+    }
+
     /** Prints every server's status; returns the number that did not answer. */
     int status() {
         int down = 0;
         for (Server s : servers) {
             try {
-                System.out.println(PsStatus.query(s.host + ":" + s.port, 2000));
+                System.out.println(PsStatus.query(s.host + ":" + s.port, 2000, statusTls()));
             } catch (PsException e) {
                 System.out.println("shard " + s.shard + "/" + servers.size() + " at " + s.host + ":" + s.port
                         + ": down (" + e.getMessage() + ")");

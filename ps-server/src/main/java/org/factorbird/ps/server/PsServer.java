@@ -66,6 +66,7 @@ public final class PsServer implements AutoCloseable {
         private String clusterId = "";
         private int statsIntervalSeconds = 0;
         private byte[] secret;
+        private io.netty.handler.ssl.SslContext tls;
 
         public Builder bind(String host) {
             this.bind = host;
@@ -114,6 +115,12 @@ public final class PsServer implements AutoCloseable {
             return this;
         }
 
+        /** Serve TLS only (see {@link org.factorbird.ps.protocol.Tls#server}); null: plain TCP. */
+        public Builder tls(io.netty.handler.ssl.SslContext context) {
+            this.tls = context;
+            return this;
+        }
+
         public PsServer start() {
             return PsServer.start(this);
         }
@@ -154,7 +161,10 @@ public final class PsServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            // bytes -> frames (length prefix, max size, magic, version) -> requests
+                            // [TLS ->] bytes -> frames (length prefix, max size, magic, version) -> requests
+                            if (o.tls != null) {
+                                ch.pipeline().addLast("tls", o.tls.newHandler(ch.alloc()));
+                            }
                             ch.pipeline().addLast("frames", new PsFrameDecoder(maxFrameBytes));
                             ch.pipeline().addLast("requests", new PsServerHandler(state));
                         }
@@ -268,6 +278,7 @@ public final class PsServer implements AutoCloseable {
             "  --stats-interval S   log request, key and byte rates every S seconds (default 10; 0: off)",
             "  --parent-pid PID     exit when process PID has exited (used by scripts/ps-cluster.sh for tests)",
             "  --auth-secret-file F clients must prove this shared secret (HMAC challenge-response) first",
+            "  --tls-keystore P12   serve TLS with the key in this PKCS12 store (password: --tls-password-file)",
             "  --max-frame-bytes B  largest request or reply frame (default " + Protocol.DEFAULT_MAX_FRAME_BYTES + ")");
 
     public static void main(String[] args) throws InterruptedException {
@@ -281,6 +292,8 @@ public final class PsServer implements AutoCloseable {
         int stats = 10;
         long parent = 0;
         byte[] secret = null;
+        String keyStore = null;
+        String passwordFile = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -302,6 +315,8 @@ public final class PsServer implements AutoCloseable {
                     case "--cluster-id": cluster = v; break;
                     case "--stats-interval": stats = intArg(a, v); break;
                     case "--parent-pid": parent = Long.parseLong(v); break;
+                    case "--tls-keystore": keyStore = v; break;
+                    case "--tls-password-file": passwordFile = v; break;
                     case "--auth-secret-file":
                         secret = org.factorbird.ps.protocol.Auth.readSecret(java.nio.file.Paths.get(v));
                         break;
@@ -316,7 +331,11 @@ public final class PsServer implements AutoCloseable {
             }
             PsServer server = builder().bind(bind).port(port).shard(shard, shards)
                     .requiredDim(rank > 0 ? rank + 1 : 0).maxFrameBytes(maxFrame).clusterId(cluster)
-                    .statsIntervalSeconds(stats).secret(secret).start();
+                    .statsIntervalSeconds(stats).secret(secret)
+                    .tls(keyStore == null ? null : org.factorbird.ps.protocol.Tls.server(java.nio.file.Paths.get(keyStore),
+                            passwordFile == null ? new char[0]
+                                    : org.factorbird.ps.protocol.Tls.readPassword(java.nio.file.Paths.get(passwordFile))))
+                    .start();
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();
