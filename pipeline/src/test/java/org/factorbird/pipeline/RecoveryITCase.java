@@ -46,7 +46,7 @@ class RecoveryITCase {
     static TrainConfig config(Path out, List<PsServer> ps, Map<String, String> extra) {
         Map<String, String> m = new HashMap<>(Map.of("input", data.resolve("train").toString(), "test",
                 data.resolve("test").toString(), "output", out.toString(), "parallelism", "2", "rank", "10",
-                "lambda", "0.02", "batch-rows", "16"));
+                "lambda", "0.02", "batch-rows", "16", "ps-timeout-ms", "20000"));
         m.put("ps", ps.get(0).address() + "," + ps.get(1).address());
         m.putAll(extra);
         return TrainConfig.from(Configuration.fromMap(m), System.nanoTime() | 1);
@@ -89,9 +89,13 @@ class RecoveryITCase {
             }
             assertTrue(Files.exists(manifest), "no snapshot of epoch 6");
             int port = ps1.port();
+            long t0 = System.nanoTime();
             ps1.close();
             ps1 = PsServer.builder().port(port).shard(1, 2).start();
+            long t1 = System.nanoTime();
             job.getJobExecutionResult().get();
+            System.out.printf("shard 1 restarted in %.1f s; the job finished %.1f s later%n", (t1 - t0) / 1e9,
+                    (System.nanoTime() - t1) / 1e9);
 
             String model = Files.readString(out.resolve("model.json"));
             int resumed = (int) json(model, "resumedFromEpoch");
