@@ -8,11 +8,9 @@ HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-10}"
 FB="$HOME_DIR/scripts/factorbird"
-if [[ ! -f "$DIR/data/planted.json" ]]; then
-  rm -rf "$DIR/data"
-  "$FB" generate --output "$DIR/data" --rows 200000 --cols 100000 --ratings 10000000 --rank 10 \
-    --noise 0.5 --skew 0.8 --test-fraction 0.1 --files 2 --seed 7
-fi
+# shellcheck source=lib/bench-data.sh
+source "$HOME_DIR/scripts/lib/bench-data.sh"
+bench_data
 timed() { # name, command...
   local name="$1"; shift
   rm -rf "$DIR/out-$name"
