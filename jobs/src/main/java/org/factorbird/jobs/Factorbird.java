@@ -92,6 +92,13 @@ public final class Factorbird {
                 }
                 train(rest, out, true);
                 break;
+            case "estimate":
+                if (wantsHelp(rest)) {
+                    out.println(EstimateCommand.HELP);
+                    return;
+                }
+                EstimateCommand.run(parseFlags(rest, EstimateCommand.FLAGS), out);
+                break;
             case "generate":
                 if (wantsHelp(rest)) {
                     out.println(Generate.HELP);
@@ -118,7 +125,8 @@ public final class Factorbird {
                 "usage: factorbird <command> [options]",
                 "  train     train a model (factorbird train --help lists every option)",
                 "  grid      train many hyper-parameter settings in one pass (factorbird grid --help)",
-                "  generate  write a planted low-rank data set (factorbird generate --help)");
+                "  generate  write a planted low-rank data set (factorbird generate --help)",
+                "  estimate  memory, bytes and requests of a run before running it (factorbird estimate --help)");
     }
 
     static String gridHelp() {

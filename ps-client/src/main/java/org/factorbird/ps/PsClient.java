@@ -215,6 +215,15 @@ public final class PsClient implements AutoCloseable {
         return shards.length;
     }
 
+    /** Per shard: {requests sent, bytes sent, bytes received} since this client connected. */
+    public long[][] traffic() {
+        long[][] t = new long[shards.length][];
+        for (int i = 0; i < shards.length; i++) {
+            t[i] = shards[i].traffic();
+        }
+        return t;
+    }
+
     public PsClientConfig config() {
         return config;
     }

@@ -14,9 +14,14 @@ final class EpochMetrics {
     final double testMae;
     final double ratingsPerSecond;
     final double seconds;
+    /** Requests and bytes (both directions) exchanged with each PS shard during the epoch, by all subtasks. */
+    final double[] psRequests;
+    final double[] psBytes;
 
     EpochMetrics(int epoch, double trainRmseDuringEpoch, double sampleRmse, double testRmse, double testMae,
-            double ratingsPerSecond, double seconds) {
+            double ratingsPerSecond, double seconds, double[] psRequests, double[] psBytes) {
+        this.psRequests = psRequests;
+        this.psBytes = psBytes;
         this.epoch = epoch;
         this.trainRmseDuringEpoch = trainRmseDuringEpoch;
         this.sampleRmse = sampleRmse;
@@ -34,14 +39,26 @@ final class EpochMetrics {
     String line(int epochs, String prefix) {
         String test = Double.isNaN(testRmse) ? "" : String.format(Locale.ROOT, "  test-rmse %.4f  test-mae %.4f",
                 testRmse, testMae);
-        return String.format(Locale.ROOT, "%sepoch %d/%d  train-rmse %.4f%s  %.2fM ratings/s  %.2f s", prefix, epoch,
-                epochs, trainRmse(), test, ratingsPerSecond / 1e6, seconds);
+        double bytes = java.util.Arrays.stream(psBytes).sum();
+        double requests = java.util.Arrays.stream(psRequests).sum();
+        return String.format(Locale.ROOT, "%sepoch %d/%d  train-rmse %.4f%s  %.2fM ratings/s  %.2f s  ps %.1f MB "
+                + "%,.0f req", prefix, epoch, epochs, trainRmse(), test, ratingsPerSecond / 1e6, seconds, bytes / 1e6,
+                requests);
     }
 
     String json() {
         return String.format(Locale.ROOT, "{\"epoch\": %d, \"trainRmse\": %s, \"trainRmseDuringEpoch\": %s, "
-                + "\"testRmse\": %s, \"testMae\": %s, \"ratingsPerSecond\": %.0f, \"seconds\": %.3f}", epoch,
+                + "\"testRmse\": %s, \"testMae\": %s, \"ratingsPerSecond\": %.0f, \"seconds\": %.3f, "
+                + "\"psRequestsPerShard\": %s, \"psBytesPerShard\": %s}", epoch,
                 Summary.num(trainRmse()), Summary.num(trainRmseDuringEpoch), Summary.num(testRmse),
-                Summary.num(testMae), ratingsPerSecond, seconds);
+                Summary.num(testMae), ratingsPerSecond, seconds, longs(psRequests), longs(psBytes));
+    }
+
+    private static String longs(double[] v) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < v.length; i++) {
+            sb.append(i == 0 ? "" : ", ").append((long) v[i]);
+        }
+        return sb.append(']').toString();
     }
 }

@@ -79,6 +79,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private transient volatile double metricTrainRmse = Double.NaN;
     private transient volatile double metricTestRmse = Double.NaN;
     private transient volatile long metricSkippedLines;
+    private transient volatile long metricPsBytes;
+    private transient volatile long metricPsRequests;
 
     public TrainOperator(TrainConfig cfg) {
         this.cfg = cfg;
@@ -100,6 +102,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         metrics.gauge("trainRmse", () -> metricTrainRmse);
         metrics.gauge("testRmse", () -> metricTestRmse);
         metrics.gauge("skippedLines", () -> metricSkippedLines);
+        metrics.gauge("psBytesPerEpoch", () -> metricPsBytes);
+        metrics.gauge("psRequestsPerEpoch", () -> metricPsRequests);
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         ps = PsClient.connect(cfg.psClientConfig(attempt));
     }
@@ -182,24 +186,35 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         summary.resumedFrom = firstEpoch - 1;
 
         Batch batch = new Batch(md.width, 1 << 16);
-        byte[] sums = new byte[3 * models + 3];
+        byte[] sums = new byte[models + 1]; // all AGG_SUM (0)
         double bestRmse = Double.POSITIVE_INFINITY;
         int sinceBest = 0;
         int lastSnapshot = -1;
+        int shards = ps.shardCount();
         for (int epoch = firstEpoch; epoch <= cfg.epochs; epoch++) {
             long t0 = System.nanoTime();
+            long[][] trafficBefore = ps.traffic();
             md.startEpoch(epoch);
             double[] loss = new double[models + 1];
             trainEpoch(packed.trainKeys, batch, md, mu, epoch, loss);
-            double[] trained = aggregate(AGG_TRAINED | epoch, Arrays.copyOf(sums, models + 1), loss);
+            double[] trained = aggregate(AGG_TRAINED | epoch, sums, loss);
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean snapshot = cfg.snapshotDir != null && (epoch % cfg.snapshotEvery == 0 || epoch == cfg.epochs);
             if (snapshot) {
                 writeSnapshot(packed.trainKeys, epoch); // between two barriers: no subtask is training
             }
-            double[] eval = new double[3 * models + 2];
+            double[] eval = new double[3 * models + 2 + 2 * shards];
             evaluate(packed.testKeys, batch, md, summary, eval);
-            double[] ev = aggregate(AGG_EVALUATED | epoch, Arrays.copyOf(sums, eval.length), eval);
+            long[][] trafficAfter = ps.traffic();
+            for (int sh = 0; sh < shards; sh++) {
+                // this epoch's requests and bytes (both directions) per shard, snapshots included
+                eval[3 * models + 2 + sh] = trafficAfter[sh][0] - trafficBefore[sh][0];
+                eval[3 * models + 2 + shards + sh] = trafficAfter[sh][1] - trafficBefore[sh][1]
+                        + trafficAfter[sh][2] - trafficBefore[sh][2];
+            }
+            double[] ev = aggregate(AGG_EVALUATED | epoch, new byte[eval.length], eval);
+            double[] psRequests = Arrays.copyOfRange(ev, 3 * models + 2, 3 * models + 2 + shards);
+            double[] psBytes = Arrays.copyOfRange(ev, 3 * models + 2 + shards, 3 * models + 2 + 2 * shards);
             if (snapshot) {
                 lastSnapshot = epoch;
                 if (subtask() == 0) {
@@ -214,7 +229,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models]),
                         sampleWeight > 0 ? Math.sqrt(ev[2 * models + m] / sampleWeight) : Double.NaN,
                         testCount > 0 ? Math.sqrt(ev[2 * m] / testCount) : Double.NaN,
-                        testCount > 0 ? ev[2 * m + 1] / testCount : Double.NaN, trainRatings / seconds, seconds);
+                        testCount > 0 ? ev[2 * m + 1] / testCount : Double.NaN, trainRatings / seconds, seconds,
+                        psRequests, psBytes);
                 summary.epochs.get(m).add(em);
                 epochBest = Math.min(epochBest, em.testRmse);
                 if (subtask() == 0) {
@@ -227,6 +243,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             metricRatingsPerSecond = lead.ratingsPerSecond;
             metricTrainRmse = lead.trainRmse();
             metricTestRmse = lead.testRmse;
+            metricPsBytes = (long) Arrays.stream(psBytes).sum();
+            metricPsRequests = (long) Arrays.stream(psRequests).sum();
             if (cfg.earlyStop > 0 && testCount > 0) {
                 if (epochBest < bestRmse) {
                     bestRmse = epochBest;

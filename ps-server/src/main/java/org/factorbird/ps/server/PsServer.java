@@ -235,6 +235,12 @@ public final class PsServer implements AutoCloseable {
         return onLoop(() -> state.store == null ? 0 : state.store.size());
     }
 
+    /** Bytes of the current run's table (keys and values arrays), read on the server's thread. */
+    public long tableBytes() {
+        return onLoop(() -> state.store == null ? 0L
+                : (long) state.store.capacity() * 8L + 4L * state.store.values().length);
+    }
+
     /** A copy of the values of {@code key}, or null if absent (read on the server's thread; for tests). */
     public float[] valuesOf(long key) {
         return onLoop(() -> {

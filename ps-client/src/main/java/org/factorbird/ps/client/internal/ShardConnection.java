@@ -28,6 +28,10 @@ public final class ShardConnection extends SimpleChannelInboundHandler<PsFrame> 
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong nextId = new AtomicLong(1);
     private volatile Channel channel;
+    /** Traffic counters: requests and bytes sent by the caller's thread, bytes received on the event loop. */
+    private final java.util.concurrent.atomic.LongAdder requestsSent = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesSent = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesReceived = new java.util.concurrent.atomic.LongAdder();
     private volatile PsException failure;
 
     public ShardConnection(int shard, String address, int maxInFlight) {
@@ -80,6 +84,8 @@ public final class ShardConnection extends SimpleChannelInboundHandler<PsFrame> 
             throw f;
         }
         pending.put(requestId, p);
+        requestsSent.increment();
+        bytesSent.add(frame.readableBytes());
         channel.write(frame).addListener(future -> {
             if (!future.isSuccess()) {
                 fail(requestId, new PsException("cannot send to " + describe() + ": " + future.cause(), future.cause()));
@@ -99,8 +105,14 @@ public final class ShardConnection extends SimpleChannelInboundHandler<PsFrame> 
         }
     }
 
+    /** {requests sent, bytes sent, bytes received} so far. */
+    public long[] traffic() {
+        return new long[] {requestsSent.sum(), bytesSent.sum(), bytesReceived.sum()};
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, PsFrame frame) {
+        bytesReceived.add(4 + Protocol.HEADER_BYTES + frame.payload().readableBytes());
         Pending p = pending.remove(frame.requestId());
         if (p == null) {
             // A reply to a request we never sent or already failed: the stream cannot be trusted.

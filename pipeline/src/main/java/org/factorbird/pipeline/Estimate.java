@@ -1,0 +1,104 @@
+package org.factorbird.pipeline;
+
+import java.util.Locale;
+
+import org.factorbird.ps.protocol.Protocol;
+
+/**
+ * What a run will cost before it runs: memory per PS shard and per training subtask, and bytes and requests per
+ * epoch, from the shape of the data and the settings. Distinct columns per batch assume uniform column
+ * popularity (an upper bound: skewed data repeats popular columns within a batch and moves fewer bytes).
+ */
+public final class Estimate {
+
+    public final long rows;
+    public final long cols;
+    public final long ratings;
+    public final int width;
+    public final int shards;
+    public final int parallelism;
+    public final int batchRows;
+    public final double heldOutFraction;
+    public final double lossSample;
+
+    public Estimate(long rows, long cols, long ratings, int width, int shards, int parallelism, int batchRows,
+            double heldOutFraction, double lossSample) {
+        if (rows < 1 || cols < 1 || ratings < 1 || width < 1 || shards < 1 || parallelism < 1 || batchRows < 1) {
+            throw new IllegalArgumentException("rows, cols, ratings, width, shards, parallelism and batch-rows "
+                    + "must all be >= 1");
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.ratings = ratings;
+        this.width = width;
+        this.shards = shards;
+        this.parallelism = parallelism;
+        this.batchRows = batchRows;
+        this.heldOutFraction = heldOutFraction;
+        this.lossSample = lossSample;
+    }
+
+    /** Bytes of one shard's table: open addressing at <= 70% load, a power of two of slots, key + values each. */
+    public long psTableBytesPerShard() {
+        long keys = (cols + shards - 1) / shards;
+        long slots = Math.max(1024, Long.highestOneBit(Math.max(1, (long) (keys / 0.7))) << 1);
+        return slots * (8L + 4L * width);
+    }
+
+    /** Heap of one subtask's keyed state after loading (primitive arrays per row, parameters per row). */
+    public long stateBytesPerSubtask() {
+        long rowsHere = (rows + parallelism - 1) / parallelism;
+        long ratingsHere = (ratings + parallelism - 1) / parallelism;
+        // per rating: column id 8 B + value 4 B; per row: RowData object and 6 array headers, parameters
+        return ratingsHere * 12L + rowsHere * (160L + 4L * width);
+    }
+
+    /** Peak heap of one subtask while loading: every rating still a record in its row's list. */
+    public long loadPeakBytesPerSubtask() {
+        long ratingsHere = (ratings + parallelism - 1) / parallelism;
+        return ratingsHere * 56L + stateBytesPerSubtask();
+    }
+
+    private double distinct(double ratingsPerBatch) {
+        return cols * -Math.expm1(ratingsPerBatch * Math.log1p(-1.0 / cols));
+    }
+
+    /** Batches of one subtask per pass over its rows. */
+    private double batchesPerSubtask() {
+        return Math.ceil((double) rows / parallelism / batchRows);
+    }
+
+    /** Bytes exchanged with all shards per epoch (training and evaluation, both directions). */
+    public double bytesPerEpoch() {
+        double batches = batchesPerSubtask() * parallelism;
+        double train = ratings * (1 - heldOutFraction);
+        double evalRatings = ratings * heldOutFraction + train * lossSample;
+        double perKey = 8 + 4.0 * width; // id + values
+        double frame = 4 + Protocol.HEADER_BYTES + 8;
+        double d = distinct(train / batches);
+        // pull (ids out, values back) and push (ids and deltas out, a count back)
+        double trainBytes = batches * (d * (8 + 4.0 * width) + d * perKey + 4 * shards * frame);
+        double de = distinct(evalRatings / batches);
+        double evalBytes = evalRatings > 0 ? batches * (de * (8 + 4.0 * width) + 2 * shards * frame) : 0;
+        return trainBytes + evalBytes;
+    }
+
+    /** Requests to all shards per epoch: a pull and a push per batch and shard, a read-only pull to evaluate. */
+    public double requestsPerEpoch() {
+        double batches = batchesPerSubtask() * parallelism;
+        double evalRatings = ratings * heldOutFraction + ratings * (1 - heldOutFraction) * lossSample;
+        return batches * shards * (2 + (evalRatings > 0 ? 1 : 0)) + 2.0 * parallelism;
+    }
+
+    public String report() {
+        return String.format(Locale.ROOT, String.join("%n",
+                "per PS shard:        %,.1f MB of parameters (%,d columns / %d shards x %d floats)",
+                "per subtask:         %,.1f MB of keyed state after loading, %,.1f MB at the peak of loading "
+                        + "(heap backend; RocksDB keeps it on disk)",
+                "per epoch:           %,.1f MB between subtasks and PS, %,.0f requests (%,.1f MB and %,.0f "
+                        + "requests per shard)"),
+                psTableBytesPerShard() / 1e6, cols, shards, width, stateBytesPerSubtask() / 1e6,
+                loadPeakBytesPerSubtask() / 1e6, bytesPerEpoch() / 1e6, requestsPerEpoch(),
+                bytesPerEpoch() / shards / 1e6, requestsPerEpoch() / shards);
+    }
+}
