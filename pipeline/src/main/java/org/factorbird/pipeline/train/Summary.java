@@ -26,6 +26,8 @@ final class Summary {
     String stoppedEarly;
     /** Epoch of the snapshot the run resumed from; 0 for a fresh start. */
     int resumedFrom;
+    /** Seconds from the operator's start to the end of packing (reading, parsing, keying, packing rows). */
+    double loadSeconds;
 
     Summary(float mu, long trainRatings, long testRatings, long skipped, long rows, long testOnlyRows, float min,
             float max, int models) {
@@ -95,6 +97,7 @@ final class Summary {
                         trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped))
                 .append("},\n");
         sb.append("  \"ratingRange\": [").append(num(min)).append(", ").append(num(max)).append("],\n");
+        sb.append("  \"loadSeconds\": ").append(num(loadSeconds)).append(",\n");
         sb.append("  \"parallelism\": ").append(c.parallelism).append(",\n");
         sb.append("  \"psShards\": ").append(c.psServers.size()).append(",\n");
         sb.append("  \"stateBackend\": \"").append(c.stateBackend).append("\",\n");

@@ -72,6 +72,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private transient List<String> badSamples;
     /** Restart attempt of this subtask: part of every aggregate id, so attempts never mix their barriers. */
     private transient int attempt;
+    private transient boolean heapState;
+    private transient long loadStart;
 
     // Flink metrics (group "factorbird"), written by the task thread, read by reporters
     private transient volatile int metricEpoch;
@@ -104,7 +106,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         metrics.gauge("skippedLines", () -> metricSkippedLines);
         metrics.gauge("psBytesPerEpoch", () -> metricPsBytes);
         metrics.gauge("psRequestsPerEpoch", () -> metricPsRequests);
+        loadStart = System.nanoTime();
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        // heap state hands out the live objects: parameters trained in place need no write-back
+        heapState = getKeyedStateBackend() instanceof org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
         ps = PsClient.connect(cfg.psClientConfig(attempt));
     }
 
@@ -159,9 +164,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             reportBadLines();
         }
         final byte s = Protocol.AGG_SUM;
-        double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX, s},
-                packed.sum, packed.trainRatings, packed.testRatings, skipped, packed.trainKeys.length,
-                packed.testOnlyRows, packed.min, packed.max, packed.weightSum);
+        double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+        double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX, s,
+                Protocol.AGG_MAX}, packed.sum, packed.trainRatings, packed.testRatings, skipped,
+                packed.trainKeys.length, packed.testOnlyRows, packed.min, packed.max, packed.weightSum, loadSeconds);
         long trainRatings = (long) stats[1];
         if (trainRatings == 0) {
             throw new IllegalStateException("no valid training ratings in " + cfg.input
@@ -176,16 +182,20 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         int models = md.count;
         Summary summary = new Summary(mu, trainRatings, (long) stats[2], (long) stats[3], (long) stats[4],
                 (long) stats[5], (float) stats[6], (float) stats[7], models);
+        summary.loadSeconds = stats[9];
         if (subtask() == 0) {
+            long lines = summary.trainRatings + summary.testRatings + summary.skipped;
             progress(String.format(Locale.ROOT, "loaded %,d training and %,d held-out ratings of %,d rows "
-                    + "(%,d malformed lines skipped); global mean %.4f; %d model(s)", summary.trainRatings,
-                    summary.testRatings, summary.rows, summary.skipped, mu, models));
+                    + "(%,d malformed lines skipped) in %.1f s (%.2fM lines/s); global mean %.4f; %d model(s)",
+                    summary.trainRatings, summary.testRatings, summary.rows, summary.skipped, stats[9],
+                    lines / stats[9] / 1e6, mu, models));
         }
 
         int firstEpoch = 1 + restore(packed);
         summary.resumedFrom = firstEpoch - 1;
 
         Batch batch = new Batch(md.width, 1 << 16);
+        Batch[] batches = {batch, new Batch(md.width, 1 << 16)};
         byte[] sums = new byte[models + 1]; // all AGG_SUM (0)
         double bestRmse = Double.POSITIVE_INFINITY;
         int sinceBest = 0;
@@ -196,7 +206,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             long[][] trafficBefore = ps.traffic();
             md.startEpoch(epoch);
             double[] loss = new double[models + 1];
-            trainEpoch(packed.trainKeys, batch, md, mu, epoch, loss);
+            trainEpoch(packed.trainKeys, batches, md, mu, epoch, loss);
             double[] trained = aggregate(AGG_TRAINED | epoch, sums, loss);
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean snapshot = cfg.snapshotDir != null && (epoch % cfg.snapshotEvery == 0 || epoch == cfg.epochs);
@@ -480,30 +490,53 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         return p;
     }
 
-    /** Trains one epoch; {@code loss[m]} gains model m's weighted squared errors, {@code loss[M]} the weights. */
-    private void trainEpoch(long[] keys, Batch batch, Models md, float mu, int epoch, double[] loss)
+    /**
+     * Trains one epoch; {@code loss[m]} gains model m's weighted squared errors, {@code loss[M]} the weights.
+     *
+     * <p>Two batches alternate: while batch i's pull is on the wire, batch i+1 is gathered from state (its rows
+     * differ from batch i's, so this changes no number). Batch i+1's pull is sent only after batch i's push, on
+     * the same connections, so it sees batch i's updates: staleness stays bounded by one batch.
+     */
+    private void trainEpoch(long[] keys, Batch[] batches, Models md, float mu, int epoch, double[] loss)
             throws Exception {
         shuffle(keys, Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L));
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
-        int i = 0;
-        while (i < keys.length) {
+        int[] next = {0};
+        Batch current = batches[0];
+        fill(current, keys, next, epoch);
+        CompletableFuture<Void> pull = current.rows > 0 ? current.pull(ps, false) : null;
+        int turn = 0;
+        while (pull != null) {
             checkInterrupted();
-            batch.clear();
-            while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
-                long key = keys[i++];
-                setCurrentKey(key);
-                batch.addRow(key, paramState.value(), rowState.value(),
-                        Hashing.mix64(cfg.seed ^ Hashing.mix64(key) ^ epoch) | 1);
+            Batch following = batches[++turn & 1];
+            fill(following, keys, next, epoch); // overlaps the pull in flight
+            ps.await(pull);
+            loss[md.count] += current.train(md, mu, loss);
+            pushes = CompletableFuture.allOf(pushes, current.push(ps));
+            pull = following.rows > 0 ? following.pull(ps, false) : null;
+            if (!heapState) {
+                // RocksDB serializes: write the trained parameters back (heap state holds the live arrays)
+                for (int r = 0; r < current.rows; r++) {
+                    setCurrentKey(current.rowKeys[r]);
+                    paramState.update(current.rowParams[r]);
+                }
             }
-            ps.await(batch.pull(ps, false));
-            loss[md.count] += batch.train(md, mu, loss);
-            pushes = CompletableFuture.allOf(pushes, batch.push(ps));
-            for (int r = 0; r < batch.rows; r++) {
-                setCurrentKey(batch.rowKeys[r]);
-                paramState.update(batch.rowParams[r]);
-            }
+            current = following;
         }
         ps.await(pushes); // every push applied before this subtask reports the epoch done
+    }
+
+    /** Gathers the next batch of rows from state, starting at {@code next[0]}. */
+    private void fill(Batch batch, long[] keys, int[] next, int epoch) throws Exception {
+        batch.clear();
+        int i = next[0];
+        while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
+            long key = keys[i++];
+            setCurrentKey(key);
+            batch.addRow(key, paramState.value(), rowState.value(),
+                    Hashing.mix64(cfg.seed ^ Hashing.mix64(key) ^ epoch) | 1);
+        }
+        next[0] = i;
     }
 
     /**

@@ -237,11 +237,11 @@ public final class Protocol {
         for (int i = from; i < to; i++) {
             buf.writeLong(keys[positions == null ? i : positions[i]]);
         }
+        int base = buf.writerIndex();
+        buf.writeZero(4 * n * dim);
+        java.nio.FloatBuffer body = buf.nioBuffer(base, 4 * n * dim).asFloatBuffer();
         for (int i = from; i < to; i++) {
-            int off = (positions == null ? i : positions[i]) * dim;
-            for (int j = 0; j < dim; j++) {
-                buf.writeFloat(deltas[off + j]);
-            }
+            body.put(deltas, (positions == null ? i : positions[i]) * dim, dim);
         }
         return buf;
     }

@@ -275,18 +275,16 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.PULL | Protocol.REPLY), id,
                 8 + 4 * n * dim);
         out.writeInt(n).writeInt(dim);
-        float[] values = store.values();
+        // one float view over the whole reply body: bulk copies per key, no per-key objects
+        int base = out.writerIndex();
+        out.writeZero(4 * n * dim);
+        FloatBuffer body = out.nioBuffer(base, 4 * n * dim).asFloatBuffer();
         for (int i = 0; i < n; i++) {
             long key = p.readLong();
             int slot = readOnly ? store.find(key) : store.findOrCreate(key);
-            if (slot < 0) {
-                out.writeZero(4 * dim);
-            } else {
-                values = store.values(); // may have grown
-                int off = slot * dim;
-                for (int j = 0; j < dim; j++) {
-                    out.writeFloat(values[off + j]);
-                }
+            if (slot >= 0) {
+                body.position(i * dim);
+                body.put(store.values(), slot * dim, dim); // values() again: a create may have grown the table
             }
         }
         state.keysServed += n;
