@@ -12,7 +12,7 @@ final class EstimateCommand {
     private EstimateCommand() {}
 
     static final List<String> FLAGS = List.of("rows", "cols", "ratings", "rank", "models", "adagrad", "ps-shards",
-            "parallelism", "batch-rows", "holdout", "loss-sample", "state-backend");
+            "parallelism", "batch-rows", "holdout", "loss-sample", "state-backend", "skew");
 
     static final String HELP = String.join("\n",
             "usage: factorbird estimate --rows R --cols C --ratings N [options]",
@@ -24,6 +24,7 @@ final class EstimateCommand {
             "  --batch-rows B      rows per batch [default: 4096]",
             "  --holdout F         held-out fraction of the ratings [default: 0.1]",
             "  --loss-sample F     training-loss sample [default: 0.01]",
+            "  --skew S            Zipf exponent of column popularity, 0 = uniform [default: 0]",
             "  --state-backend X   heap or rocksdb (informational) [default: heap]");
 
     static void run(Map<String, String> f, PrintStream out) {
@@ -40,7 +41,8 @@ final class EstimateCommand {
                     Integer.parseInt(f.getOrDefault("parallelism", "2")),
                     Integer.parseInt(f.getOrDefault("batch-rows", "4096")),
                     Double.parseDouble(f.getOrDefault("holdout", "0.1")),
-                    Double.parseDouble(f.getOrDefault("loss-sample", "0.01")));
+                    Double.parseDouble(f.getOrDefault("loss-sample", "0.01")),
+                    Double.parseDouble(f.getOrDefault("skew", "0")));
             out.println(e.report());
             if ("rocksdb".equals(f.get("state-backend"))) {
                 out.println("(rocksdb: the keyed state lives on local disk; size managed memory for its cache)");

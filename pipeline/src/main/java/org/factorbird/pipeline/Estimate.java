@@ -6,8 +6,9 @@ import org.factorbird.ps.protocol.Protocol;
 
 /**
  * What a run will cost before it runs: memory per PS shard and per training subtask, and bytes and requests per
- * epoch, from the shape of the data and the settings. Distinct columns per batch assume uniform column
- * popularity (an upper bound: skewed data repeats popular columns within a batch and moves fewer bytes).
+ * epoch, from the shape of the data and the settings. Distinct columns per batch follow from the column
+ * popularity: uniform, or Zipf-like with exponent {@code skew} (popular columns repeat within a batch and move
+ * once).
  */
 public final class Estimate {
 
@@ -20,9 +21,16 @@ public final class Estimate {
     public final int batchRows;
     public final double heldOutFraction;
     public final double lossSample;
+    /** Zipf exponent of column popularity (0: uniform), as in {@code factorbird generate --skew}. */
+    public final double skew;
 
     public Estimate(long rows, long cols, long ratings, int width, int shards, int parallelism, int batchRows,
             double heldOutFraction, double lossSample) {
+        this(rows, cols, ratings, width, shards, parallelism, batchRows, heldOutFraction, lossSample, 0);
+    }
+
+    public Estimate(long rows, long cols, long ratings, int width, int shards, int parallelism, int batchRows,
+            double heldOutFraction, double lossSample, double skew) {
         if (rows < 1 || cols < 1 || ratings < 1 || width < 1 || shards < 1 || parallelism < 1 || batchRows < 1) {
             throw new IllegalArgumentException("rows, cols, ratings, width, shards, parallelism and batch-rows "
                     + "must all be >= 1");
@@ -36,6 +44,10 @@ public final class Estimate {
         this.batchRows = batchRows;
         this.heldOutFraction = heldOutFraction;
         this.lossSample = lossSample;
+        if (!(skew >= 0 && skew <= 3)) {
+            throw new IllegalArgumentException("skew must be in [0, 3] but was " + skew);
+        }
+        this.skew = skew;
     }
 
     /** Bytes of one shard's table: open addressing at <= 70% load, a power of two of slots, key + values each. */
@@ -59,8 +71,22 @@ public final class Estimate {
         return ratingsHere * 56L + stateBytesPerSubtask();
     }
 
-    private double distinct(double ratingsPerBatch) {
-        return cols * -Math.expm1(ratingsPerBatch * Math.log1p(-1.0 / cols));
+    /** Expected distinct columns among {@code r} ratings whose columns follow the popularity law. */
+    private double distinct(double r) {
+        if (skew == 0) {
+            return cols * -Math.expm1(r * Math.log1p(-1.0 / cols));
+        }
+        // sum over columns of P(column seen) = 1 - (1 - p_j)^r, p_j proportional to (j + 1)^-skew
+        double norm = 0;
+        for (long j = 1; j <= cols; j++) {
+            norm += Math.pow(j, -skew);
+        }
+        double seen = 0;
+        for (long j = 1; j <= cols; j++) {
+            double p = Math.pow(j, -skew) / norm;
+            seen += -Math.expm1(r * Math.log1p(-p));
+        }
+        return seen;
     }
 
     /** Batches of one subtask per pass over its rows. */
