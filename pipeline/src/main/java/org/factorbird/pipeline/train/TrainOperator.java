@@ -426,7 +426,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         try (Stream<Long> stream = backend.getKeys("incoming", VoidNamespace.INSTANCE)) {
             keys = stream.mapToLong(Long::longValue).toArray();
         }
-        java.util.Arrays.sort(keys); // a fixed order makes runs reproducible
+        // Read in the backend's own key order: on RocksDB that is its storage order (sequential reads, not one
+        // random seek per row); the key lists are sorted afterwards so that every run shuffles the same order.
         Packed p = new Packed();
         LongList trainKeys = new LongList(keys.length);
         LongList testKeys = new LongList(keys.length);
@@ -487,6 +488,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         }
         p.trainKeys = trainKeys.toArray();
         p.testKeys = testKeys.toArray();
+        java.util.Arrays.sort(p.trainKeys);
+        java.util.Arrays.sort(p.testKeys);
         return p;
     }
 
