@@ -104,16 +104,24 @@ public final class Estimate {
         double d = distinct(train / batches);
         // pull (ids out, values back) and push (ids and deltas out, a count back)
         double trainBytes = batches * (d * (8 + 4.0 * width) + d * perKey + 4 * shards * frame);
-        double de = distinct(evalRatings / batches);
-        double evalBytes = evalRatings > 0 ? batches * (de * (8 + 4.0 * width) + 2 * shards * frame) : 0;
+        double evalBatches = evalBatches();
+        double de = evalBatches > 0 ? distinct(evalRatings / evalBatches) : 0;
+        double evalBytes = evalRatings > 0 ? evalBatches * (de * (8 + 4.0 * width) + 2 * shards * frame) : 0;
         return trainBytes + evalBytes;
+    }
+
+    /** Evaluation batches: only rows with a held-out or sampled rating take part. */
+    private double evalBatches() {
+        double f = heldOutFraction + (1 - heldOutFraction) * lossSample;
+        double rowsWithEval = rows * -Math.expm1((double) ratings / rows * Math.log1p(-Math.min(f, 0.999999)));
+        return Math.ceil(rowsWithEval / parallelism / batchRows) * parallelism;
     }
 
     /** Requests to all shards per epoch: a pull and a push per batch and shard, a read-only pull to evaluate. */
     public double requestsPerEpoch() {
         double batches = batchesPerSubtask() * parallelism;
         double evalRatings = ratings * heldOutFraction + ratings * (1 - heldOutFraction) * lossSample;
-        return batches * shards * (2 + (evalRatings > 0 ? 1 : 0)) + 2.0 * parallelism;
+        return batches * shards * 2 + (evalRatings > 0 ? evalBatches() * shards : 0) + 2.0 * parallelism;
     }
 
     public String report() {
