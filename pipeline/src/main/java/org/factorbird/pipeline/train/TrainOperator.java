@@ -53,6 +53,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     static final long ROW_SEED_SALT = 0x726F777321L;
     private static final int MAX_BAD_SAMPLES = 100;
+    /** Rows shuffled together on RocksDB state (see trainEpoch). */
+    static final int ROCKSDB_SHUFFLE_WINDOW = 16_384;
     private static final int PRINTED_BAD_SAMPLES = 5;
 
     // aggregate ids: phase << 32 | epoch
@@ -488,8 +490,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         }
         p.trainKeys = trainKeys.toArray();
         p.testKeys = testKeys.toArray();
-        java.util.Arrays.sort(p.trainKeys);
-        java.util.Arrays.sort(p.testKeys);
+        if (heapState) {
+            java.util.Arrays.sort(p.trainKeys);
+            java.util.Arrays.sort(p.testKeys);
+        } // on RocksDB the keys stay in storage order: see trainEpoch
         return p;
     }
 
@@ -502,7 +506,16 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
      */
     private void trainEpoch(long[] keys, Batch[] batches, Models md, float mu, int epoch, double[] loss)
             throws Exception {
-        shuffle(keys, Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L));
+        long seed = Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L);
+        if (heapState) {
+            shuffle(keys, 0, keys.length, seed);
+        } else {
+            // RocksDB: a global shuffle costs one random seek per row. Keep the storage order of blocks of rows
+            // and shuffle within each block, so that reads stay local.
+            for (int from = 0; from < keys.length; from += ROCKSDB_SHUFFLE_WINDOW) {
+                shuffle(keys, from, Math.min(keys.length, from + ROCKSDB_SHUFFLE_WINDOW), seed + from);
+            }
+        }
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
         int[] next = {0};
         Batch current = batches[0];
@@ -573,11 +586,12 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         System.arraycopy(sample, 0, acc, 2 * models, models);
     }
 
-    private static void shuffle(long[] a, long seed) {
+    /** Fisher-Yates over {@code a[from, to)} with a SplitMix64 stream from {@code seed}. */
+    private static void shuffle(long[] a, int from, int to, long seed) {
         long st = seed;
-        for (int i = a.length - 1; i > 0; i--) {
+        for (int i = to - 1; i > from; i--) {
             st += 0x9E3779B97F4A7C15L;
-            int j = (int) Long.remainderUnsigned(Hashing.mix64(st), i + 1);
+            int j = from + (int) Long.remainderUnsigned(Hashing.mix64(st), i - from + 1);
             long t = a[i];
             a[i] = a[j];
             a[j] = t;
