@@ -114,26 +114,65 @@ class ClusterIT {
         return Long.parseLong(Files.readString(pidFile).strip());
     }
 
+    /** A Flink cluster (1 JobManager + 2 TaskManagers) and 2 PS processes on free loopback ports, for one test. */
+    static final class Clusters {
+        final int rest;
+        final int ps0;
+        final int ps1;
+        final String owner = String.valueOf(ProcessHandle.current().pid());
+        final Path flinkDir;
+        final Path psConf;
+        final Path psRun;
+        final Path psLogs;
+
+        Clusters(Path tmp, String clusterId) throws IOException {
+            rest = freePort();
+            ps0 = freePort();
+            ps1 = freePort();
+            flinkDir = tmp.resolve("flink");
+            psRun = tmp.resolve("ps-run");
+            psLogs = tmp.resolve("ps-logs");
+            psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
+            Files.writeString(psConf, String.join("\n", "cluster-id: " + clusterId, "heap: 256m",
+                    "stats-interval: 1", "log-dir: " + psLogs, "pid-dir: " + psRun,
+                    "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
+                    "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
+                    "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
+        }
+
+        /** Starts both; they stop by themselves if this JVM dies (--owner-pid). */
+        void start() throws Exception {
+            script("flink-cluster.sh", "start", "--dir", flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
+                    "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(freePort()), "--tm-memory",
+                    "1280m", "--owner-pid", owner);
+            startPs();
+        }
+
+        /** Starts the PS shards that are not running. */
+        void startPs() throws Exception {
+            script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+        }
+
+        String ps() {
+            return "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1;
+        }
+
+        void stop() throws Exception {
+            script("ps-cluster.sh", "stop", "--config", psConf.toString());
+            script("flink-cluster.sh", "stop", "--dir", flinkDir.toString());
+        }
+    }
+
     @Test
     void survivesAKilledPsProcessAndAKilledTaskManager() throws Exception {
         Path data = tmp.resolve("data");
         new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.1, 11L, 2).write(data);
-        int rest = freePort();
-        int ps0 = freePort();
-        int ps1 = freePort();
-        String owner = String.valueOf(ProcessHandle.current().pid());
-        Path flinkDir = tmp.resolve("flink");
-        Path psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
-        Files.writeString(psConf, String.join("\n", "cluster-id: faults", "heap: 256m",
-                "log-dir: " + tmp.resolve("ps-logs"), "pid-dir: " + tmp.resolve("ps-run"), "servers:",
-                "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
-                "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
-        String ps = "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1;
+        Clusters c = new Clusters(tmp, "faults");
+        int rest = c.rest;
+        Path flinkDir = c.flinkDir;
+        String ps = c.ps();
         try {
-            script("flink-cluster.sh", "start", "--dir", flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
-                    "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(freePort()), "--tm-memory",
-                    "1280m", "--owner-pid", owner);
-            script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+            c.start();
             String[] train = {"train", "--input", data.resolve("train").toString(), "--test",
                 data.resolve("test").toString(), "--ps", ps, "--rank", "10", "--epochs", "30", "--lambda", "0.02",
                 "--batch-rows", "16", "--snapshot-every", "3"};
@@ -158,10 +197,10 @@ class ClusterIT {
             try {
                 awaitFile(snaps.resolve("epoch-00006/_MANIFEST"), submit);
                 // kill -9 of PS shard 1 in the middle of epoch 7; the cluster script brings it back (empty)
-                ProcessHandle shard1 = ProcessHandle.of(pidOf(tmp.resolve("ps-run/ps-1.pid"))).orElseThrow();
+                ProcessHandle shard1 = ProcessHandle.of(pidOf(c.psRun.resolve("ps-1.pid"))).orElseThrow();
                 shard1.destroyForcibly();
                 shard1.onExit().get(10, TimeUnit.SECONDS);
-                script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+                c.startPs();
                 awaitFile(snaps.resolve("epoch-00015/_MANIFEST"), submit);
                 // kill -9 of the TaskManager running subtask 0 (it printed epoch 15) in the middle of epoch 16:
                 // the job restarts on the other one
@@ -195,8 +234,7 @@ class ClusterIT {
                     100 * (rmse / reference - 1));
             assertEquals(reference, rmse, 0.02 * reference);
         } finally {
-            script("ps-cluster.sh", "stop", "--config", psConf.toString());
-            script("flink-cluster.sh", "stop", "--dir", flinkDir.toString());
+            c.stop();
         }
     }
 
@@ -225,28 +263,19 @@ class ClusterIT {
     void jobJarOnAMultiProcessFlinkClusterWithTwoPsProcesses() throws Exception {
         Path data = tmp.resolve("data");
         new PlantedData(2000, 1000, 600_000, 8, SIGMA, 0.0, 0.1, 11L, 2).write(data);
-        int rest = freePort();
-        int rpc = freePort();
-        int ps0 = freePort();
-        int ps1 = freePort();
-        String owner = String.valueOf(ProcessHandle.current().pid());
-        Path flinkDir = tmp.resolve("flink");
-        Path psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
-        Files.writeString(psConf, String.join("\n", "cluster-id: it-" + rest, "heap: 256m", "stats-interval: 1",
-                "log-dir: " + tmp.resolve("ps-logs"), "pid-dir: " + tmp.resolve("ps-run"),
-                "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
-                "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
-                "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
+        Clusters c = new Clusters(tmp, "it-cluster");
+        int rest = c.rest;
+        int ps0 = c.ps0;
+        int ps1 = c.ps1;
+        Path flinkDir = c.flinkDir;
+        Path psConf = c.psConf;
         try {
-            script("flink-cluster.sh", "start", "--dir", flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
-                    "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(rpc), "--tm-memory", "1280m",
-                    "--owner-pid", owner);
-            script("ps-cluster.sh", "start", "--config", psConf.toString(), "--owner-pid", owner);
+            c.start();
             Path out = tmp.resolve("out");
             String submitted = script("submit.sh", "--rest", "localhost:" + rest, "--parallelism", "2", "--",
                     "train", "--input", data.resolve("train").toString(), "--test", data.resolve("test").toString(),
                     "--output", out.toString(), "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
-                    "--ps-cluster-id", "it-" + rest, "--rank", "10", "--epochs", "20", "--lambda", "0.02");
+                    "--ps-cluster-id", "it-cluster", "--rank", "10", "--epochs", "20", "--lambda", "0.02");
             assertTrue(submitted.contains("finished"), submitted);
             double rmse = checkOutput(out, data);
             System.out.printf("Flink cluster (1 JM + 2 TM processes), 2 PS processes: held-out RMSE %.4f = %.3f x "
@@ -270,10 +299,9 @@ class ClusterIT {
             assertTrue(wrong.waitFor(120, TimeUnit.SECONDS));
             String msg = new String(wrong.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             assertEquals(1, wrong.exitValue(), msg);
-            assertTrue(msg.contains("belongs to cluster 'it-" + rest + "', the client expects cluster 'another'"), msg);
+            assertTrue(msg.contains("belongs to cluster 'it-cluster', the client expects cluster 'another'"), msg);
         } finally {
-            script("ps-cluster.sh", "stop", "--config", psConf.toString());
-            script("flink-cluster.sh", "stop", "--dir", flinkDir.toString());
+            c.stop();
         }
     }
 }

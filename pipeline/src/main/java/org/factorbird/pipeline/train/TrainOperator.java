@@ -31,6 +31,9 @@ import org.factorbird.pipeline.io.Rating;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
+import org.factorbird.pipeline.train.PrimitiveLists.FloatList;
+import org.factorbird.pipeline.train.PrimitiveLists.IntList;
+import org.factorbird.pipeline.train.PrimitiveLists.LongList;
 import org.factorbird.ps.protocol.Protocol;
 
 /**
@@ -699,91 +702,6 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         FileSystem fs = p.getFileSystem();
         try (OutputStream out = fs.create(p, FileSystem.WriteMode.OVERWRITE)) {
             out.write(content.getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------
-
-    /** Growable primitive long list (no boxing while packing). */
-    static final class LongList {
-        long[] a;
-        int n;
-
-        LongList(int cap) {
-            a = new long[Math.max(4, cap)];
-        }
-
-        void add(long v) {
-            if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        int size() {
-            return n;
-        }
-
-        void clear() {
-            n = 0;
-        }
-
-        long[] toArray() {
-            return java.util.Arrays.copyOf(a, n);
-        }
-    }
-
-    /** Growable primitive int list. */
-    static final class IntList {
-        int[] a;
-        int n;
-
-        IntList(int cap) {
-            a = new int[Math.max(4, cap)];
-        }
-
-        void add(int v) {
-            if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        int size() {
-            return n;
-        }
-
-        void clear() {
-            n = 0;
-        }
-
-        int[] toArray() {
-            return java.util.Arrays.copyOf(a, n);
-        }
-    }
-
-    /** Growable primitive float list. */
-    static final class FloatList {
-        float[] a;
-        int n;
-
-        FloatList(int cap) {
-            a = new float[Math.max(4, cap)];
-        }
-
-        void add(float v) {
-            if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        void clear() {
-            n = 0;
-        }
-
-        float[] toArray() {
-            return java.util.Arrays.copyOf(a, n);
         }
     }
 }
