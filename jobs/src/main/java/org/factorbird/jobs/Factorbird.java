@@ -236,7 +236,8 @@ public final class Factorbird {
         Configuration flink = FactorbirdJob.flinkConfig(cfg);
         flink.addAll(fsConf);
         if (cfg.stateBackend.equals("rocksdb")) {
-            flink.setString("taskmanager.memory.managed.size", "512m");
+            out.println("RocksDB memory per subtask: " + FactorbirdJob.rocksdbMemory(cfg).toHumanReadableString()
+                    + " (--rocksdb-memory)");
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
         boolean local = env instanceof LocalStreamEnvironment;

@@ -6,9 +6,12 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.file.src.FileSource;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -40,6 +43,11 @@ public final class FactorbirdJob {
         Configuration c = new Configuration();
         c.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
         c.set(StateBackendOptions.STATE_BACKEND, cfg.stateBackend.equals("rocksdb") ? "rocksdb" : "hashmap");
+        if (cfg.stateBackend.equals("rocksdb")) {
+            // A fixed size per slot, from the job's own options: Flink's default (a share of the cluster's managed
+            // memory) left epochs at a quarter of heap speed in measurements; this does not depend on the cluster.
+            c.setString(ROCKSDB_FIXED_PER_SLOT, rocksdbMemory(cfg).toString());
+        }
         // Training state lives in endInput(): without snapshots a restart would begin again from epoch 0, so a
         // failure ends the run with its reason.
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
@@ -50,6 +58,47 @@ public final class FactorbirdJob {
             c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofSeconds(2));
         }
         return c;
+    }
+
+    /** Flink's key for RocksDB memory per slot (flink-statebackend-rocksdb's RocksDBOptions). */
+    static final String ROCKSDB_FIXED_PER_SLOT = "state.backend.rocksdb.memory.fixed-per-slot";
+    static final long ROCKSDB_MIN_AUTO = 64L << 20;
+    static final long ROCKSDB_MAX_AUTO = 1L << 30;
+
+    /**
+     * RocksDB memory per subtask: {@code --rocksdb-memory}, else the input's size (training plus held-out files)
+     * per subtask within [64 MB, 1 GB]. Rows packed in state take less room than their text (~12 bytes per rating
+     * against ~20), so this caches all of them when it can.
+     */
+    public static MemorySize rocksdbMemory(TrainConfig cfg) {
+        if (cfg.rocksdbMemory != null) {
+            return cfg.rocksdbMemory;
+        }
+        long bytes = inputBytes(cfg.input) + (cfg.test == null ? 0 : inputBytes(cfg.test));
+        long perSubtask = Math.max(ROCKSDB_MIN_AUTO, Math.min(ROCKSDB_MAX_AUTO, bytes / cfg.parallelism));
+        return new MemorySize(perSubtask);
+    }
+
+    /** Total size of the files under {@code path}; 0 when it cannot be listed (the job reports that itself). */
+    static long inputBytes(String path) {
+        try {
+            Path p = new Path(path);
+            return sizeOf(p.getFileSystem(), p.getFileSystem().getFileStatus(p));
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static long sizeOf(FileSystem fs, FileStatus status) throws java.io.IOException {
+        if (!status.isDir()) {
+            return status.getLen();
+        }
+        long sum = 0;
+        FileStatus[] children = fs.listStatus(status.getPath());
+        for (FileStatus child : children == null ? new FileStatus[0] : children) {
+            sum += sizeOf(fs, child);
+        }
+        return sum;
     }
 
     /** Adds the job to {@code env}. */

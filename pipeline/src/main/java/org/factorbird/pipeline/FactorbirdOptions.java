@@ -7,6 +7,7 @@ import java.util.List;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 
 /**
  * Every knob of a training run, as typed Flink options. The command line flag of an option is {@code --} plus
@@ -127,6 +128,12 @@ public final class FactorbirdOptions {
     public static final ConfigOption<String> STATE_BACKEND = ConfigOptions.key("state-backend").stringType()
             .defaultValue("heap").withDescription("Where rows live: 'heap' (fast) or 'rocksdb' (rows larger "
                     + "than memory).");
+
+    public static final ConfigOption<MemorySize> ROCKSDB_MEMORY = ConfigOptions.key("rocksdb-memory").memoryType()
+            .noDefaultValue().withDescription("Memory of RocksDB (block cache, index and write buffers) per "
+                    + "training subtask with --state-backend rocksdb, outside the JVM heap (Flink's "
+                    + "state.backend.rocksdb.memory.fixed-per-slot). Default: the size of --input per subtask, "
+                    + "between 64 MB and 1 GB, so that the packed rows (smaller than their text) stay cached.");
 
     public static final ConfigOption<Boolean> STRICT = ConfigOptions.key("strict").booleanType()
             .defaultValue(false).withDescription("Fail on the first malformed input line instead of skipping and "

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.protocol.Auth;
@@ -37,6 +38,8 @@ public final class TrainConfig implements Serializable {
     public final long seed;
     public final int parallelism;
     public final String stateBackend;
+    /** RocksDB memory per subtask; null: sized from the input by {@link FactorbirdJob#flinkConfig}. */
+    public final MemorySize rocksdbMemory;
     public final boolean strict;
     public final int batchRows;
     public final int batchRatings;
@@ -80,6 +83,11 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--state-backend must be 'heap' or 'rocksdb' but was '" + backend + "'");
         }
         this.stateBackend = backend;
+        MemorySize rm = c.get(FactorbirdOptions.ROCKSDB_MEMORY);
+        if (rm != null && rm.getBytes() < (16L << 20)) {
+            throw new IllegalArgumentException("--rocksdb-memory must be at least 16m but was " + rm);
+        }
+        this.rocksdbMemory = rm;
         this.strict = c.get(FactorbirdOptions.STRICT);
         this.batchRows = atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
         this.batchRatings = atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");

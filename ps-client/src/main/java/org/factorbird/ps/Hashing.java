@@ -30,6 +30,14 @@ public final class Hashing {
         return (int) Long.remainderUnsigned(mix64(key ^ SLICE_SALT), slices);
     }
 
+    /**
+     * A uniform int in [0, bound) from a 64-bit hash by multiply-shift of its high half (Lemire): no division,
+     * which matters in per-rating shuffles. The bias is below bound / 2^32.
+     */
+    public static int below(long hash, int bound) {
+        return (int) (((hash >>> 32) * bound) >>> 32);
+    }
+
     /** A uniform double in [0, 1) from a 64-bit hash. */
     public static double unit(long hash) {
         return (hash >>> 11) * 0x1.0p-53;

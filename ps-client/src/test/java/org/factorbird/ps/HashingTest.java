@@ -39,4 +39,21 @@ class HashingTest {
             assertEquals(n / 3.0, s, n * 0.01);
         }
     }
+
+    @Test
+    void belowStaysInRangeAndIsUniform() {
+        assertEquals(0, Hashing.below(0L, 7));
+        assertEquals(6, Hashing.below(-1L, 7)); // the largest hash maps to bound - 1
+        assertEquals(3, Hashing.below(0x8000_0000_0000_0000L, 7)); // half of 2^64 -> floor(7 / 2)
+        int[] counts = new int[10];
+        int n = 1_000_000;
+        for (int i = 0; i < n; i++) {
+            int b = Hashing.below(Hashing.mix64(i), 10);
+            assertTrue(b >= 0 && b < 10, "below(.., 10) = " + b);
+            counts[b]++;
+        }
+        for (int c : counts) {
+            assertEquals(n / 10.0, c, n * 0.002);
+        }
+    }
 }

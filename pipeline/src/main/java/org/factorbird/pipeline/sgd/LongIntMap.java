@@ -43,6 +43,18 @@ public final class LongIntMap {
         return order;
     }
 
+    /** The index of {@code key}, or -1 when it is not in the map. */
+    public int find(long key) {
+        int slot = (int) Hashing.mix64(key) & mask;
+        while (stamps[slot] == stamp) {
+            if (keys[slot] == key) {
+                return values[slot];
+            }
+            slot = (slot + 1) & mask;
+        }
+        return -1;
+    }
+
     /** The index of {@code key}, adding it with the next index if new. */
     public int indexOf(long key) {
         int slot = (int) Hashing.mix64(key) & mask;

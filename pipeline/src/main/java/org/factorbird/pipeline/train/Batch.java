@@ -24,7 +24,9 @@ final class Batch {
 
     int rows;
     long[] rowKeys = new long[64];
+    /** Row r's parameters are {@code rowParams[r][rowOff[r], rowOff[r] + width)}: its block's array. */
     float[][] rowParams = new float[64][];
+    int[] rowOff = new int[64];
     /** Ratings of row r are at [start[r], start[r+1]); for evaluation, the second group starts at split[r]. */
     int[] start = new int[65];
     int[] split = new int[64];
@@ -37,6 +39,17 @@ final class Batch {
     float[] params = new float[0];
     float[] orig = new float[0];
 
+    /** The blocks of rows gathered for this batch (see {@link #addBlock}) and their parameters. */
+    int blocks;
+    long[] blockKeys = new long[16];
+    RowBlock[] blockData = new RowBlock[16];
+    float[][] blockParams = new float[16][];
+    int blockRows;
+    int blockRatings;
+    private int[] perm = new int[256];
+    private int[] permBlock = new int[256];
+    private int[] permRow = new int[256];
+
     Batch(int width, int expectedColumns) {
         this.width = width;
         this.columns = new LongIntMap(expectedColumns);
@@ -46,16 +59,93 @@ final class Batch {
         rows = 0;
         ratings = 0;
         columns.clear();
+        Arrays.fill(blockData, 0, blocks, null);
+        Arrays.fill(blockParams, 0, blocks, null);
+        blocks = 0;
+        blockRows = 0;
+        blockRatings = 0;
+    }
+
+    /**
+     * Gathers a block of rows and its parameters (updated in place by {@link #train}), counting {@code rows} rows
+     * and {@code ratings} ratings towards the batch's limits; see the layout methods.
+     */
+    void addBlock(long key, RowBlock block, float[] blockParam, int rows, int ratings) {
+        if (blocks == blockKeys.length) {
+            blockKeys = Arrays.copyOf(blockKeys, blocks * 2);
+            blockData = Arrays.copyOf(blockData, blocks * 2);
+            blockParams = Arrays.copyOf(blockParams, blocks * 2);
+        }
+        blockKeys[blocks] = key;
+        blockData[blocks] = block;
+        blockParams[blocks] = blockParam;
+        blocks++;
+        blockRows += rows;
+        blockRatings += ratings;
+    }
+
+    /**
+     * Lays out the gathered blocks' rows for training in an order shuffled across the whole batch by
+     * {@code orderSeed} (rows of one block are neighbours in state, not in the SGD order), each row's ratings
+     * shuffled by a seed of (seed, row, epoch).
+     */
+    void layoutTraining(long orderSeed, long seed, int epoch) {
+        int n = 0;
+        if (perm.length < blockRows) {
+            int cap = Math.max(blockRows, perm.length * 2);
+            perm = new int[cap];
+            permBlock = new int[cap];
+            permRow = new int[cap];
+        }
+        for (int b = 0; b < blocks; b++) {
+            RowBlock blk = blockData[b];
+            for (int r = 0; r < blk.rows(); r++) {
+                if (blk.trainCount(r) > 0) {
+                    permBlock[n] = b;
+                    permRow[n] = r;
+                    perm[n] = n;
+                    n++;
+                }
+            }
+        }
+        long st = orderSeed;
+        for (int i = n - 1; i > 0; i--) {
+            st += 0x9E3779B97F4A7C15L;
+            int j = Hashing.below(Hashing.mix64(st), i + 1);
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (int i = 0; i < n; i++) {
+            int b = permBlock[perm[i]];
+            int r = permRow[perm[i]];
+            RowBlock blk = blockData[b];
+            long key = blk.keys[r];
+            addRow(key, blockParams[b], r * width, blk, r, Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1);
+        }
+    }
+
+    /** Lays out the gathered blocks' rows that have held-out or sampled ratings, in block order. */
+    void layoutEvaluation() {
+        for (int b = 0; b < blocks; b++) {
+            RowBlock blk = blockData[b];
+            for (int r = 0; r < blk.rows(); r++) {
+                if (blk.evaluated(r)) {
+                    addEvalRow(blk.keys[r], blockParams[b], r * width, blk, r);
+                }
+            }
+        }
     }
 
     int distinctColumns() {
         return columns.size();
     }
 
-    private void startRow(long key, float[] rowParam, int extra) {
+    private void startRow(long key, float[] rowParam, int rowOffset, int extra) {
         if (rows == rowKeys.length) {
             rowKeys = Arrays.copyOf(rowKeys, rows * 2);
             rowParams = Arrays.copyOf(rowParams, rows * 2);
+            rowOff = Arrays.copyOf(rowOff, rows * 2);
             start = Arrays.copyOf(start, rows * 2 + 1);
             split = Arrays.copyOf(split, rows * 2);
         }
@@ -69,6 +159,7 @@ final class Batch {
         }
         rowKeys[rows] = key;
         rowParams[rows] = rowParam;
+        rowOff[rows] = rowOffset;
         start[rows] = ratings;
     }
 
@@ -77,15 +168,30 @@ final class Batch {
         start[rows] = ratings;
     }
 
-    /** Appends ratings {@code idx[i]} (or all, when idx is null) of the given arrays. */
-    private void append(long[] cols, float[] vals, float[] w, int[] idx) {
-        int n = idx == null ? cols.length : idx.length;
+    /** Appends ratings {@code [from, to)} of the given arrays (weights null: all 1). */
+    private void append(long[] cols, float[] vals, float[] w, int from, int to) {
         if (w != null && weights == null) {
             weights = new float[colIdx.length];
             Arrays.fill(weights, 0, ratings, 1f);
         }
-        for (int i = 0; i < n; i++) {
-            int t = idx == null ? i : idx[i];
+        for (int t = from; t < to; t++) {
+            colIdx[ratings] = columns.indexOf(cols[t]);
+            values[ratings] = vals[t];
+            if (weights != null) {
+                weights[ratings] = w == null ? 1f : w[t];
+            }
+            ratings++;
+        }
+    }
+
+    /** Appends the ratings {@code idx[from, to)} indexes in the given arrays. */
+    private void appendIndexed(long[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
+        if (w != null && weights == null) {
+            weights = new float[colIdx.length];
+            Arrays.fill(weights, 0, ratings, 1f);
+        }
+        for (int i = from; i < to; i++) {
+            int t = idx[i];
             colIdx[ratings] = columns.indexOf(cols[t]);
             values[ratings] = vals[t];
             if (weights != null) {
@@ -96,21 +202,21 @@ final class Batch {
     }
 
     /**
-     * Adds a row for training: its parameters (updated in place by {@link #train}) and its ratings, copied in an
-     * order shuffled by {@code shuffleSeed} (0: keep the order).
+     * Adds row r of {@code block} for training: its parameters at {@code params[offset..]} (updated in place by
+     * {@link #train}) and its ratings, copied in an order shuffled by {@code shuffleSeed} (0: keep the order).
      */
-    void addRow(long key, float[] rowParam, RowData row, long shuffleSeed) {
-        int n = row.trainCount();
-        startRow(key, rowParam, n);
+    void addRow(long key, float[] params, int offset, RowBlock block, int r, long shuffleSeed) {
+        int n = block.trainCount(r);
+        startRow(key, params, offset, n);
         int base = ratings;
-        append(row.cols, row.vals, row.weights, null);
+        append(block.cols, block.vals, block.weights, block.trainFrom(r), block.trainEnd[r]);
         split[rows] = ratings;
         if (shuffleSeed != 0) {
             // Fisher-Yates with a SplitMix64 stream: deterministic per (seed, epoch, row)
             long s = shuffleSeed;
             for (int t = n - 1; t > 0; t--) {
                 s += 0x9E3779B97F4A7C15L;
-                int u = (int) Long.remainderUnsigned(Hashing.mix64(s), t + 1);
+                int u = Hashing.below(Hashing.mix64(s), t + 1);
                 swap(base + t, base + u);
             }
         }
@@ -131,16 +237,14 @@ final class Batch {
         }
     }
 
-    /** Adds a row for evaluation: held-out ratings, then the sampled training ratings. */
-    void addEvalRow(long key, float[] rowParam, RowData row) {
-        startRow(key, rowParam, row.testCount() + row.sampleCount());
-        if (row.testCount() > 0) {
-            append(row.testCols, row.testVals, null, null);
-        }
+    /** Adds row r of {@code block} for evaluation: held-out ratings, then the sampled training ratings. */
+    void addEvalRow(long key, float[] params, int offset, RowBlock block, int r) {
+        int testFrom = block.testFrom(r);
+        int sampleFrom = block.sampleFrom(r);
+        startRow(key, params, offset, block.testEnd[r] - testFrom + block.sampleEnd[r] - sampleFrom);
+        append(block.testCols, block.testVals, null, testFrom, block.testEnd[r]);
         split[rows] = ratings;
-        if (row.sampleCount() > 0) {
-            append(row.cols, row.vals, row.weights, row.sample);
-        }
+        appendIndexed(block.cols, block.vals, block.weights, block.sample, sampleFrom, block.sampleEnd[r]);
         endRow();
     }
 
@@ -169,6 +273,7 @@ final class Batch {
         double weightSum = 0;
         for (int r = 0; r < rows; r++) {
             float[] row = rowParams[r];
+            int ro = rowOff[r];
             for (int t = start[r], end = start[r + 1]; t < end; t++) {
                 int co = colIdx[t] * w;
                 float v = values[t];
@@ -177,9 +282,9 @@ final class Batch {
                 for (int m = 0; m < models; m++) {
                     int off = md.offset[m];
                     loss[m] += md.adagrad[m]
-                            ? SgdKernel.stepAdagrad(v, wt, mu, row, off, params, co + off, md.rank[m], md.eta[m],
+                            ? SgdKernel.stepAdagrad(v, wt, mu, row, ro + off, params, co + off, md.rank[m], md.eta[m],
                                     md.lambda[m], md.lambdaBias[m])
-                            : SgdKernel.step(v, wt, mu, row, off, params, co + off, md.rank[m], md.eta[m],
+                            : SgdKernel.step(v, wt, mu, row, ro + off, params, co + off, md.rank[m], md.eta[m],
                                     md.lambda[m], md.lambdaBias[m]);
                 }
             }
@@ -208,11 +313,12 @@ final class Batch {
         double sampleWeight = 0;
         for (int r = 0; r < rows; r++) {
             float[] row = rowParams[r];
+            int ro = rowOff[r];
             for (int t = start[r]; t < split[r]; t++) {
                 int co = colIdx[t] * w;
                 for (int m = 0; m < md.count; m++) {
                     int off = md.offset[m];
-                    float p = SgdKernel.predict(mu, row, off, params, co + off, md.rank[m]);
+                    float p = SgdKernel.predict(mu, row, ro + off, params, co + off, md.rank[m]);
                     if (clip) {
                         p = Math.max(lo, Math.min(hi, p));
                     }
@@ -228,7 +334,7 @@ final class Batch {
                 sampleWeight += wt;
                 for (int m = 0; m < md.count; m++) {
                     int off = md.offset[m];
-                    float e = values[t] - SgdKernel.predict(mu, row, off, params, co + off, md.rank[m]);
+                    float e = values[t] - SgdKernel.predict(mu, row, ro + off, params, co + off, md.rank[m]);
                     sample[m] += wt * e * e;
                 }
             }

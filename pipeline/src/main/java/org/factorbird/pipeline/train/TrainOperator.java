@@ -28,11 +28,11 @@ import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
 import org.factorbird.pipeline.train.PrimitiveLists.FloatList;
-import org.factorbird.pipeline.train.PrimitiveLists.IntList;
 import org.factorbird.pipeline.train.PrimitiveLists.LongList;
 import org.factorbird.ps.protocol.Protocol;
 
@@ -40,7 +40,8 @@ import org.factorbird.ps.protocol.Protocol;
  * Factorbird's training loop, one instance per parallel subtask, after {@code keyBy(row)}.
  *
  * <p>While input arrives it only appends each rating to its row's list state (a blind append, cheap on RocksDB).
- * At end of input it packs every row into one {@link RowData} value plus its parameters {@code [b_i, u_i]}, agrees
+ * At end of input it packs the rows into blocks ({@link RowBlock}: one state value per block of up to
+ * {@link #BLOCK_ROWS} rows) plus one value of their parameters {@code [b_i, u_i]}, agrees
  * with the other subtasks on the global mean through the parameter server's AGGREGATE (which doubles as a
  * barrier), and runs the epochs: batches of rows pull their columns once, train, and push summed deltas
  * ({@link Batch}). Each epoch ends with two barriers: after training (so every push is applied) and after the
@@ -56,8 +57,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     static final long ROW_SEED_SALT = 0x726F777321L;
     private static final int MAX_BAD_SAMPLES = 100;
-    /** Rows shuffled together on RocksDB state (see trainEpoch). */
-    static final int ROCKSDB_SHUFFLE_WINDOW = 16_384;
+    /** Rows per keyed-state value at most (see {@link RowBlock}). */
+    static final int BLOCK_ROWS = 256;
+    /**
+     * Blocks per batch at least: a batch takes whole blocks, so blocks are at most 1/16 of --batch-rows rows and
+     * of --batch-ratings ratings (unless one row has more), and batches stay within a 16th of their limits.
+     */
+    static final int BLOCKS_PER_BATCH = 16;
     private static final int PRINTED_BAD_SAMPLES = 5;
 
     // aggregate ids: phase << 32 | epoch
@@ -70,7 +76,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private final TrainConfig cfg;
 
     private transient ListState<Rating> incoming;
-    private transient ValueState<RowData> rowState;
+    /** The packed ratings of a block of rows, under the block's first row key. */
+    private transient ValueState<RowBlock> blockState;
+    /** The parameters of the same block's rows, {@code width} floats per row. */
     private transient ValueState<float[]> paramState;
     private transient PsClient ps;
     private transient long skipped;
@@ -97,7 +105,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     public void open() throws Exception {
         super.open();
         incoming = getPartitionedState(new ListStateDescriptor<>("incoming", TypeInformation.of(Rating.class)));
-        rowState = getPartitionedState(new ValueStateDescriptor<>("rows", TypeInformation.of(RowData.class)));
+        blockState = getPartitionedState(new ValueStateDescriptor<>("blocks", TypeInformation.of(RowBlock.class)));
         paramState = getPartitionedState(new ValueStateDescriptor<>("params",
                 TypeInformation.of(float[].class)));
         badSamples = new ArrayList<>();
@@ -172,7 +180,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX, s,
                 Protocol.AGG_MAX}, packed.sum, packed.trainRatings, packed.testRatings, skipped,
-                packed.trainKeys.length, packed.testOnlyRows, packed.min, packed.max, packed.weightSum, loadSeconds);
+                packed.trainRows, packed.testOnlyRows, packed.min, packed.max, packed.weightSum, loadSeconds);
         long trainRatings = (long) stats[1];
         if (trainRatings == 0) {
             throw new IllegalStateException("no valid training ratings in " + cfg.input
@@ -211,15 +219,15 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             long[][] trafficBefore = ps.traffic();
             md.startEpoch(epoch);
             double[] loss = new double[models + 1];
-            trainEpoch(packed.trainKeys, batches, md, mu, epoch, loss);
+            trainEpoch(packed.blockKeys, batches, md, mu, epoch, loss);
             double[] trained = aggregate(AGG_TRAINED | epoch, sums, loss);
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean snapshot = cfg.snapshotDir != null && (epoch % cfg.snapshotEvery == 0 || epoch == cfg.epochs);
             if (snapshot) {
-                writeSnapshot(packed.trainKeys, epoch); // between two barriers: no subtask is training
+                writeSnapshot(packed.blockKeys, epoch); // between two barriers: no subtask is training
             }
             double[] eval = new double[3 * models + 2 + 2 * shards];
-            evaluate(packed.testKeys, batch, md, summary, eval);
+            evaluate(packed.blockKeys, batch, md, summary, eval);
             long[][] trafficAfter = ps.traffic();
             for (int sh = 0; sh < shards; sh++) {
                 // this epoch's requests and bytes (both directions) per shard, snapshots included
@@ -279,14 +287,14 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 : summary.epochs.get(0).get(summary.epochs.get(0).size() - 1).epoch;
         if (cfg.snapshotDir != null && lastSnapshot != lastEpoch && lastEpoch >= firstEpoch) {
             // stopped early: snapshot the final state too (all pushes are applied since the last barrier)
-            writeSnapshot(packed.trainKeys, lastEpoch);
+            writeSnapshot(packed.blockKeys, lastEpoch);
             aggregate(AGG_RESTORED | 0xFFFFF, new byte[] {s}, 0);
             if (subtask() == 0) {
                 Snapshots.writeManifest(cfg.snapshotDir, lastEpoch, md.width, parallelism());
             }
         }
         int best = summary.best();
-        long rowsWritten = writeRows(packed.trainKeys, best);
+        long rowsWritten = writeRows(packed.blockKeys, best);
         long columnsWritten = writeColumns(best);
         double[] done = aggregate(AGG_DONE, new byte[] {s, s}, rowsWritten, columnsWritten);
         if (subtask() == 0) {
@@ -310,17 +318,26 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     // ------------------------------------------------------------------------------------------------
 
     /** Writes this subtask's rows and its output slice of the columns for the end of {@code epoch}. */
-    private void writeSnapshot(long[] keys, int epoch) throws Exception {
+    private void writeSnapshot(long[] blockKeys, int epoch) throws Exception {
         int width = cfg.width();
         org.apache.flink.core.fs.Path dir = Snapshots.epochDir(cfg.snapshotDir, epoch);
-        long[] sorted = keys.clone();
-        Arrays.sort(sorted);
-        float[] rows = new float[sorted.length * width];
-        for (int i = 0; i < sorted.length; i++) {
-            setCurrentKey(sorted[i]);
-            System.arraycopy(paramState.value(), 0, rows, i * width, width);
+        LongList rowKeys = new LongList(1024);
+        FloatList rows = new FloatList(1024 * width);
+        for (long bk : blockKeys) {
+            checkInterrupted();
+            setCurrentKey(bk);
+            RowBlock block = blockState.value();
+            float[] params = paramState.value();
+            for (int r = 0; r < block.rows(); r++) {
+                if (block.trainCount(r) > 0) {
+                    rowKeys.add(block.keys[r]);
+                    for (int k = 0; k < width; k++) {
+                        rows.add(params[r * width + k]);
+                    }
+                }
+            }
         }
-        Snapshots.write(Snapshots.file(dir, "rows", subtask()), sorted, sorted.length, rows, width);
+        Snapshots.write(Snapshots.file(dir, "rows", subtask()), rowKeys.a, rowKeys.n, rows.a, width);
         LongList colKeys = new LongList(1024);
         FloatList colValues = new FloatList(1024 * width);
         for (int shard = 0; shard < ps.shardCount(); shard++) {
@@ -361,17 +378,41 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             throw new IllegalStateException("the snapshot in " + snap.dir + " holds " + snap.width
                     + " floats per id, this run's models need " + width + " (same ranks, schedules and grid?)");
         }
-        long[] owned = packed.trainKeys.clone();
-        Arrays.sort(owned);
+        // index this subtask's trained rows, read the snapshot's values for them, then write them into the blocks
+        LongIntMap owned = new LongIntMap(1024);
+        for (long bk : packed.blockKeys) {
+            setCurrentKey(bk);
+            RowBlock block = blockState.value();
+            for (int r = 0; r < block.rows(); r++) {
+                if (block.trainCount(r) > 0) {
+                    owned.indexOf(block.keys[r]);
+                }
+            }
+        }
+        float[] restored = new float[owned.size() * width];
+        boolean[] found = new boolean[owned.size()];
         long[] restoredRows = new long[1];
         for (org.apache.flink.core.fs.Path f : Snapshots.files(snap.dir, "rows")) {
             Snapshots.read(f, width, (key, values) -> {
-                if (Arrays.binarySearch(owned, key) >= 0) {
-                    setCurrentKey(key);
-                    paramState.update(values.clone());
+                int i = owned.find(key);
+                if (i >= 0 && !found[i]) {
+                    found[i] = true;
+                    System.arraycopy(values, 0, restored, i * width, width);
                     restoredRows[0]++;
                 }
             });
+        }
+        for (long bk : packed.blockKeys) {
+            setCurrentKey(bk);
+            RowBlock block = blockState.value();
+            float[] params = paramState.value();
+            for (int r = 0; r < block.rows(); r++) {
+                int i = block.trainCount(r) > 0 ? owned.find(block.keys[r]) : -1;
+                if (i >= 0 && found[i]) {
+                    System.arraycopy(restored, i * width, params, r * width, width);
+                }
+            }
+            paramState.update(params);
         }
         int me = subtask();
         int p = parallelism();
@@ -413,8 +454,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     /** What {@link #pack} learned about this subtask's rows. */
     private static final class Packed {
-        long[] trainKeys;
-        long[] testKeys;
+        /** The key each block is stored under (its first row). */
+        long[] blockKeys;
+        long trainRows;
         double sum;
         double weightSum;
         long trainRatings;
@@ -424,47 +466,40 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         float max = Float.NEGATIVE_INFINITY;
     }
 
-    /** Turns each row's appended ratings into one packed value and initialises its parameters. */
+    /**
+     * Turns the appended ratings into blocks of rows ({@link RowBlock}), each one keyed-state value plus one value
+     * of parameters, stored under the block's first row key (a key of this subtask, so any backend takes it).
+     */
     private Packed pack() throws Exception {
         long[] keys;
         KeyedStateBackend<Long> backend = getKeyedStateBackend();
         try (Stream<Long> stream = backend.getKeys("incoming", VoidNamespace.INSTANCE)) {
             keys = stream.mapToLong(Long::longValue).toArray();
         }
-        // Read in the backend's own key order: on RocksDB that is its storage order (sequential reads, not one
-        // random seek per row); the key lists are sorted afterwards so that every run shuffles the same order.
+        // RocksDB lists the keys in its storage order (key group, then key): reading in that order is sequential,
+        // not one random seek per row, and a key group is a hashed subset of the rows. Heap state lists them in
+        // hash-table order: put them in a fixed scrambled order, so that every run builds the same blocks and a
+        // block does not gather neighbouring ids (which real data often correlates: sign-up time, region).
+        if (heapState) {
+            scramble(keys);
+        }
         Packed p = new Packed();
-        LongList trainKeys = new LongList(keys.length);
-        LongList testKeys = new LongList(keys.length);
-        LongList cols = new LongList(64);
-        FloatList vals = new FloatList(64);
-        FloatList weights = new FloatList(64);
-        IntList sample = new IntList(16);
+        LongList blockKeys = new LongList(keys.length / BLOCK_ROWS + 1);
         boolean weighted = cfg.weightColumn > 0;
+        RowBlock.Builder builder = new RowBlock.Builder(weighted);
         long sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
-        List<ModelSpec.Segment> segments = cfg.segments();
-        LongList testCols = new LongList(16);
-        FloatList testVals = new FloatList(16);
+        int blockRows = Math.max(1, Math.min(BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
+        int blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
         for (long key : keys) {
             checkInterrupted();
             setCurrentKey(key);
-            cols.clear();
-            vals.clear();
-            weights.clear();
-            sample.clear();
-            testCols.clear();
-            testVals.clear();
             for (Rating r : incoming.get()) {
                 if (r.kind == Rating.TEST) {
-                    testCols.add(r.col);
-                    testVals.add(r.value);
+                    builder.test(r.col, r.value);
+                    p.testRatings++;
                 } else {
-                    if (cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, key, r.col) < cfg.lossSample) {
-                        sample.add(cols.size());
-                    }
-                    cols.add(r.col);
-                    vals.add(r.value);
-                    weights.add(r.weight);
+                    builder.train(r.col, r.value, r.weight,
+                            cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, key, r.col) < cfg.lossSample);
                     // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
                     p.sum += (double) r.weight * r.value;
                     p.weightSum += r.weight;
@@ -475,29 +510,39 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 }
             }
             incoming.clear();
-            rowState.update(new RowData(cols.toArray(), vals.toArray(), weighted ? weights.toArray() : null,
-                    sample.size() > 0 ? sample.toArray() : null, testCols.toArray(), testVals.toArray()));
-            if (cols.size() > 0) {
-                float[] params = new float[cfg.width()];
-                ModelSpec.init(cfg.seed ^ ROW_SEED_SALT, segments, key, params, 0);
-                paramState.update(params);
-                trainKeys.add(key);
-                p.trainRatings += cols.size();
+            int trained = builder.endRow(key);
+            if (trained > 0) {
+                p.trainRows++;
+                p.trainRatings += trained;
             } else {
                 p.testOnlyRows++;
             }
-            if (testCols.size() > 0 || sample.size() > 0) {
-                testKeys.add(key);
-                p.testRatings += testCols.size();
+            if (builder.rows() >= blockRows || builder.ratings() >= blockRatings) {
+                blockKeys.add(storeBlock(builder.build()));
             }
         }
-        p.trainKeys = trainKeys.toArray();
-        p.testKeys = testKeys.toArray();
-        if (heapState) {
-            java.util.Arrays.sort(p.trainKeys);
-            java.util.Arrays.sort(p.testKeys);
-        } // on RocksDB the keys stay in storage order: see trainEpoch
+        if (builder.rows() > 0) {
+            blockKeys.add(storeBlock(builder.build()));
+        }
+        p.blockKeys = blockKeys.toArray();
         return p;
+    }
+
+    /** Stores a block and its initial parameters (rows without training ratings keep zeros: mu + b_j predicts). */
+    private long storeBlock(RowBlock block) throws Exception {
+        int width = cfg.width();
+        float[] params = new float[block.rows() * width];
+        List<ModelSpec.Segment> segments = cfg.segments();
+        for (int r = 0; r < block.rows(); r++) {
+            if (block.trainCount(r) > 0) {
+                ModelSpec.init(cfg.seed ^ ROW_SEED_SALT, segments, block.keys[r], params, r * width);
+            }
+        }
+        long key = block.keys[0];
+        setCurrentKey(key);
+        blockState.update(block);
+        paramState.update(params);
+        return key;
     }
 
     /**
@@ -510,34 +555,26 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private void trainEpoch(long[] keys, Batch[] batches, Models md, float mu, int epoch, double[] loss)
             throws Exception {
         long seed = Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L);
-        if (heapState) {
-            shuffle(keys, 0, keys.length, seed);
-        } else {
-            // RocksDB: a global shuffle costs one random seek per row. Keep the storage order of blocks of rows
-            // and shuffle within each block, so that reads stay local.
-            for (int from = 0; from < keys.length; from += ROCKSDB_SHUFFLE_WINDOW) {
-                shuffle(keys, from, Math.min(keys.length, from + ROCKSDB_SHUFFLE_WINDOW), seed + from);
-            }
-        }
+        // blocks in a new order every epoch; the rows of a batch's blocks are shuffled together (Batch)
+        shuffle(keys, 0, keys.length, seed);
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
-        int[] next = {0};
+        BlockCursor cursor = new BlockCursor(keys, true);
         Batch current = batches[0];
-        fill(current, keys, next, epoch);
-        CompletableFuture<Void> pull = current.rows > 0 ? current.pull(ps, false) : null;
+        CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false) : null;
         int turn = 0;
         while (pull != null) {
             checkInterrupted();
             Batch following = batches[++turn & 1];
-            fill(following, keys, next, epoch); // overlaps the pull in flight
+            boolean more = layOut(following, cursor, seed, epoch); // overlaps the pull in flight
             ps.await(pull);
             loss[md.count] += current.train(md, mu, loss);
             pushes = CompletableFuture.allOf(pushes, current.push(ps));
-            pull = following.rows > 0 ? following.pull(ps, false) : null;
+            pull = more ? following.pull(ps, false) : null;
             if (!heapState) {
                 // RocksDB serializes: write the trained parameters back (heap state holds the live arrays)
-                for (int r = 0; r < current.rows; r++) {
-                    setCurrentKey(current.rowKeys[r]);
-                    paramState.update(current.rowParams[r]);
+                for (int b = 0; b < current.blocks; b++) {
+                    setCurrentKey(current.blockKeys[b]);
+                    paramState.update(current.blockParams[b]);
                 }
             }
             current = following;
@@ -545,17 +582,63 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         ps.await(pushes); // every push applied before this subtask reports the epoch done
     }
 
-    /** Gathers the next batch of rows from state, starting at {@code next[0]}. */
-    private void fill(Batch batch, long[] keys, int[] next, int epoch) throws Exception {
-        batch.clear();
-        int i = next[0];
-        while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
-            long key = keys[i++];
-            setCurrentKey(key);
-            batch.addRow(key, paramState.value(), rowState.value(),
-                    Hashing.mix64(cfg.seed ^ Hashing.mix64(key) ^ epoch) | 1);
+    /** Fills {@code batch} for training and lays out its rows; false when the epoch is done. */
+    private boolean layOut(Batch batch, BlockCursor cursor, long epochSeed, int epoch) throws Exception {
+        if (!cursor.fill(batch)) {
+            return false;
         }
-        next[0] = i;
+        batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
+        return batch.rows > 0;
+    }
+
+    /**
+     * Walks an epoch's blocks into batches. A batch closes before the block that would take it past
+     * --batch-rows rows or --batch-ratings ratings (it holds at least one block); that block, already read, opens
+     * the next batch. Training counts rows and ratings to train, evaluation those to evaluate.
+     */
+    private final class BlockCursor {
+        private final long[] keys;
+        private final boolean training;
+        private int next;
+        private long key;
+        private RowBlock block;
+        private float[] params;
+        private boolean held;
+
+        BlockCursor(long[] keys, boolean training) {
+            this.keys = keys;
+            this.training = training;
+        }
+
+        /** Refills {@code batch} with the next blocks; false when the epoch has none left. */
+        boolean fill(Batch batch) throws Exception {
+            batch.clear();
+            while (true) {
+                if (!held) {
+                    if (next == keys.length) {
+                        break;
+                    }
+                    key = keys[next++];
+                    setCurrentKey(key);
+                    block = blockState.value();
+                    params = paramState.value();
+                    held = true;
+                }
+                int rows = training ? block.trainRows() : block.evalRows();
+                int ratings = training ? block.cols.length : block.evalRatings();
+                if (batch.blocks > 0 && (batch.blockRows + rows > cfg.batchRows
+                        || batch.blockRatings + ratings > cfg.batchRatings)) {
+                    break;
+                }
+                batch.addBlock(key, block, params, rows, ratings);
+                held = false;
+            }
+            return batch.blocks > 0;
+        }
+
+        int position() {
+            return next;
+        }
     }
 
     /**
@@ -567,17 +650,12 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         int models = md.count;
         double[] test = new double[2 * models];
         double[] sample = new double[models];
-        float[] zeroRow = new float[md.width];
-        int i = 0;
-        while (i < keys.length) {
+        BlockCursor cursor = new BlockCursor(keys, false);
+        while (cursor.fill(batch)) {
             checkInterrupted();
-            batch.clear();
-            while (i < keys.length && batch.rows < cfg.batchRows && batch.ratings < cfg.batchRatings) {
-                long key = keys[i++];
-                setCurrentKey(key);
-                float[] params = paramState.value();
-                // a row without training ratings has no parameters: mu + b_j is its prediction
-                batch.addEvalRow(key, params == null ? zeroRow : params, rowState.value());
+            batch.layoutEvaluation();
+            if (batch.rows == 0) {
+                continue;
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
             ps.await(batch.pull(ps, true));
@@ -589,12 +667,48 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         System.arraycopy(sample, 0, acc, 2 * models, models);
     }
 
+    /** Odd multipliers (bijective on longs) and their inverses mod 2^64, for {@link #scramble}. */
+    private static final long M1 = 0xBF58476D1CE4E5B9L;
+    private static final long M2 = 0x94D049BB133111EBL;
+    private static final long M1_INV = inverse(M1);
+    private static final long M2_INV = inverse(M2);
+
+    /** The inverse of an odd number mod 2^64 (Newton's iteration doubles the correct low bits each step). */
+    static long inverse(long odd) {
+        long x = odd;
+        for (int i = 0; i < 5; i++) {
+            x *= 2 - odd * x;
+        }
+        return x;
+    }
+
+    /**
+     * Sorts keys by a bijective mix of themselves (multiply, xor-shift, twice; each step invertible): a fixed
+     * order unrelated to the ids' numeric order, computed without a second array.
+     */
+    static void scramble(long[] keys) {
+        for (int i = 0; i < keys.length; i++) {
+            long x = keys[i] * M1;
+            x ^= x >>> 32;
+            x *= M2;
+            keys[i] = x ^ (x >>> 32);
+        }
+        Arrays.sort(keys);
+        for (int i = 0; i < keys.length; i++) {
+            long x = keys[i];
+            x ^= x >>> 32; // x ^ (x >>> 32) is its own inverse
+            x *= M2_INV;
+            x ^= x >>> 32;
+            keys[i] = x * M1_INV;
+        }
+    }
+
     /** Fisher-Yates over {@code a[from, to)} with a SplitMix64 stream from {@code seed}. */
     private static void shuffle(long[] a, int from, int to, long seed) {
         long st = seed;
         for (int i = to - 1; i > from; i--) {
             st += 0x9E3779B97F4A7C15L;
-            int j = from + (int) Long.remainderUnsigned(Hashing.mix64(st), i - from + 1);
+            int j = from + Hashing.below(Hashing.mix64(st), i - from + 1);
             long t = a[i];
             a[i] = a[j];
             a[j] = t;
@@ -622,21 +736,31 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         return slot == 0 ? kind : "models/" + model + "/" + kind;
     }
 
-    private long writeRows(long[] keys, int best) throws Exception {
-        java.util.Arrays.sort(keys);
+    private long writeRows(long[] blockKeys, int best) throws Exception {
+        long[] sorted = blockKeys.clone();
+        Arrays.sort(sorted);
         StringBuilder sb = new StringBuilder(256);
         int[] models = written(best);
-        for (long key : keys) {
+        int width = cfg.width();
+        long written = 0;
+        for (long bk : sorted) {
             checkInterrupted();
-            setCurrentKey(key);
+            setCurrentKey(bk);
+            RowBlock block = blockState.value();
             float[] p = paramState.value();
-            for (int slot = 0; slot < models.length; slot++) {
-                int m = models[slot];
-                output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "rows"),
-                        formatLine(sb, key, p, cfg.offsets[m], cfg.models.get(m).rank + 1))));
+            for (int r = 0; r < block.rows(); r++) {
+                if (block.trainCount(r) == 0) {
+                    continue; // a row seen only in held-out data has no factors
+                }
+                for (int slot = 0; slot < models.length; slot++) {
+                    int m = models[slot];
+                    output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "rows"),
+                            formatLine(sb, block.keys[r], p, r * width + cfg.offsets[m], cfg.models.get(m).rank + 1))));
+                }
+                written++;
             }
         }
-        return keys.length;
+        return written;
     }
 
     private long writeColumns(int best) throws Exception {
