@@ -85,7 +85,7 @@ for c in "${CONFIGS[@]}"; do
   EPOCH[$c]=$(median_of 1 <<< "$rows")
   RMSE[$c]=$(median_of 3 <<< "$rows")
   printf "%-10s epoch %6.2fM ratings/s (runs: %s)   load %.2fM lines/s   held-out RMSE %s   peak RSS %s MB\n" \
-    "$c" "${EPOCH[$c]}" "$(awk '{printf "%s%.2f", NR > 1 ? " " : "", $1}' <<< "$rows")" \
+    "$c" "${EPOCH[$c]}" "$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}' <<< "$rows")" \
     "$(median_of 2 <<< "$rows")" "${RMSE[$c]}" "$(median_of 4 <<< "$rows")"
 done
 if [[ $ROCKSDB -eq 1 ]]; then

@@ -667,9 +667,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         System.arraycopy(sample, 0, acc, 2 * models, models);
     }
 
-    /** Odd multipliers (bijective on longs) and their inverses mod 2^64, for {@link #scramble}. */
-    private static final long M1 = 0xBF58476D1CE4E5B9L;
-    private static final long M2 = 0x94D049BB133111EBL;
+    /**
+     * Odd multipliers (bijective on longs) and their inverses mod 2^64, for {@link #scramble}. Not SplitMix64's:
+     * with those, the rows of a block had correlated {@link Hashing#mix64} values, which seed their initial
+     * factors and rating shuffles, and held-out RMSE after 10 epochs on the bench set was 0.863 instead of 0.853.
+     */
+    private static final long M1 = 0xD6E8FEB86659FD93L;
+    private static final long M2 = 0xA0761D6478BD642FL;
     private static final long M1_INV = inverse(M1);
     private static final long M2_INV = inverse(M2);
 
