@@ -5,14 +5,18 @@ import java.util.List;
 import java.util.Map;
 
 import org.factorbird.pipeline.Estimate;
+import org.factorbird.pipeline.FactorbirdJob;
 
 /** {@code factorbird estimate}: the cost of a run from the shape of its data, before running it. */
 final class EstimateCommand {
 
+    /** Bytes of a "row,col,rating" text line, for sizing RocksDB as train does from the input's size. */
+    static final long TEXT_BYTES_PER_RATING = 20;
+
     private EstimateCommand() {}
 
     static final List<String> FLAGS = List.of("rows", "cols", "ratings", "rank", "models", "adagrad", "ps-shards",
-            "parallelism", "batch-rows", "holdout", "loss-sample", "state-backend", "skew");
+            "parallelism", "slots", "batch-rows", "holdout", "loss-sample", "state-backend", "rocksdb-memory", "skew");
 
     static final String HELP = String.join("\n",
             "usage: factorbird estimate --rows R --cols C --ratings N [options]",
@@ -21,11 +25,14 @@ final class EstimateCommand {
             "  --adagrad true      the models use AdaGrad (twice the floats per id) [default: false]",
             "  --ps-shards S       parameter-server shards [default: 2]",
             "  --parallelism P     training subtasks [default: 2]",
+            "  --slots S           training subtasks per TaskManager [default: 1]",
             "  --batch-rows B      rows per batch [default: 4096]",
             "  --holdout F         held-out fraction of the ratings [default: 0.1]",
             "  --loss-sample F     training-loss sample [default: 0.01]",
             "  --skew S            Zipf exponent of column popularity, 0 = uniform [default: 0]",
-            "  --state-backend X   heap or rocksdb (informational) [default: heap]");
+            "  --state-backend X   heap or rocksdb [default: heap]",
+            "  --rocksdb-memory M  RocksDB memory per subtask, e.g. 256m [default: as train derives it: the input's "
+                    + "text size per subtask, ~20 bytes per rating, within 64m..1g]");
 
     static void run(Map<String, String> f, PrintStream out) {
         try {
@@ -43,10 +50,15 @@ final class EstimateCommand {
                     Double.parseDouble(f.getOrDefault("holdout", "0.1")),
                     Double.parseDouble(f.getOrDefault("loss-sample", "0.01")),
                     Double.parseDouble(f.getOrDefault("skew", "0")));
-            out.println(e.report());
-            if ("rocksdb".equals(f.get("state-backend"))) {
-                out.println("(rocksdb: the keyed state lives on local disk; size managed memory for its cache)");
+            String backend = f.getOrDefault("state-backend", "heap");
+            if (!backend.equals("heap") && !backend.equals("rocksdb")) {
+                throw new Factorbird.CliException("--state-backend must be 'heap' or 'rocksdb' but was '" + backend
+                        + "'", 2);
             }
+            long rocksdb = f.containsKey("rocksdb-memory")
+                    ? org.apache.flink.configuration.MemorySize.parse(f.get("rocksdb-memory")).getBytes()
+                    : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
+            out.println(e.report(Integer.parseInt(f.getOrDefault("slots", "1")), backend, rocksdb));
         } catch (NumberFormatException e) {
             throw new Factorbird.CliException("estimate options must be numbers: " + e.getMessage(), 2);
         } catch (IllegalArgumentException e) {

@@ -174,7 +174,7 @@ class ClusterIT {
         try {
             c.start();
             String[] train = {"train", "--input", data.resolve("train").toString(), "--test",
-                data.resolve("test").toString(), "--ps", ps, "--rank", "10", "--epochs", "30", "--lambda", "0.02",
+                data.resolve("test").toString(), "--ps", ps, "--rank", "10", "--epochs", "60", "--lambda", "0.02",
                 "--batch-rows", "16", "--snapshot-every", "3"};
 
             Path clean = tmp.resolve("clean");
@@ -190,8 +190,8 @@ class ClusterIT {
             List<String> cmd = new ArrayList<>(List.of(HOME.resolve("scripts/submit.sh").toString()));
             cmd.addAll(args);
             cmd.addAll(List.of("--output", out.toString(), "--snapshot-dir", snaps.toString()));
-            int[] seenBefore = {occurrences(flinkDir.resolve("log/taskmanager-1.out"), "epoch 15/30"),
-                occurrences(flinkDir.resolve("log/taskmanager-2.out"), "epoch 15/30")};
+            int[] seenBefore = {occurrences(flinkDir.resolve("log/taskmanager-1.out"), "epoch 15/60"),
+                occurrences(flinkDir.resolve("log/taskmanager-2.out"), "epoch 15/60")};
             Process submit = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(tmp.resolve("submit.log").toFile()).start();
             try {
@@ -204,7 +204,7 @@ class ClusterIT {
                 awaitFile(snaps.resolve("epoch-00015/_MANIFEST"), submit);
                 // kill -9 of the TaskManager running subtask 0 (it printed epoch 15) in the middle of epoch 16:
                 // the job restarts on the other one
-                int victim = occurrences(flinkDir.resolve("log/taskmanager-1.out"), "epoch 15/30") > seenBefore[0]
+                int victim = occurrences(flinkDir.resolve("log/taskmanager-1.out"), "epoch 15/60") > seenBefore[0]
                         ? 1 : 2;
                 ProcessHandle tm = ProcessHandle.of(pidOf(flinkDir.resolve("taskmanager-" + victim + ".pid")))
                         .orElseThrow();

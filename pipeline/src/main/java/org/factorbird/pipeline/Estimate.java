@@ -57,18 +57,29 @@ public final class Estimate {
         return slots * (8L + 4L * width);
     }
 
-    /** Heap of one subtask's keyed state after loading (primitive arrays per row, parameters per row). */
+    /**
+     * Bytes of one subtask's keyed state after loading: rows packed in blocks (column id 8 B + value 4 B per
+     * rating; per row its key, three offsets and its parameters). On heap that is heap; on RocksDB, disk.
+     */
     public long stateBytesPerSubtask() {
         long rowsHere = (rows + parallelism - 1) / parallelism;
         long ratingsHere = (ratings + parallelism - 1) / parallelism;
-        // per rating: column id 8 B + value 4 B; per row: RowData object and 6 array headers, parameters
-        return ratingsHere * 12L + rowsHere * (160L + 4L * width);
+        return ratingsHere * 12L + (long) (ratingsHere * (1 - heldOutFraction) * lossSample * 4)
+                + rowsHere * (20L + 4L * width);
     }
 
-    /** Peak heap of one subtask while loading: every rating still a record in its row's list. */
+    /**
+     * Peak memory of one subtask while loading: the packed state, the spill's write buffers (128 x 32 KB) and one
+     * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays).
+     */
     public long loadPeakBytesPerSubtask() {
         long ratingsHere = (ratings + parallelism - 1) / parallelism;
-        return ratingsHere * 56L + stateBytesPerSubtask();
+        return stateBytesPerSubtask() + 128L * 32 * 1024 + ratingsHere / 128 * 45;
+    }
+
+    /** Local disk of one subtask's spill while loading: 25 bytes per rating (see the pipeline's RatingSpill). */
+    public long spillBytesPerSubtask() {
+        return (ratings + parallelism - 1) / parallelism * 25L;
     }
 
     /** Expected distinct columns among {@code r} ratings whose columns follow the popularity law. */
@@ -124,15 +135,36 @@ public final class Estimate {
         return batches * shards * 2 + (evalRatings > 0 ? evalBatches() * shards : 0) + 2.0 * parallelism;
     }
 
+    /** {@link #report(int, String, long)} for one slot per TaskManager on heap state. */
     public String report() {
+        return report(1, "heap", 0);
+    }
+
+    /**
+     * The estimate as text.
+     *
+     * @param slots training subtasks per TaskManager
+     * @param backend "heap" or "rocksdb"
+     * @param rocksdbBytes RocksDB memory per subtask (--rocksdb-memory), for "rocksdb"
+     */
+    public String report(int slots, String backend, long rocksdbBytes) {
+        boolean rocks = "rocksdb".equals(backend);
+        long state = stateBytesPerSubtask();
+        String tm = rocks
+                ? String.format(Locale.ROOT, "%,.1f MB of RocksDB memory outside the heap, %,.1f MB of state on local "
+                        + "disk", slots * rocksdbBytes / 1e6, slots * state / 1e6)
+                : String.format(Locale.ROOT, "%,.1f MB of keyed state on the heap, %,.1f MB at the peak of loading",
+                        slots * state / 1e6, slots * loadPeakBytesPerSubtask() / 1e6);
         return String.format(Locale.ROOT, String.join("%n",
                 "per PS shard:        %,.1f MB of parameters (%,d columns / %d shards x %d floats)",
-                "per subtask:         %,.1f MB of keyed state after loading, %,.1f MB at the peak of loading "
-                        + "(heap backend; RocksDB keeps it on disk)",
+                "per subtask:         %,.1f MB of keyed state after loading (%s); %,.1f MB of local disk while "
+                        + "loading",
+                "per TaskManager:     %s (%d slot(s); add the JVM's and Flink's own ~300 MB)",
                 "per epoch:           %,.1f MB between subtasks and PS, %,.0f requests (%,.1f MB and %,.0f "
                         + "requests per shard)"),
-                psTableBytesPerShard() / 1e6, cols, shards, width, stateBytesPerSubtask() / 1e6,
-                loadPeakBytesPerSubtask() / 1e6, bytesPerEpoch() / 1e6, requestsPerEpoch(),
-                bytesPerEpoch() / shards / 1e6, requestsPerEpoch() / shards);
+                psTableBytesPerShard() / 1e6, cols, shards, width, state / 1e6, rocks ? "on disk" : "heap",
+                spillBytesPerSubtask() / 1e6, tm, slots,
+                bytesPerEpoch() / 1e6, requestsPerEpoch(), bytesPerEpoch() / shards / 1e6,
+                requestsPerEpoch() / shards);
     }
 }

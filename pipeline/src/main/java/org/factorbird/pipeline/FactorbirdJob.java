@@ -75,8 +75,12 @@ public final class FactorbirdJob {
             return cfg.rocksdbMemory;
         }
         long bytes = inputBytes(cfg.input) + (cfg.test == null ? 0 : inputBytes(cfg.test));
-        long perSubtask = Math.max(ROCKSDB_MIN_AUTO, Math.min(ROCKSDB_MAX_AUTO, bytes / cfg.parallelism));
-        return new MemorySize(perSubtask);
+        return new MemorySize(autoRocksdbMemory(bytes, cfg.parallelism));
+    }
+
+    /** The default RocksDB memory per subtask for {@code inputBytes} of text over {@code parallelism} subtasks. */
+    public static long autoRocksdbMemory(long inputBytes, int parallelism) {
+        return Math.max(ROCKSDB_MIN_AUTO, Math.min(ROCKSDB_MAX_AUTO, inputBytes / parallelism));
     }
 
     /** Total size of the files under {@code path}; 0 when it cannot be listed (the job reports that itself). */

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The estimate against what a small run measures: PS table bytes, bytes and requests per epoch. */
+/**
+ * The estimate against what a small run measures: PS table bytes, keyed state per subtask, bytes and requests per
+ * epoch.
+ */
 class EstimateITCase {
 
     @RegisterExtension
@@ -62,9 +65,14 @@ class EstimateITCase {
             double requests = java.util.Arrays.stream(perShard(model, "psRequestsPerShard", 2)).sum();
             Estimate e = new Estimate(4000, 3000, 400_000, cfg.width(), 2, 2, 256,
                     planted.testWritten / 400_000.0, cfg.lossSample);
+            Matcher sm = Pattern.compile("\"stateBytesPerSubtask\": ([0-9]+)").matcher(model);
+            assertTrue(sm.find(), "stateBytesPerSubtask in " + model);
+            double state = Double.parseDouble(sm.group(1));
             System.out.printf("estimate vs measured: bytes/epoch %.2f vs %.2f MB, requests/epoch %.0f vs %.0f, "
-                    + "PS table %.2f vs %.2f MB per shard%n", e.bytesPerEpoch() / 1e6, bytes / 1e6,
-                    e.requestsPerEpoch(), requests, e.psTableBytesPerShard() / 1e6, a.tableBytes() / 1e6);
+                    + "PS table %.2f vs %.2f MB per shard, keyed state %.2f vs %.2f MB per subtask%n",
+                    e.bytesPerEpoch() / 1e6, bytes / 1e6, e.requestsPerEpoch(), requests,
+                    e.psTableBytesPerShard() / 1e6, a.tableBytes() / 1e6, e.stateBytesPerSubtask() / 1e6, state / 1e6);
+            assertEquals(state, e.stateBytesPerSubtask(), 0.25 * state);
             assertEquals(bytes, e.bytesPerEpoch(), 0.25 * bytes);
             assertEquals(requests, e.requestsPerEpoch(), 0.25 * requests);
             assertEquals(a.tableBytes(), e.psTableBytesPerShard(), 0.25 * a.tableBytes());

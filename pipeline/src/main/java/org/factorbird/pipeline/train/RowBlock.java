@@ -82,6 +82,12 @@ public class RowBlock {
         return testCols.length + sample.length;
     }
 
+    /** Bytes of the arrays (their contents: the serialised size, give or take a few length fields). */
+    long bytes() {
+        return 8L * keys.length + 4L * (trainEnd.length + sampleEnd.length + testEnd.length + sample.length)
+                + 12L * cols.length + (weights == null ? 0 : 4L * weights.length) + 12L * testCols.length;
+    }
+
     /** Collects rows rating by rating, then {@link #build}s the block; reusable. */
     static final class Builder {
         private final boolean weighted;

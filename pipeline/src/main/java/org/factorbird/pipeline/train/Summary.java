@@ -28,6 +28,8 @@ final class Summary {
     int resumedFrom;
     /** Seconds from the operator's start to the end of packing (reading, parsing, keying, packing rows). */
     double loadSeconds;
+    /** Bytes of packed keyed state in the largest subtask. */
+    long stateBytesPerSubtask;
 
     Summary(float mu, long trainRatings, long testRatings, long skipped, long rows, long testOnlyRows, float min,
             float max, int models) {
@@ -98,6 +100,7 @@ final class Summary {
                 .append("},\n");
         sb.append("  \"ratingRange\": [").append(num(min)).append(", ").append(num(max)).append("],\n");
         sb.append("  \"loadSeconds\": ").append(num(loadSeconds)).append(",\n");
+        sb.append("  \"stateBytesPerSubtask\": ").append(stateBytesPerSubtask).append(",\n");
         sb.append("  \"parallelism\": ").append(c.parallelism).append(",\n");
         sb.append("  \"psShards\": ").append(c.psServers.size()).append(",\n");
         sb.append("  \"stateBackend\": \"").append(c.stateBackend).append("\",\n");

@@ -1,5 +1,6 @@
 package org.factorbird.pipeline.train;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,18 +9,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.core.fs.Path;
-import org.apache.flink.runtime.state.KeyedStateBackend;
-import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -39,7 +35,9 @@ import org.factorbird.ps.protocol.Protocol;
 /**
  * Factorbird's training loop, one instance per parallel subtask, after {@code keyBy(row)}.
  *
- * <p>While input arrives it only appends each rating to its row's list state (a blind append, cheap on RocksDB).
+ * <p>While input arrives it only appends each rating to hash-partitioned files on local disk ({@link RatingSpill}:
+ * sequential writes, 25 bytes per rating; keyed list state cost 56 bytes per rating on heap and, on RocksDB, a
+ * merge operand per rating that was slow to read back).
  * At end of input it packs the rows into blocks ({@link RowBlock}: one state value per block of up to
  * {@link #BLOCK_ROWS} rows) plus one value of their parameters {@code [b_i, u_i]}, agrees
  * with the other subtasks on the global mean through the parameter server's AGGREGATE (which doubles as a
@@ -57,6 +55,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     static final long ROW_SEED_SALT = 0x726F777321L;
     private static final int MAX_BAD_SAMPLES = 100;
+    /** Spill buckets per subtask on RocksDB state and the write buffer of each (see {@link RatingSpill}). */
+    static final int SPILL_BUCKETS = 128;
+    static final int SPILL_BUFFER_BYTES = 32 * 1024;
     /** Rows per keyed-state value at most (see {@link RowBlock}). */
     static final int BLOCK_ROWS = 256;
     /**
@@ -75,7 +76,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     private final TrainConfig cfg;
 
-    private transient ListState<Rating> incoming;
+    /** The incoming ratings, hash-partitioned by row on local disk until end of input. */
+    private transient RatingSpill spill;
     /** The packed ratings of a block of rows, under the block's first row key. */
     private transient ValueState<RowBlock> blockState;
     /** The parameters of the same block's rows, {@code width} floats per row. */
@@ -87,6 +89,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private transient int attempt;
     private transient boolean heapState;
     private transient long loadStart;
+    /** Bytes of the blocks stored so far by {@link #storeBlock}. */
+    private transient long packedBytes;
 
     // Flink metrics (group "factorbird"), written by the task thread, read by reporters
     private transient volatile int metricEpoch;
@@ -104,7 +108,6 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     @Override
     public void open() throws Exception {
         super.open();
-        incoming = getPartitionedState(new ListStateDescriptor<>("incoming", TypeInformation.of(Rating.class)));
         blockState = getPartitionedState(new ValueStateDescriptor<>("blocks", TypeInformation.of(RowBlock.class)));
         paramState = getPartitionedState(new ValueStateDescriptor<>("params",
                 TypeInformation.of(float[].class)));
@@ -124,6 +127,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         // heap state hands out the live objects: parameters trained in place need no write-back
         heapState = getKeyedStateBackend() instanceof org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
         ps = PsClient.connect(cfg.psClientConfig(attempt));
+        File[] tmp = getContainingTask().getEnvironment().getIOManager().getSpillingDirectories();
+        spill = new RatingSpill(new File(tmp[subtask() % tmp.length], "factorbird-spill-"
+                + java.util.UUID.randomUUID()), SPILL_BUCKETS, SPILL_BUFFER_BYTES);
     }
 
     @Override
@@ -136,7 +142,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             }
             return;
         }
-        incoming.add(r);
+        spill.add(r.row, r.col, r.value, r.weight, r.kind);
     }
 
     @Override
@@ -144,6 +150,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         if (ps != null) {
             ps.close();
             ps = null;
+        }
+        if (spill != null) {
+            spill.close();
+            spill = null;
         }
         super.close();
     }
@@ -179,8 +189,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         final byte s = Protocol.AGG_SUM;
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         double[] stats = aggregate(AGG_STATS, new byte[] {s, s, s, s, s, s, Protocol.AGG_MIN, Protocol.AGG_MAX, s,
-                Protocol.AGG_MAX}, packed.sum, packed.trainRatings, packed.testRatings, skipped,
-                packed.trainRows, packed.testOnlyRows, packed.min, packed.max, packed.weightSum, loadSeconds);
+                Protocol.AGG_MAX, Protocol.AGG_MAX}, packed.sum, packed.trainRatings, packed.testRatings, skipped,
+                packed.trainRows, packed.testOnlyRows, packed.min, packed.max, packed.weightSum, loadSeconds,
+                packed.stateBytes);
         long trainRatings = (long) stats[1];
         if (trainRatings == 0) {
             throw new IllegalStateException("no valid training ratings in " + cfg.input
@@ -196,12 +207,14 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         Summary summary = new Summary(mu, trainRatings, (long) stats[2], (long) stats[3], (long) stats[4],
                 (long) stats[5], (float) stats[6], (float) stats[7], models);
         summary.loadSeconds = stats[9];
+        summary.stateBytesPerSubtask = (long) stats[10];
         if (subtask() == 0) {
             long lines = summary.trainRatings + summary.testRatings + summary.skipped;
             progress(String.format(Locale.ROOT, "loaded %,d training and %,d held-out ratings of %,d rows "
-                    + "(%,d malformed lines skipped) in %.1f s (%.2fM lines/s); global mean %.4f; %d model(s)",
+                    + "(%,d malformed lines skipped) in %.1f s (%.2fM lines/s); global mean %.4f; %d model(s); "
+                    + "keyed state %.1f MB in the largest subtask (%s)",
                     summary.trainRatings, summary.testRatings, summary.rows, summary.skipped, stats[9],
-                    lines / stats[9] / 1e6, mu, models));
+                    lines / stats[9] / 1e6, mu, models, stats[10] / 1e6, heapState ? "heap" : "RocksDB"));
         }
 
         int firstEpoch = 1 + restore(packed);
@@ -457,6 +470,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         /** The key each block is stored under (its first row). */
         long[] blockKeys;
         long trainRows;
+        /** Bytes of the packed blocks and their parameters (what the state backend holds, before overheads). */
+        long stateBytes;
         double sum;
         double weightSum;
         long trainRatings;
@@ -467,50 +482,55 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     }
 
     /**
-     * Turns the appended ratings into blocks of rows ({@link RowBlock}), each one keyed-state value plus one value
+     * Turns the incoming ratings into blocks of rows ({@link RowBlock}), each one keyed-state value plus one value
      * of parameters, stored under the block's first row key (a key of this subtask, so any backend takes it).
      */
     private Packed pack() throws Exception {
-        long[] keys;
-        KeyedStateBackend<Long> backend = getKeyedStateBackend();
-        try (Stream<Long> stream = backend.getKeys("incoming", VoidNamespace.INSTANCE)) {
-            keys = stream.mapToLong(Long::longValue).toArray();
-        }
-        // RocksDB lists the keys in its storage order (key group, then key): reading in that order is sequential,
-        // not one random seek per row, and a key group is a hashed subset of the rows. Heap state lists them in
-        // hash-table order: put them in a fixed scrambled order, so that every run builds the same blocks and a
-        // block does not gather neighbouring ids (which real data often correlates: sign-up time, region).
-        if (heapState) {
-            scramble(keys);
-        }
-        Packed p = new Packed();
-        LongList blockKeys = new LongList(keys.length / BLOCK_ROWS + 1);
-        boolean weighted = cfg.weightColumn > 0;
-        RowBlock.Builder builder = new RowBlock.Builder(weighted);
-        long sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
-        int blockRows = Math.max(1, Math.min(BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
-        int blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
-        for (long key : keys) {
+        Packer packer = new Packer();
+        spill.forEachRow((row, sp, from, to) -> {
             checkInterrupted();
-            setCurrentKey(key);
-            for (Rating r : incoming.get()) {
-                if (r.kind == Rating.TEST) {
-                    builder.test(r.col, r.value);
-                    p.testRatings++;
-                } else {
-                    builder.train(r.col, r.value, r.weight,
-                            cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, key, r.col) < cfg.lossSample);
-                    // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
-                    p.sum += (double) r.weight * r.value;
-                    p.weightSum += r.weight;
-                    if (r.weight > 0) {
-                        p.min = Math.min(p.min, r.value);
-                        p.max = Math.max(p.max, r.value);
-                    }
-                }
+            for (int k = from; k < to; k++) {
+                packer.rating(row, sp.kind(k), sp.col(k), sp.value(k), sp.weight(k));
             }
-            incoming.clear();
-            int trained = builder.endRow(key);
+            packer.endRow(row);
+        });
+        spill.close();
+        spill = null;
+        return packer.finish();
+    }
+
+    /** Collects rows into blocks and stores each full block; counts what {@link Packed} reports. */
+    private final class Packer {
+        private final Packed p = new Packed();
+        private final LongList blockKeys = new LongList(1024);
+        private final RowBlock.Builder builder = new RowBlock.Builder(cfg.weightColumn > 0);
+        private final long sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
+        private final int blockRows = Math.max(1, Math.min(BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
+        private final int blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
+
+        Packer() {
+            packedBytes = 0;
+        }
+
+        void rating(long row, byte kind, long col, float value, float weight) {
+            if (kind == Rating.TEST) {
+                builder.test(col, value);
+                p.testRatings++;
+                return;
+            }
+            builder.train(col, value, weight,
+                    cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample);
+            // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
+            p.sum += (double) weight * value;
+            p.weightSum += weight;
+            if (weight > 0) {
+                p.min = Math.min(p.min, value);
+                p.max = Math.max(p.max, value);
+            }
+        }
+
+        void endRow(long row) throws Exception {
+            int trained = builder.endRow(row);
             if (trained > 0) {
                 p.trainRows++;
                 p.trainRatings += trained;
@@ -521,11 +541,15 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 blockKeys.add(storeBlock(builder.build()));
             }
         }
-        if (builder.rows() > 0) {
-            blockKeys.add(storeBlock(builder.build()));
+
+        Packed finish() throws Exception {
+            if (builder.rows() > 0) {
+                blockKeys.add(storeBlock(builder.build()));
+            }
+            p.blockKeys = blockKeys.toArray();
+            p.stateBytes = packedBytes;
+            return p;
         }
-        p.blockKeys = blockKeys.toArray();
-        return p;
     }
 
     /** Stores a block and its initial parameters (rows without training ratings keep zeros: mu + b_j predicts). */
@@ -539,6 +563,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             }
         }
         long key = block.keys[0];
+        packedBytes += block.bytes() + 4L * params.length;
         setCurrentKey(key);
         blockState.update(block);
         paramState.update(params);

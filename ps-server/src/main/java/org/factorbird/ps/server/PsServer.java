@@ -205,9 +205,10 @@ public final class PsServer implements AutoCloseable {
             long dr = state.requests - requests;
             if (dr > 0) {
                 LOG.info(String.format(java.util.Locale.ROOT, "shard %d: %.0f requests/s, %.0f keys/s, in %.2f MB/s, "
-                        + "out %.2f MB/s, %d keys stored", state.shardIndex, dr / (double) seconds,
+                        + "out %.2f MB/s, %d keys stored (table %.1f MB)", state.shardIndex, dr / (double) seconds,
                         (state.keysServed - keys) / (double) seconds, (state.bytesIn - in) / 1e6 / seconds,
-                        (state.bytesOut - out) / 1e6 / seconds, state.store == null ? 0 : state.store.size()));
+                        (state.bytesOut - out) / 1e6 / seconds, state.store == null ? 0 : state.store.size(),
+                        tableBytes(state) / 1e6));
             }
             requests = state.requests;
             keys = state.keysServed;
@@ -237,8 +238,11 @@ public final class PsServer implements AutoCloseable {
 
     /** Bytes of the current run's table (keys and values arrays), read on the server's thread. */
     public long tableBytes() {
-        return onLoop(() -> state.store == null ? 0L
-                : (long) state.store.capacity() * 8L + 4L * state.store.values().length);
+        return onLoop(() -> tableBytes(state));
+    }
+
+    private static long tableBytes(ShardState state) {
+        return state.store == null ? 0L : (long) state.store.capacity() * 8L + 4L * state.store.values().length;
     }
 
     /** A copy of the values of {@code key}, or null if absent (read on the server's thread; for tests). */
