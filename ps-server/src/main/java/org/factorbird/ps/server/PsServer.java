@@ -5,10 +5,13 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.CountDownLatch;
@@ -33,8 +36,13 @@ public final class PsServer implements AutoCloseable {
     private final ShardState state;
     private final String address;
 
-    private PsServer(EventLoopGroup group, Channel serverChannel, ShardState state, String address) {
+    /** Every accepted connection, closed explicitly by {@link #close}. */
+    private final ChannelGroup connections;
+
+    private PsServer(EventLoopGroup group, Channel serverChannel, ShardState state, String address,
+            ChannelGroup connections) {
         this.group = group;
+        this.connections = connections;
         this.serverChannel = serverChannel;
         this.state = state;
         this.address = address;
@@ -154,6 +162,7 @@ public final class PsServer implements AutoCloseable {
         ShardState state = new ShardState(shardIndex, shardCount, o.requiredDim, maxFrameBytes, o.clusterId,
                 o.secret);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        ChannelGroup connections = new DefaultChannelGroup("ps-shard-" + shardIndex, GlobalEventExecutor.INSTANCE);
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
@@ -161,6 +170,7 @@ public final class PsServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            connections.add(ch);
                             // [TLS ->] bytes -> frames (length prefix, max size, magic, version) -> requests
                             if (o.tls != null) {
                                 ch.pipeline().addLast("tls", o.tls.newHandler(ch.alloc()));
@@ -178,7 +188,7 @@ public final class PsServer implements AutoCloseable {
                 ch.eventLoop().scheduleAtFixedRate(new RateLogger(state, o.statsIntervalSeconds),
                         o.statsIntervalSeconds, o.statsIntervalSeconds, TimeUnit.SECONDS);
             }
-            return new PsServer(group, ch, state, address);
+            return new PsServer(group, ch, state, address, connections);
         } catch (RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw new IllegalStateException("cannot start parameter server shard " + shardIndex + " on "
@@ -268,6 +278,9 @@ public final class PsServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().syncUninterruptibly();
+        // Close every client connection first: shutting the event loop down alone left accepted sockets open
+        // with nobody reading them, and clients waited a whole request timeout for replies that never came.
+        connections.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         LOG.info("parameter server shard {} on {} stopped", state.shardIndex, address);
     }

@@ -262,4 +262,40 @@ class PsServerClientTest {
             assertEquals("PUSH with dim 2 to a store of dim 3", text);
         }
     }
+
+    @Test
+    void aServerThatStopsFailsEveryRequestInFlightPromptly() throws Exception {
+        PsClient c = client(new PsClientConfig(addresses(), SPEC).requestTimeoutMs(60_000));
+        long[] keys = new long[2000];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = i;
+        }
+        float[] values = new float[keys.length * 3];
+        int port = servers.get(1).port();
+        // requests keep flowing from another thread while shard 1 stops and a new one starts on its port
+        java.util.concurrent.atomic.AtomicReference<Throwable> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        Thread load = new Thread(() -> {
+            try {
+                while (true) {
+                    c.await(c.pull(keys, keys.length, values, false));
+                    c.await(c.push(keys, keys.length, values));
+                    started.countDown();
+                }
+            } catch (Throwable t) {
+                seen.set(t);
+            }
+        });
+        load.start();
+        started.await();
+        long t0 = System.nanoTime();
+        servers.get(1).close();
+        servers.set(1, PsServer.builder().port(port).shard(1, 2).start());
+        load.join(10_000);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(seen.get() instanceof PsException, "the client failed with " + seen.get());
+        // (the request timeout is 60 s: before the server closed its connections, the client waited all of it)
+        assertTrue(seconds < 5, "the client noticed the stopped server after " + seconds + " s");
+        assertTrue(seen.get().getMessage().contains("shard 1 at 127.0.0.1:" + port), seen.get().getMessage());
+    }
 }
