@@ -330,12 +330,15 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     //  snapshots and recovery
     // ------------------------------------------------------------------------------------------------
 
-    /** Writes this subtask's rows and its output slice of the columns for the end of {@code epoch}. */
-    private void writeSnapshot(long[] blockKeys, int epoch) throws Exception {
+    /** Receives a row with training ratings: its key and its parameters at {@code params[offset..]}. */
+    @FunctionalInterface
+    private interface RowVisitor {
+        void accept(long key, float[] params, int offset) throws Exception;
+    }
+
+    /** Visits the rows with training ratings of the given blocks (rows seen only in held-out data have no factors). */
+    private void forEachTrainedRow(long[] blockKeys, RowVisitor visitor) throws Exception {
         int width = cfg.width();
-        org.apache.flink.core.fs.Path dir = Snapshots.epochDir(cfg.snapshotDir, epoch);
-        LongList rowKeys = new LongList(1024);
-        FloatList rows = new FloatList(1024 * width);
         for (long bk : blockKeys) {
             checkInterrupted();
             setCurrentKey(bk);
@@ -343,13 +346,24 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             float[] params = paramState.value();
             for (int r = 0; r < block.rows(); r++) {
                 if (block.trainCount(r) > 0) {
-                    rowKeys.add(block.keys[r]);
-                    for (int k = 0; k < width; k++) {
-                        rows.add(params[r * width + k]);
-                    }
+                    visitor.accept(block.keys[r], params, r * width);
                 }
             }
         }
+    }
+
+    /** Writes this subtask's rows and its output slice of the columns for the end of {@code epoch}. */
+    private void writeSnapshot(long[] blockKeys, int epoch) throws Exception {
+        int width = cfg.width();
+        org.apache.flink.core.fs.Path dir = Snapshots.epochDir(cfg.snapshotDir, epoch);
+        LongList rowKeys = new LongList(1024);
+        FloatList rows = new FloatList(1024 * width);
+        forEachTrainedRow(blockKeys, (key, params, offset) -> {
+            rowKeys.add(key);
+            for (int k = 0; k < width; k++) {
+                rows.add(params[offset + k]);
+            }
+        });
         Snapshots.write(Snapshots.file(dir, "rows", subtask()), rowKeys.a, rowKeys.n, rows.a, width);
         LongList colKeys = new LongList(1024);
         FloatList colValues = new FloatList(1024 * width);
@@ -393,15 +407,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         }
         // index this subtask's trained rows, read the snapshot's values for them, then write them into the blocks
         LongIntMap owned = new LongIntMap(1024);
-        for (long bk : packed.blockKeys) {
-            setCurrentKey(bk);
-            RowBlock block = blockState.value();
-            for (int r = 0; r < block.rows(); r++) {
-                if (block.trainCount(r) > 0) {
-                    owned.indexOf(block.keys[r]);
-                }
-            }
-        }
+        forEachTrainedRow(packed.blockKeys, (key, params, offset) -> owned.indexOf(key));
         float[] restored = new float[owned.size() * width];
         boolean[] found = new boolean[owned.size()];
         long[] restoredRows = new long[1];
@@ -770,26 +776,16 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         Arrays.sort(sorted);
         StringBuilder sb = new StringBuilder(256);
         int[] models = written(best);
-        int width = cfg.width();
-        long written = 0;
-        for (long bk : sorted) {
-            checkInterrupted();
-            setCurrentKey(bk);
-            RowBlock block = blockState.value();
-            float[] p = paramState.value();
-            for (int r = 0; r < block.rows(); r++) {
-                if (block.trainCount(r) == 0) {
-                    continue; // a row seen only in held-out data has no factors
-                }
-                for (int slot = 0; slot < models.length; slot++) {
-                    int m = models[slot];
-                    output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "rows"),
-                            formatLine(sb, block.keys[r], p, r * width + cfg.offsets[m], cfg.models.get(m).rank + 1))));
-                }
-                written++;
+        long[] written = {0};
+        forEachTrainedRow(sorted, (key, params, offset) -> {
+            for (int slot = 0; slot < models.length; slot++) {
+                int m = models[slot];
+                output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "rows"),
+                        formatLine(sb, key, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1))));
             }
-        }
-        return written;
+            written[0]++;
+        });
+        return written[0];
     }
 
     private long writeColumns(int best) throws Exception {
