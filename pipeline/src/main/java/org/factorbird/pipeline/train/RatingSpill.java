@@ -82,8 +82,15 @@ final class RatingSpill implements Closeable {
     private void flush(int b) throws IOException {
         ByteBuffer buf = buffers[b];
         buf.flip();
-        while (buf.hasRemaining()) {
-            files[b].write(buf);
+        try {
+            while (buf.hasRemaining()) {
+                files[b].write(buf);
+            }
+        } catch (IOException e) {
+            // e.g. a full disk: name the file, the JDK's message does not
+            throw new IOException("cannot write the rating spill file " + new File(dir, "bucket-" + b) + ": "
+                    + e.getMessage() + " (the spill needs " + RECORD_BYTES + " bytes per rating in Flink's "
+                    + "io.tmp.dirs)", e);
         }
         buf.clear();
     }
