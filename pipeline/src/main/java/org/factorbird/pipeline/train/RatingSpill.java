@@ -3,11 +3,11 @@ package org.factorbird.pipeline.train;
 import java.io.Closeable;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 import org.factorbird.pipeline.sgd.LongIntMap;
@@ -30,7 +30,12 @@ final class RatingSpill implements Closeable {
     static final int RECORD_BYTES = 25;
 
     private final File dir;
-    private final FileChannel[] files;
+    /**
+     * Bucket files, opened for each flush and for the read only: a TaskManager with many slots would otherwise hold
+     * 128 descriptors per slot open for the whole load.
+     */
+    private final Path[] files;
+    private final long[] sizes;
     private final ByteBuffer[] buffers;
     private long count;
 
@@ -56,11 +61,11 @@ final class RatingSpill implements Closeable {
         }
         this.dir = dir;
         Files.createDirectories(dir.toPath());
-        files = new FileChannel[buckets];
+        files = new java.nio.file.Path[buckets];
+        sizes = new long[buckets];
         buffers = new ByteBuffer[buckets];
         for (int b = 0; b < buckets; b++) {
-            files[b] = FileChannel.open(new File(dir, "bucket-" + b).toPath(), StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            files[b] = new File(dir, "bucket-" + b).toPath();
             buffers[b] = ByteBuffer.allocate(bufferBytes - bufferBytes % RECORD_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         }
     }
@@ -82,13 +87,19 @@ final class RatingSpill implements Closeable {
     private void flush(int b) throws IOException {
         ByteBuffer buf = buffers[b];
         buf.flip();
-        try {
+        if (!buf.hasRemaining()) {
+            buf.clear();
+            return;
+        }
+        sizes[b] += buf.remaining();
+        try (FileChannel out = FileChannel.open(files[b], StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
             while (buf.hasRemaining()) {
-                files[b].write(buf);
+                out.write(buf);
             }
         } catch (IOException e) {
             // e.g. a full disk: name the file, the JDK's message does not
-            throw new IOException("cannot write the rating spill file " + new File(dir, "bucket-" + b) + ": "
+            throw new IOException("cannot write the rating spill file " + files[b] + ": "
                     + e.getMessage() + " (the spill needs " + RECORD_BYTES + " bytes per rating in Flink's "
                     + "io.tmp.dirs)", e);
         }
@@ -142,14 +153,17 @@ final class RatingSpill implements Closeable {
         }
     }
 
-    /** Reads bucket b's records into the arrays; returns their number. */
+    /** Reads bucket b's records into the arrays and deletes its file; returns their number. */
     private int read(int b) throws IOException {
-        long bytes = files[b].size();
+        long bytes = sizes[b];
         if (bytes / RECORD_BYTES > Integer.MAX_VALUE - 8) {
-            throw new IOException("spill bucket " + b + " in " + dir + " holds too many ratings (" + bytes
-                    / RECORD_BYTES + "): raise the parallelism");
+            throw new IOException("spill file " + files[b] + " holds too many ratings (" + bytes / RECORD_BYTES
+                    + "): raise the parallelism");
         }
         int n = (int) (bytes / RECORD_BYTES);
+        if (n == 0) {
+            return 0;
+        }
         if (rows.length < n) {
             int cap = Math.max(n, rows.length + rows.length / 2);
             rows = new long[cap];
@@ -159,30 +173,33 @@ final class RatingSpill implements Closeable {
             kinds = new byte[cap];
         }
         ByteBuffer in = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-        long pos = 0;
-        int i = 0;
-        while (i < n) {
-            in.clear();
-            in.limit((int) Math.min(in.capacity() - in.capacity() % RECORD_BYTES, bytes - pos));
-            while (in.hasRemaining()) {
-                int got = files[b].read(in, pos + in.position());
-                if (got < 0) {
-                    throw new IOException("spill bucket " + b + " in " + dir + " ended early");
+        int chunk = in.capacity() - in.capacity() % RECORD_BYTES;
+        try (FileChannel file = FileChannel.open(files[b], StandardOpenOption.READ)) {
+            long pos = 0;
+            int i = 0;
+            while (i < n) {
+                in.clear();
+                in.limit((int) Math.min(chunk, bytes - pos));
+                while (in.hasRemaining()) {
+                    if (file.read(in, pos + in.position()) < 0) {
+                        throw new IOException("spill file " + files[b] + " ended early");
+                    }
                 }
-            }
-            pos += in.limit();
-            in.flip();
-            while (in.remaining() >= RECORD_BYTES) {
-                rows[i] = in.getLong();
-                cols[i] = in.getLong();
-                vals[i] = in.getFloat();
-                weights[i] = in.getFloat();
-                kinds[i] = in.get();
-                i++;
+                pos += in.limit();
+                in.flip();
+                while (in.remaining() >= RECORD_BYTES) {
+                    rows[i] = in.getLong();
+                    cols[i] = in.getLong();
+                    vals[i] = in.getFloat();
+                    weights[i] = in.getFloat();
+                    kinds[i] = in.get();
+                    i++;
+                }
             }
         }
         // free the disk early: this bucket is in memory now
-        files[b].truncate(0);
+        Files.delete(files[b]);
+        sizes[b] = 0;
         return n;
     }
 
@@ -204,15 +221,6 @@ final class RatingSpill implements Closeable {
 
     @Override
     public void close() {
-        for (FileChannel f : files) {
-            try {
-                if (f != null) {
-                    f.close();
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
         File[] left = dir.listFiles();
         if (left != null) {
             for (File f : left) {
