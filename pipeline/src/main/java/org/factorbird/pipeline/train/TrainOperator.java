@@ -615,11 +615,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     /** Fills {@code batch} for training and lays out its rows; false when the epoch is done. */
     private boolean layOut(Batch batch, BlockCursor cursor, long epochSeed, int epoch) throws Exception {
-        if (!cursor.fill(batch)) {
-            return false;
+        while (cursor.fill(batch)) {
+            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
+            if (batch.rows > 0) {
+                return true;
+            } // only rows seen in held-out data so far: nothing to train, take the next blocks
         }
-        batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
-        return batch.rows > 0;
+        return false;
     }
 
     /**
