@@ -58,7 +58,11 @@ final class EstimateCommand {
             long rocksdb = f.containsKey("rocksdb-memory")
                     ? org.apache.flink.configuration.MemorySize.parse(f.get("rocksdb-memory")).getBytes()
                     : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
-            out.println(e.report(Integer.parseInt(f.getOrDefault("slots", "1")), backend, rocksdb));
+            int slots = Integer.parseInt(f.getOrDefault("slots", "1"));
+            if (slots < 1) {
+                throw new Factorbird.CliException("--slots must be >= 1 but was " + slots, 2);
+            }
+            out.println(e.report(slots, backend, rocksdb));
         } catch (NumberFormatException e) {
             throw new Factorbird.CliException("estimate options must be numbers: " + e.getMessage(), 2);
         } catch (IllegalArgumentException e) {

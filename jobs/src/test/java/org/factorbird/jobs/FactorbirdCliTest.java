@@ -63,6 +63,29 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void estimatePrintsMemoryPerShardSubtaskAndTaskManagerAndRefusesBadValues() {
+        String out = run("estimate", "--rows", "200000", "--cols", "100000", "--ratings", "10000000", "--slots", "2",
+                "--state-backend", "rocksdb", "--rocksdb-memory", "256m");
+        // 50,000 columns per shard -> 131,072 slots x (8 + 4 x 11) bytes
+        assertTrue(out.contains("per PS shard:        6.8 MB of parameters"), out);
+        // 5M ratings x 12 B + 45k sample indices x 4 B + 100k rows x (20 + 44) B per subtask
+        assertTrue(out.contains("per subtask:         66.6 MB of keyed state after loading (on disk)"), out);
+        // 2 slots x 256 MiB of RocksDB memory, 2 x 66.6 MB of state
+        assertTrue(out.contains("536.9 MB of RocksDB memory outside the heap, 133.2 MB of state on local disk"), out);
+        String[] shape = {"estimate", "--rows", "10", "--cols", "10", "--ratings", "50"};
+        assertEquals("--slots must be >= 1 but was 0", error(concat(shape, "--slots", "0")));
+        assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'",
+                error(concat(shape, "--state-backend", "disk")));
+        assertTrue(error(concat(shape, "--slots", "two")).startsWith("estimate options must be numbers"));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void badOptionsGiveOneClearLine() {
         assertEquals("unknown option --rnak (see --help)", error("train", "--rnak", "5"));
         assertEquals("--rank has an invalid value 'abc'", error("train", "--input", "x", "--output", "y",

@@ -1,7 +1,7 @@
 package org.factorbird.pipeline;
 
-import static org.factorbird.pipeline.TrainJobITCase.json;
-import static org.factorbird.pipeline.TrainJobITCase.readFactors;
+import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

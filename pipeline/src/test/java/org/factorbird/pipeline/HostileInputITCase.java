@@ -1,6 +1,6 @@
 package org.factorbird.pipeline;
 
-import static org.factorbird.pipeline.TrainJobITCase.json;
+import static org.factorbird.pipeline.ModelFiles.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -121,7 +121,7 @@ class HostileInputITCase {
             assertTrue(all.contains(expect), "missing '" + expect + "' in\n" + all);
         }
         // the huge-but-valid id made it to the output
-        Map<Long, float[]> rows = TrainJobITCase.readFactors(out.resolve("rows"));
+        Map<Long, float[]> rows = ModelFiles.readFactors(out.resolve("rows"));
         assertTrue(rows.containsKey(Long.MAX_VALUE));
     }
 

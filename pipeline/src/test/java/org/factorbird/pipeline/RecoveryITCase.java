@@ -1,7 +1,7 @@
 package org.factorbird.pipeline;
 
-import static org.factorbird.pipeline.TrainJobITCase.json;
-import static org.factorbird.pipeline.TrainJobITCase.readFactors;
+import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,7 +60,7 @@ class RecoveryITCase {
     }
 
     static void assertComplete(Path out) throws IOException {
-        Set<Long>[] ids = TrainJobITCase.idsOf(data.resolve("train"));
+        Set<Long>[] ids = ModelFiles.idsOf(data.resolve("train"));
         assertEquals(ids[0], readFactors(out.resolve("rows")).keySet());
         assertEquals(ids[1], readFactors(out.resolve("columns")).keySet());
     }

@@ -3,6 +3,9 @@ package org.factorbird.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.factorbird.pipeline.ModelFiles.idsOf;
+import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -11,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -87,51 +89,6 @@ class TrainJobITCase {
                 FactorbirdJob.flinkConfig(cfg));
         FactorbirdJob.build(env, cfg);
         env.execute("test");
-    }
-
-    /** id -> parameters, failing on a duplicate id. */
-    static Map<Long, float[]> readFactors(Path dir) throws IOException {
-        Map<Long, float[]> out = new HashMap<>();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
-                for (String line : Files.readAllLines(f)) {
-                    String[] parts = line.split("\t");
-                    float[] v = new float[parts.length - 1];
-                    for (int i = 1; i < parts.length; i++) {
-                        v[i - 1] = Float.parseFloat(parts[i]);
-                    }
-                    float[] old = out.put(Long.parseLong(parts[0]), v);
-                    assertTrue(old == null, "id written twice: " + parts[0]);
-                }
-            }
-        }
-        return out;
-    }
-
-    static Set<Long>[] idsOf(Path dir) throws IOException {
-        Set<Long> rows = new HashSet<>();
-        Set<Long> cols = new HashSet<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                for (String line : Files.readAllLines(f)) {
-                    if (line.startsWith("row")) {
-                        continue;
-                    }
-                    String[] p = line.split(",");
-                    rows.add(Long.parseLong(p[0]));
-                    cols.add(Long.parseLong(p[1]));
-                }
-            }
-        }
-        @SuppressWarnings("unchecked")
-        Set<Long>[] out = new Set[] {rows, cols};
-        return out;
-    }
-
-    static double json(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\": (-?[0-9.]+)").matcher(json);
-        assertTrue(m.find(), field + " missing in " + json);
-        return Double.parseDouble(m.group(1));
     }
 
     /** Held-out RMSE recomputed from the written factor files, clipped like the job. */

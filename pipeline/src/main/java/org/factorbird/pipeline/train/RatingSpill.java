@@ -45,6 +45,9 @@ final class RatingSpill implements Closeable {
     private float[] vals = new float[0];
     private float[] weights = new float[0];
     private byte[] kinds = new byte[0];
+    /** Per record of the current bucket: its row's index in order of first appearance. */
+    private int[] group = new int[0];
+    /** The current bucket's record indices, grouped by row: what the accessors below index. */
     private int[] order = new int[0];
 
     /**
@@ -121,34 +124,42 @@ final class RatingSpill implements Closeable {
         for (int b = 0; b < files.length; b++) {
             flush(b);
             int n = read(b);
-            // the bucket's distinct rows, in scrambled order: a row's rank is its index in the map
+            if (group.length < n) {
+                group = new int[Math.max(n, group.length + group.length / 2)];
+                order = new int[group.length];
+            }
+            // one hash lookup per record: its row's index in order of first appearance
             index.clear();
             for (int i = 0; i < n; i++) {
-                index.indexOf(rows[i]);
+                group[i] = index.indexOf(rows[i]);
             }
-            long[] distinct = java.util.Arrays.copyOf(index.keys(), index.size());
-            TrainOperator.scramble(distinct);
+            int distinct = index.size();
+            long[] firstSeen = java.util.Arrays.copyOf(index.keys(), distinct);
+            // the rows' scrambled order, and each row's rank in it (one lookup per row)
+            long[] ranked = firstSeen.clone();
+            TrainOperator.scramble(ranked);
             index.clear();
-            for (long row : distinct) {
+            for (long row : ranked) {
                 index.indexOf(row);
             }
-            // counting sort of the records by rank, stable: arrival order within a row
-            int[] start = new int[distinct.length + 1];
-            for (int i = 0; i < n; i++) {
-                start[index.find(rows[i]) + 1]++;
+            int[] rankOf = new int[distinct];
+            for (int g = 0; g < distinct; g++) {
+                rankOf[g] = index.find(firstSeen[g]);
             }
-            for (int r = 0; r < distinct.length; r++) {
+            // counting sort of the records by rank, stable: arrival order within a row
+            int[] start = new int[distinct + 1];
+            for (int i = 0; i < n; i++) {
+                start[rankOf[group[i]] + 1]++;
+            }
+            for (int r = 0; r < distinct; r++) {
                 start[r + 1] += start[r];
             }
-            if (order.length < n) {
-                order = new int[n];
-            }
-            int[] next = java.util.Arrays.copyOf(start, distinct.length);
+            int[] next = java.util.Arrays.copyOf(start, distinct);
             for (int i = 0; i < n; i++) {
-                order[next[index.find(rows[i])]++] = i;
+                order[next[rankOf[group[i]]]++] = i;
             }
-            for (int r = 0; r < distinct.length; r++) {
-                consumer.accept(distinct[r], this, start[r], start[r + 1]);
+            for (int r = 0; r < distinct; r++) {
+                consumer.accept(ranked[r], this, start[r], start[r + 1]);
             }
         }
     }

@@ -352,6 +352,27 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         }
     }
 
+    @FunctionalInterface
+    private interface PageVisitor {
+        void accept(PsClient.ScanPage page) throws Exception;
+    }
+
+    /**
+     * Reads this subtask's output slice of the columns ({@link Hashing#sliceOf}) from every shard, page by page:
+     * across all subtasks, every column exactly once.
+     */
+    private void forEachColumnPage(PageVisitor visitor) throws Exception {
+        for (int shard = 0; shard < ps.shardCount(); shard++) {
+            long cursor = 0;
+            while (cursor >= 0) {
+                checkInterrupted();
+                PsClient.ScanPage page = ps.await(ps.scan(shard, subtask(), parallelism(), cursor, 8192));
+                visitor.accept(page);
+                cursor = page.nextCursor;
+            }
+        }
+    }
+
     /** Writes this subtask's rows and its output slice of the columns for the end of {@code epoch}. */
     private void writeSnapshot(long[] blockKeys, int epoch) throws Exception {
         int width = cfg.width();
@@ -367,20 +388,14 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         Snapshots.write(Snapshots.file(dir, "rows", subtask()), rowKeys.a, rowKeys.n, rows.a, width);
         LongList colKeys = new LongList(1024);
         FloatList colValues = new FloatList(1024 * width);
-        for (int shard = 0; shard < ps.shardCount(); shard++) {
-            long cursor = 0;
-            while (cursor >= 0) {
-                checkInterrupted();
-                PsClient.ScanPage page = ps.await(ps.scan(shard, subtask(), parallelism(), cursor, 8192));
-                for (int i = 0; i < page.count; i++) {
-                    colKeys.add(page.keys[i]);
-                }
-                for (int i = 0; i < page.count * width; i++) {
-                    colValues.add(page.values[i]);
-                }
-                cursor = page.nextCursor;
+        forEachColumnPage(page -> {
+            for (int i = 0; i < page.count; i++) {
+                colKeys.add(page.keys[i]);
             }
-        }
+            for (int i = 0; i < page.count * width; i++) {
+                colValues.add(page.values[i]);
+            }
+        });
         Snapshots.write(Snapshots.file(dir, "columns", subtask()), colKeys.a, colKeys.n, colValues.a, width);
     }
 
@@ -794,24 +809,18 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         StringBuilder sb = new StringBuilder(256);
         int width = cfg.width();
         int[] models = written(best);
-        long written = 0;
-        for (int shard = 0; shard < ps.shardCount(); shard++) {
-            long cursor = 0;
-            while (cursor >= 0) {
-                checkInterrupted();
-                PsClient.ScanPage page = ps.await(ps.scan(shard, subtask(), parallelism(), cursor, 8192));
-                for (int i = 0; i < page.count; i++) {
-                    for (int slot = 0; slot < models.length; slot++) {
-                        int m = models[slot];
-                        output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "columns"), formatLine(sb,
-                                page.keys[i], page.values, i * width + cfg.offsets[m], cfg.models.get(m).rank + 1))));
-                    }
+        long[] written = {0};
+        forEachColumnPage(page -> {
+            for (int i = 0; i < page.count; i++) {
+                for (int slot = 0; slot < models.length; slot++) {
+                    int m = models[slot];
+                    output.collect(new StreamRecord<>(new OutLine(bucket(slot, m, "columns"), formatLine(sb,
+                            page.keys[i], page.values, i * width + cfg.offsets[m], cfg.models.get(m).rank + 1))));
                 }
-                written += page.count;
-                cursor = page.nextCursor;
             }
-        }
-        return written;
+            written[0] += page.count;
+        });
+        return written[0];
     }
 
     /** {@code id<TAB>bias<TAB>f1<TAB>...<TAB>fk}. */

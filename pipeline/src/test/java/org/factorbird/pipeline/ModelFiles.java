@@ -1,0 +1,67 @@
+package org.factorbird.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/** Readers of what tests feed the job and what it writes; shared with the jobs module's tests (test-jar). */
+public final class ModelFiles {
+
+    private ModelFiles() {}
+
+    /** id -> parameters, failing on a duplicate id. */
+    public static Map<Long, float[]> readFactors(Path dir) throws IOException {
+        Map<Long, float[]> out = new HashMap<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    String[] parts = line.split("\t");
+                    float[] v = new float[parts.length - 1];
+                    for (int i = 1; i < parts.length; i++) {
+                        v[i - 1] = Float.parseFloat(parts[i]);
+                    }
+                    float[] old = out.put(Long.parseLong(parts[0]), v);
+                    assertTrue(old == null, "id written twice: " + parts[0]);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The row ids and the column ids of a directory of rating files ("row,col,value", header skipped). */
+    public static Set<Long>[] idsOf(Path dir) throws IOException {
+        Set<Long> rows = new HashSet<>();
+        Set<Long> cols = new HashSet<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    if (line.startsWith("row")) {
+                        continue;
+                    }
+                    String[] p = line.split(",");
+                    rows.add(Long.parseLong(p[0]));
+                    cols.add(Long.parseLong(p[1]));
+                }
+            }
+        }
+        @SuppressWarnings("unchecked")
+        Set<Long>[] out = new Set[] {rows, cols};
+        return out;
+    }
+
+    /** A number field of model.json or grid.json. */
+    public static double json(String json, String field) {
+        Matcher m = Pattern.compile("\"" + field + "\": (-?[0-9.]+)").matcher(json);
+        assertTrue(m.find(), field + " missing in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+}
