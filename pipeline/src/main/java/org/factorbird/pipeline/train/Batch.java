@@ -46,7 +46,6 @@ final class Batch {
     float[][] blockParams = new float[16][];
     int blockRows;
     int blockRatings;
-    private int[] perm = new int[256];
     private int[] permBlock = new int[256];
     private int[] permRow = new int[256];
 
@@ -91,9 +90,8 @@ final class Batch {
      */
     void layoutTraining(long orderSeed, long seed, int epoch) {
         int n = 0;
-        if (perm.length < blockRows) {
-            int cap = Math.max(blockRows, perm.length * 2);
-            perm = new int[cap];
+        if (permBlock.length < blockRows) {
+            int cap = Math.max(blockRows, permBlock.length * 2);
             permBlock = new int[cap];
             permRow = new int[cap];
         }
@@ -103,7 +101,6 @@ final class Batch {
                 if (blk.trainCount(r) > 0) {
                     permBlock[n] = b;
                     permRow[n] = r;
-                    perm[n] = n;
                     n++;
                 }
             }
@@ -112,13 +109,16 @@ final class Batch {
         for (int i = n - 1; i > 0; i--) {
             st += 0x9E3779B97F4A7C15L;
             int j = Hashing.below(Hashing.mix64(st), i + 1);
-            int t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
+            int tb = permBlock[i];
+            permBlock[i] = permBlock[j];
+            permBlock[j] = tb;
+            int tr = permRow[i];
+            permRow[i] = permRow[j];
+            permRow[j] = tr;
         }
         for (int i = 0; i < n; i++) {
-            int b = permBlock[perm[i]];
-            int r = permRow[perm[i]];
+            int b = permBlock[i];
+            int r = permRow[i];
             RowBlock blk = blockData[b];
             long key = blk.keys[r];
             addRow(key, blockParams[b], r * width, blk, r, Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1);

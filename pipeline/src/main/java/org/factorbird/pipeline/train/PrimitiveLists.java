@@ -30,10 +30,6 @@ final class PrimitiveLists {
             a[n++] = v;
         }
 
-        int size() {
-            return n;
-        }
-
         void clear() {
             n = 0;
         }
@@ -56,10 +52,6 @@ final class PrimitiveLists {
                 a = Arrays.copyOf(a, grown(n));
             }
             a[n++] = v;
-        }
-
-        int size() {
-            return n;
         }
 
         void clear() {
