@@ -1,9 +1,7 @@
 package org.factorbird.jobs;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,6 +21,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.server.PsServer;
@@ -355,23 +356,18 @@ public final class Factorbird {
     }
 
     private static void summarize(TrainConfig cfg, PrintStream out, double seconds) {
-        Path model = new Path(cfg.output, "model.json");
-        String json;
-        try (InputStream in = model.getFileSystem().open(model)) {
-            json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        ModelFile model;
+        try {
+            model = Json.read(new Path(cfg.output, "model.json"), ModelFile.class);
         } catch (IOException e) {
             out.printf(Locale.ROOT, "finished in %.1f s; output in %s%n", seconds, cfg.output);
             return;
         }
-        Matcher rmse = Pattern.compile("\"finalTestRmse\": ([0-9.]+|null)").matcher(json);
-        String test = rmse.find() && !rmse.group(1).equals("null") ? "held-out RMSE " + rmse.group(1) + ", " : "";
-        Matcher epochs = Pattern.compile("\"epoch\": ([0-9]+)").matcher(json);
-        String done = "";
-        while (epochs.find()) {
-            done = epochs.group(1);
-        }
-        Matcher rank = Pattern.compile("\"rank\": ([0-9]+)").matcher(json);
-        out.printf(Locale.ROOT, "finished in %.1f s: %s%s epochs, rank %s; %s in %s%n", seconds, test, done,
-                rank.find() ? rank.group(1) : "?", cfg.grid ? "best model" : "model", cfg.output);
+        EpochRecord last = model.lastEpoch();
+        String test = model.finalTestRmse() == null ? ""
+                : String.format(Locale.ROOT, "held-out RMSE %.6f, ", model.finalTestRmse());
+        out.printf(Locale.ROOT, "finished in %.1f s: %s%s epochs, rank %d; %s in %s%n", seconds, test,
+                last == null ? "0" : String.valueOf(last.epoch()), model.rank(), cfg.grid ? "best model" : "model",
+                cfg.output);
     }
 }

@@ -72,7 +72,7 @@ class ClusterIT {
     }
 
     static double rmseOf(Path out) throws IOException {
-        return ModelFiles.json(Files.readString(out.resolve("model.json")), "finalTestRmse");
+        return ModelFiles.model(out).finalTestRmse();
     }
 
     static long pidOf(Path pidFile) throws IOException {

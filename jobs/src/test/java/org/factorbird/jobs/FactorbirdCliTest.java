@@ -1,6 +1,8 @@
 package org.factorbird.jobs;
 
+import static org.factorbird.pipeline.ModelFiles.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +21,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.ConfigOption;
+import org.factorbird.pipeline.model.GridFile;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.ModelFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -176,14 +181,16 @@ class FactorbirdCliTest {
                 out.toString(), "--epochs", "3", "--rank", "4,6", "--schedule", "constant,adagrad", "--keep-all",
                 "--no-clip");
         assertTrue(text.contains("grid search: 4 models in one pass"), text);
-        String grid = Files.readString(out.resolve("grid.json"));
+        GridFile grid = ModelFiles.grid(out);
+        assertEquals(4, grid.models().size());
         for (int m = 0; m < 4; m++) {
-            assertTrue(grid.contains("{\"index\": " + m + ", \"place\": "), grid);
+            int index = m;
+            assertTrue(grid.models().stream().anyMatch(e -> e.index() == index && e.place() >= 1), "" + grid);
             assertTrue(Files.exists(out.resolve("models").resolve(String.valueOf(m)).resolve("model.json")));
         }
-        String model = Files.readString(out.resolve("model.json"));
-        assertTrue(model.contains("\"clip\": false"), model);
-        assertTrue(model.contains("\"holdout\": 0.1"), model);
+        ModelFile model = model(out);
+        assertFalse(model.settings().clip(), "" + model);
+        assertEquals(0.1f, model.settings().holdout(), "" + model);
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.factorbird.pipeline;
 import java.io.Serializable;
 import java.util.Locale;
 
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.ModelSpec;
 
 /**
@@ -88,9 +89,9 @@ public final class ModelParams implements Serializable {
                 schedule == Schedule.DECAY ? " decay=" + decay : "", initStd);
     }
 
-    public String json() {
-        return String.format(Locale.ROOT, "{\"rank\": %d, \"learningRate\": %s, \"lambda\": %s, \"lambdaBias\": %s, "
-                + "\"schedule\": \"%s\", \"decay\": %s, \"initStd\": %s}", rank, learningRate, lambda, lambdaBias,
+    /** As written in model.json and grid.json. */
+    public ModelFile.HyperParameters toRecord() {
+        return new ModelFile.HyperParameters(rank, learningRate, lambda, lambdaBias,
                 schedule.name().toLowerCase(Locale.ROOT), decay, initStd);
     }
 }

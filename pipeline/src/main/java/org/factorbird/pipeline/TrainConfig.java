@@ -4,13 +4,13 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.protocol.Auth;
@@ -243,19 +243,10 @@ public final class TrainConfig implements Serializable {
                                 : org.factorbird.ps.protocol.Tls.readPassword(java.nio.file.Paths.get(psTlsPasswordFile))));
     }
 
-    /** Run settings for model.json / grid.json. */
-    public Map<String, Object> settings() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("epochs", epochs);
-        m.put("seed", seed);
-        m.put("batchRows", batchRows);
-        m.put("batchRatings", batchRatings);
-        m.put("weightColumn", weightColumn);
-        m.put("holdout", holdout);
-        m.put("lossSample", lossSample);
-        m.put("clip", clip);
-        m.put("earlyStop", earlyStop);
-        return m;
+    /** Run settings for model.json. */
+    public ModelFile.Settings settings() {
+        return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
+                earlyStop);
     }
 
     private static String required(String v, String name) {

@@ -14,6 +14,8 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.Test;
@@ -34,15 +36,11 @@ class EstimateITCase {
     @TempDir
     Path tmp;
 
-    static double[] perShard(String json, String field, int epoch) {
-        Matcher m = Pattern.compile("\\{\"epoch\": " + epoch + ",[^}]*\"" + field + "\": \\[([0-9, ]+)\\]").matcher(json);
-        assertTrue(m.find(), field + " of epoch " + epoch + " in " + json);
-        String[] parts = m.group(1).split(", ");
-        double[] v = new double[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            v[i] = Double.parseDouble(parts[i]);
-        }
-        return v;
+    static double[] perShard(ModelFile model, String field, int epoch) {
+        EpochRecord e = model.epochs().stream().filter(r -> r.epoch() == epoch).findFirst()
+                .orElseThrow(() -> new AssertionError("no epoch " + epoch + " in " + model));
+        long[] v = field.equals("psBytesPerShard") ? e.psBytesPerShard() : e.psRequestsPerShard();
+        return java.util.Arrays.stream(v).asDoubleStream().toArray();
     }
 
     @Test
@@ -60,14 +58,13 @@ class EstimateITCase {
             FactorbirdJob.build(env, cfg);
             env.execute("estimate");
 
-            String model = Files.readString(tmp.resolve("out").resolve("model.json"));
+            ModelFile model = ModelFiles.model(tmp.resolve("out"));
             double bytes = java.util.Arrays.stream(perShard(model, "psBytesPerShard", 2)).sum();
             double requests = java.util.Arrays.stream(perShard(model, "psRequestsPerShard", 2)).sum();
             Estimate e = new Estimate(4000, 3000, 400_000, cfg.width(), 2, 2, 256,
                     planted.testWritten / 400_000.0, cfg.lossSample);
-            Matcher sm = Pattern.compile("\"stateBytesPerSubtask\": ([0-9]+)").matcher(model);
-            assertTrue(sm.find(), "stateBytesPerSubtask in " + model);
-            double state = Double.parseDouble(sm.group(1));
+            double state = model.stateBytesPerSubtask();
+            assertTrue(state > 0, "stateBytesPerSubtask in " + model);
             System.out.printf("estimate vs measured: bytes/epoch %.2f vs %.2f MB, requests/epoch %.0f vs %.0f, "
                     + "PS table %.2f vs %.2f MB per shard, keyed state %.2f vs %.2f MB per subtask%n",
                     e.bytesPerEpoch() / 1e6, bytes / 1e6, e.requestsPerEpoch(), requests,

@@ -1,6 +1,6 @@
 package org.factorbird.pipeline;
 
-import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +19,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,11 +104,11 @@ class HostileInputITCase {
     void everyHostileFileHasAClearOutcome() throws Exception {
         Path out = tmp.resolve("out");
         run(corpus.toString(), out, false);
-        String model = Files.readString(out.resolve("model.json"));
+        ModelFile model = model(out);
         // skipped: 4 malformed + 3 non-finite + 3 bad ids + 1 long line
-        assertEquals(11, (long) json(model, "skippedLines"));
+        assertEquals(11, model.counts().skippedLines());
         // kept: 300 good + 1 (b) + 1 (c) + 1 (d) + 2 duplicates + 2 CRLF + 2 around the long line
-        assertEquals(309, (long) json(model, "trainRatings"));
+        assertEquals(309, model.counts().trainRatings());
         List<String> skipped = Files.readAllLines(out.resolve("skipped-lines.txt"));
         assertEquals(11, skipped.size());
         String all = String.join("\n", skipped);

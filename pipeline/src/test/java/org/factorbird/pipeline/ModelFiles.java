@@ -9,9 +9,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
+
+import org.factorbird.pipeline.model.GridFile;
+import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
 
 /** Readers of what tests feed the job and what it writes; shared with the jobs module's tests (test-jar). */
 public final class ModelFiles {
@@ -58,10 +60,13 @@ public final class ModelFiles {
         return out;
     }
 
-    /** A number field of model.json or grid.json. */
-    public static double json(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\": (-?[0-9.]+)").matcher(json);
-        assertTrue(m.find(), field + " missing in " + json);
-        return Double.parseDouble(m.group(1));
+    /** {@code dir/model.json}, typed. */
+    public static ModelFile model(Path dir) throws IOException {
+        return Json.read(dir.resolve("model.json"), ModelFile.class);
+    }
+
+    /** {@code dir/grid.json}, typed. */
+    public static GridFile grid(Path dir) throws IOException {
+        return Json.read(dir.resolve("grid.json"), GridFile.class);
     }
 }

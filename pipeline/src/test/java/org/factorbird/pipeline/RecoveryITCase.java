@@ -1,6 +1,6 @@
 package org.factorbird.pipeline;
 
-import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.model;
 import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +18,8 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,7 +76,7 @@ class RecoveryITCase {
             Path clean = tmp.resolve("clean");
             start(config(clean, List.of(ps0, ps1), Map.of("epochs", "30", "snapshot-dir",
                     tmp.resolve("snap-clean").toString(), "snapshot-every", "3"))).getJobExecutionResult().get();
-            double reference = json(Files.readString(clean.resolve("model.json")), "finalTestRmse");
+            double reference = model(clean).finalTestRmse();
             assertTrue(Files.exists(tmp.resolve("snap-clean/epoch-00030/_MANIFEST")));
 
             // the same run; shard 1 dies after the snapshot of epoch 6 and comes back on the same port, empty
@@ -97,9 +99,9 @@ class RecoveryITCase {
             System.out.printf("shard 1 restarted in %.1f s; the job finished %.1f s later%n", (t1 - t0) / 1e9,
                     (System.nanoTime() - t1) / 1e9);
 
-            String model = Files.readString(out.resolve("model.json"));
-            int resumed = (int) json(model, "resumedFromEpoch");
-            double rmse = json(model, "finalTestRmse");
+            ModelFile model = model(out);
+            int resumed = model.resumedFromEpoch();
+            double rmse = model.finalTestRmse();
             System.out.printf("PS failure after epoch 6: resumed from epoch %d; held-out RMSE %.4f vs %.4f "
                     + "fault-free (%+.2f%%)%n", resumed, rmse, reference, 100 * (rmse / reference - 1));
             assertTrue(resumed >= 6 && resumed < 30, "resumed from " + resumed);
@@ -118,16 +120,15 @@ class RecoveryITCase {
             start(config(tmp.resolve("first"), List.of(ps0, ps1), Map.of("epochs", "4", "snapshot-dir",
                     snaps.toString(), "snapshot-every", "10"))).getJobExecutionResult().get();
             assertTrue(Files.exists(snaps.resolve("epoch-00004/_MANIFEST")), "a final snapshot is always written");
-            double first = json(Files.readString(tmp.resolve("first/model.json")), "finalTestRmse");
+            double first = model(tmp.resolve("first")).finalTestRmse();
 
             Path out = tmp.resolve("second");
             start(config(out, List.of(ps0, ps1), Map.of("epochs", "6", "resume", snaps.toString())))
                     .getJobExecutionResult().get();
-            String model = Files.readString(out.resolve("model.json"));
-            assertEquals(4, (int) json(model, "resumedFromEpoch"));
-            assertTrue(model.contains("{\"epoch\": 5,") && model.contains("{\"epoch\": 6,")
-                    && !model.contains("{\"epoch\": 4,"), model);
-            double second = json(model, "finalTestRmse");
+            ModelFile model = model(out);
+            assertEquals(4, model.resumedFromEpoch());
+            assertEquals(List.of(5, 6), model.epochs().stream().map(EpochRecord::epoch).toList(), "" + model);
+            double second = model.finalTestRmse();
             assertTrue(second < first, "two more epochs from a warm start: " + second + " vs " + first);
             assertComplete(out);
         }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.factorbird.pipeline.ModelFiles.idsOf;
-import static org.factorbird.pipeline.ModelFiles.json;
+import static org.factorbird.pipeline.ModelFiles.model;
 import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +25,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterAll;
@@ -93,12 +94,11 @@ class TrainJobITCase {
 
     /** Held-out RMSE recomputed from the written factor files, clipped like the job. */
     static double rmseFromFiles(Path out, Path testDir) throws IOException {
-        String model = Files.readString(out.resolve("model.json"));
-        float mu = (float) json(model, "globalMean");
-        Matcher range = Pattern.compile("\"ratingRange\": \\[(-?[0-9.]+), (-?[0-9.]+)\\]").matcher(model);
-        assertTrue(range.find());
-        float lo = Float.parseFloat(range.group(1));
-        float hi = Float.parseFloat(range.group(2));
+        ModelFile model = model(out);
+        float mu = (float) model.globalMean();
+        assertEquals(2, model.ratingRange().length);
+        float lo = model.ratingRange()[0];
+        float hi = model.ratingRange()[1];
         Map<Long, float[]> rows = readFactors(out.resolve("rows"));
         Map<Long, float[]> cols = readFactors(out.resolve("columns"));
         double se = 0;
@@ -138,8 +138,8 @@ class TrainJobITCase {
                         "batch-rows", "256"));
         run(cfg);
 
-        String model = Files.readString(out.resolve("model.json"));
-        double reported = json(model, "finalTestRmse");
+        ModelFile model = model(out);
+        double reported = model.finalTestRmse();
         System.out.printf("planted (%s): held-out RMSE %.4f = %.3f x sigma%n", backend, reported, reported / SIGMA);
         assertTrue(reported <= 1.10 * SIGMA, "held-out RMSE " + reported + " > 1.10 x sigma " + SIGMA);
         double recomputed = rmseFromFiles(out, data.resolve("test"));
@@ -151,11 +151,11 @@ class TrainJobITCase {
         assertEquals(train[0], rows.keySet());
         assertEquals(train[1], cols.keySet());
         rows.values().forEach(v -> assertEquals(11, v.length));
-        assertEquals(planted.trainWritten, (long) json(model, "trainRatings"));
-        assertEquals(planted.testWritten, (long) json(model, "testRatings"));
-        assertEquals(train[0].size(), (long) json(model, "rows"));
-        assertEquals(train[1].size(), (long) json(model, "columns"));
-        assertEquals(0, (long) json(model, "skippedLines"));
+        assertEquals(planted.trainWritten, model.counts().trainRatings());
+        assertEquals(planted.testWritten, model.counts().testRatings());
+        assertEquals(train[0].size(), model.counts().rows());
+        assertEquals(train[1].size(), model.counts().columns());
+        assertEquals(0, model.counts().skippedLines());
 
         // the operator's Flink metrics, as a metric reporter saw them at the end
         assertEquals(20, ((Number) CollectingReporter.find("factorbird.epoch")).intValue());
@@ -170,12 +170,12 @@ class TrainJobITCase {
         Assumptions.assumeTrue(Files.exists(ml.resolve("train.csv")), "MovieLens not at " + ml);
         Path out = tmp.resolve("out-ml");
         run(config(ml.resolve("train.csv").toString(), ml.resolve("test.csv").toString(), out, Map.of()));
-        String model = Files.readString(out.resolve("model.json"));
-        double rmse = json(model, "finalTestRmse");
+        ModelFile model = model(out);
+        double rmse = model.finalTestRmse();
         System.out.printf("MovieLens, defaults: held-out RMSE %.4f%n", rmse);
         assertTrue(rmse <= 0.90, "MovieLens held-out RMSE " + rmse + " > 0.90");
-        assertEquals(90_752, (long) json(model, "trainRatings"));
-        assertEquals(10_084, (long) json(model, "testRatings"));
+        assertEquals(90_752, model.counts().trainRatings());
+        assertEquals(10_084, model.counts().testRatings());
     }
 
     @Test
@@ -191,11 +191,11 @@ class TrainJobITCase {
 
         Path out = tmp.resolve("out-bad");
         run(config(in.toString(), null, out, Map.of("epochs", "2")));
-        String model = Files.readString(out.resolve("model.json"));
-        assertEquals(3, (long) json(model, "skippedLines"));
-        assertEquals(200, (long) json(model, "trainRatings"));
-        assertEquals(20, (long) json(model, "rows"));
-        assertEquals(13, (long) json(model, "columns"));
+        ModelFile model = model(out);
+        assertEquals(3, model.counts().skippedLines());
+        assertEquals(200, model.counts().trainRatings());
+        assertEquals(20, model.counts().rows());
+        assertEquals(13, model.counts().columns());
         List<String> skipped = Files.readAllLines(out.resolve("skipped-lines.txt"));
         assertEquals(3, skipped.size());
         assertTrue(skipped.get(0).endsWith("ratings.csv:202: row id 'oops' is not a non-negative integer in 'oops'"),

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.Locale;
 
+import org.factorbird.pipeline.model.Json;
 import org.factorbird.ps.Hashing;
 
 /**
@@ -122,13 +123,17 @@ public final class PlantedData {
             }
         }
         oracleTestRmse = testWritten == 0 ? Double.NaN : Math.sqrt(oracleSq / testWritten);
-        Files.writeString(dir.resolve("planted.json"), String.format(Locale.ROOT,
-                "{\"rows\": %d, \"cols\": %d, \"ratings\": %d, \"rank\": %d, \"noise\": %s, \"skew\": %s, "
-                        + "\"testFraction\": %s, \"seed\": %d, \"trainRatings\": %d, \"testRatings\": %d, "
-                        + "\"oracleTestRmse\": %.6f}\n",
-                rows, cols, ratings, rank, sigma, skew, testFraction, seed, trainWritten, testWritten,
-                oracleTestRmse));
+        Files.writeString(dir.resolve("planted.json"), Json.write(new Manifest(rows, cols, ratings, rank, sigma, skew,
+                testFraction, seed, trainWritten, testWritten, Json.round(oracleTestRmse, 6))));
     }
+
+    /**
+     * {@code DIR/planted.json}: how the set was made and its noise floor.
+     *
+     * @param oracleTestRmse held-out RMSE of the planted model itself (the noise floor actually drawn)
+     */
+    public record Manifest(int rows, int cols, long ratings, int rank, double noise, double skew, double testFraction,
+            long seed, long trainRatings, long testRatings, Double oracleTestRmse) {}
 
     private float[] params(int n, long s) {
         int dim = rank + 1;

@@ -2,6 +2,9 @@ package org.factorbird.pipeline.train;
 
 import java.util.Locale;
 
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.Json;
+
 /** The numbers one epoch reports for one model, aggregated over all subtasks. */
 final class EpochMetrics {
 
@@ -46,19 +49,17 @@ final class EpochMetrics {
                 requests);
     }
 
-    String json() {
-        return String.format(Locale.ROOT, "{\"epoch\": %d, \"trainRmse\": %s, \"trainRmseDuringEpoch\": %s, "
-                + "\"testRmse\": %s, \"testMae\": %s, \"ratingsPerSecond\": %.0f, \"seconds\": %.3f, "
-                + "\"psRequestsPerShard\": %s, \"psBytesPerShard\": %s}", epoch,
-                Summary.num(trainRmse()), Summary.num(trainRmseDuringEpoch), Summary.num(testRmse),
-                Summary.num(testMae), ratingsPerSecond, seconds, longs(psRequests), longs(psBytes));
+    EpochRecord record() {
+        return new EpochRecord(epoch, Json.round(trainRmse(), 6), Json.round(trainRmseDuringEpoch, 6),
+                Json.round(testRmse, 6), Json.round(testMae, 6), Math.round(ratingsPerSecond),
+                Math.round(seconds * 1000) / 1000.0, longs(psRequests), longs(psBytes));
     }
 
-    private static String longs(double[] v) {
-        StringBuilder sb = new StringBuilder("[");
+    private static long[] longs(double[] v) {
+        long[] out = new long[v.length];
         for (int i = 0; i < v.length; i++) {
-            sb.append(i == 0 ? "" : ", ").append((long) v[i]);
+            out[i] = (long) v[i];
         }
-        return sb.append(']').toString();
+        return out;
     }
 }

@@ -14,7 +14,7 @@ import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.ps.Hashing;
 
 /**
- * The incoming ratings of a subtask on RocksDB state, hash-partitioned by row into bucket files on local disk while
+ * The incoming ratings of a subtask (on any state backend), hash-partitioned by row into bucket files on local disk while
  * input arrives, then read back one bucket at a time, grouped by row.
  *
  * <p>Why not keyed list state: every rating appended to a row's list is a RocksDB merge operand; reading a row back
@@ -116,7 +116,7 @@ final class RatingSpill implements Closeable {
 
     /**
      * Hands every row to {@code consumer}, bucket by bucket; within a bucket rows come in the order of
-     * {@link TrainOperator#scramble} (fixed, unrelated to the ids' numeric order) and each row's ratings in their
+     * {@link KeyOrder#scramble} (fixed, unrelated to the ids' numeric order) and each row's ratings in their
      * order of arrival.
      */
     void forEachRow(RowConsumer consumer) throws Exception {
@@ -137,7 +137,7 @@ final class RatingSpill implements Closeable {
             long[] firstSeen = java.util.Arrays.copyOf(index.keys(), distinct);
             // the rows' scrambled order, and each row's rank in it (one lookup per row)
             long[] ranked = firstSeen.clone();
-            TrainOperator.scramble(ranked);
+            KeyOrder.scramble(ranked);
             index.clear();
             for (long row : ranked) {
                 index.indexOf(row);

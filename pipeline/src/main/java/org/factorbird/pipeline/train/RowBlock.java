@@ -6,7 +6,7 @@ import org.factorbird.pipeline.train.PrimitiveLists.LongList;
 
 /**
  * The ratings of a block of rows, packed once at end of input into flat primitive arrays: one keyed-state value
- * per block (up to {@link TrainOperator#BLOCK_ROWS} rows), never one per rating, and on RocksDB not even one per
+ * per block (up to {@link BlockStore#BLOCK_ROWS} rows), never one per rating, and on RocksDB not even one per
  * row. Each state access costs a JNI call, a key serialisation and a point lookup; at 10 ratings per row those
  * per-row costs were most of an epoch, so they are paid once per block instead. The block's parameters live in a
  * separate value ({@code width} floats per row, back to back), the only part written back after each epoch.

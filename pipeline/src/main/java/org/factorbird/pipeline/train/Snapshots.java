@@ -56,7 +56,7 @@ final class Snapshots {
         return new Path(dir, String.format(Locale.ROOT, "%s-%05d.bin", kind, subtask));
     }
 
-    /** Writes {@code n} entries: keys[i] with values[i*width + offset ...]. */
+    /** Writes {@code n} entries: keys[i] with values[i*width, (i+1)*width). */
     static void write(Path file, long[] keys, int n, float[] values, int width) throws IOException {
         FileSystem fs = file.getFileSystem();
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(

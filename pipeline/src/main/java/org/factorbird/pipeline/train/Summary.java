@@ -3,10 +3,13 @@ package org.factorbird.pipeline.train;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import org.factorbird.pipeline.ModelParams;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.GridFile;
+import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
 
 /** Global facts of a run, gathered by every subtask from the aggregates, for model.json and grid.json. */
 final class Summary {
@@ -31,23 +34,20 @@ final class Summary {
     /** Bytes of packed keyed state in the largest subtask. */
     long stateBytesPerSubtask;
 
-    Summary(float mu, long trainRatings, long testRatings, long skipped, long rows, long testOnlyRows, float min,
-            float max, int models) {
-        this.mu = mu;
-        this.trainRatings = trainRatings;
-        this.testRatings = testRatings;
-        this.skipped = skipped;
-        this.rows = rows;
-        this.testOnlyRows = testOnlyRows;
-        this.min = min;
-        this.max = max;
+    Summary(LoadStats load, int models) {
+        this.mu = load.mu();
+        this.trainRatings = load.trainRatings();
+        this.testRatings = load.testRatings();
+        this.skipped = load.skipped();
+        this.rows = load.trainRows();
+        this.testOnlyRows = load.testOnlyRows();
+        this.min = load.min();
+        this.max = load.max();
+        this.loadSeconds = load.loadSeconds();
+        this.stateBytesPerSubtask = load.stateBytes();
         for (int m = 0; m < models; m++) {
             epochs.add(new ArrayList<>());
         }
-    }
-
-    static String num(double v) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6f", v) : "null";
     }
 
     EpochMetrics last(int model) {
@@ -75,51 +75,22 @@ final class Summary {
         return best;
     }
 
-    String modelJson(TrainConfig c, int model) {
-        ModelParams p = c.models.get(model);
-        StringBuilder sb = new StringBuilder();
-        sb.append("{\n");
-        sb.append("  \"format\": \"factorbird-model-1\",\n");
-        sb.append("  \"globalMean\": ").append(num(mu)).append(",\n");
-        sb.append("  \"rank\": ").append(p.rank).append(",\n");
-        sb.append("  \"lineFormat\": \"id<TAB>bias<TAB>f1..fk\",\n");
-        if (c.grid) {
-            sb.append("  \"gridIndex\": ").append(model).append(",\n");
-        }
-        sb.append("  \"hyperParameters\": ").append(p.json()).append(",\n");
-        sb.append("  \"settings\": {");
-        int i = 0;
-        for (Map.Entry<String, Object> e : c.settings().entrySet()) {
-            sb.append(i++ == 0 ? "" : ", ").append('"').append(e.getKey()).append("\": ").append(e.getValue());
-        }
-        sb.append("},\n");
-        sb.append("  \"counts\": {")
-                .append(String.format(Locale.ROOT, "\"trainRatings\": %d, \"testRatings\": %d, \"rows\": %d, "
-                        + "\"columns\": %d, \"testOnlyRows\": %d, \"skippedLines\": %d",
-                        trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped))
-                .append("},\n");
-        sb.append("  \"ratingRange\": [").append(num(min)).append(", ").append(num(max)).append("],\n");
-        sb.append("  \"loadSeconds\": ").append(num(loadSeconds)).append(",\n");
-        sb.append("  \"stateBytesPerSubtask\": ").append(stateBytesPerSubtask).append(",\n");
-        sb.append("  \"parallelism\": ").append(c.parallelism).append(",\n");
-        sb.append("  \"psShards\": ").append(c.psServers.size()).append(",\n");
-        sb.append("  \"stateBackend\": \"").append(c.stateBackend).append("\",\n");
-        if (resumedFrom > 0) {
-            sb.append("  \"resumedFromEpoch\": ").append(resumedFrom).append(",\n");
-        }
-        if (stoppedEarly != null) {
-            sb.append("  \"stoppedEarly\": \"").append(stoppedEarly).append("\",\n");
-        }
+    /** model.json of {@code model}. */
+    ModelFile modelFile(TrainConfig c, int model) {
         EpochMetrics last = last(model);
-        sb.append("  \"finalTestRmse\": ").append(last == null ? "null" : num(last.testRmse)).append(",\n");
-        sb.append("  \"finalTrainRmse\": ").append(last == null ? "null" : num(last.trainRmse())).append(",\n");
-        sb.append("  \"epochs\": [");
-        List<EpochMetrics> e = epochs.get(model);
-        for (int k = 0; k < e.size(); k++) {
-            sb.append(k == 0 ? "\n    " : ",\n    ").append(e.get(k).json());
-        }
-        sb.append("\n  ]\n}\n");
-        return sb.toString();
+        return new ModelFile(ModelFile.FORMAT, Json.round(mu, 6), c.models.get(model).rank, ModelFile.LINE_FORMAT,
+                c.input, c.test, c.grid ? model : null, c.models.get(model).toRecord(), c.settings(),
+                new ModelFile.Counts(trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped),
+                new float[] {min, max}, Json.round(loadSeconds, 6), stateBytesPerSubtask, c.parallelism,
+                c.psServers.size(), c.stateBackend, resumedFrom > 0 ? resumedFrom : null, stoppedEarly,
+                last == null ? null : Json.round(last.testRmse, 6), last == null ? null : Json.round(last.trainRmse(), 6),
+                records(model));
+    }
+
+    private List<EpochRecord> records(int model) {
+        List<EpochRecord> out = new ArrayList<>();
+        epochs.get(model).forEach(e -> out.add(e.record()));
+        return out;
     }
 
     /** Models ranked best first. */
@@ -132,28 +103,18 @@ final class Summary {
         return order;
     }
 
-    String gridJson(TrainConfig c) {
-        StringBuilder sb = new StringBuilder("{\n  \"best\": ").append(best()).append(",\n  \"models\": [");
+    /** grid.json: every model, best first. */
+    GridFile gridFile(TrainConfig c) {
+        List<GridFile.Entry> entries = new ArrayList<>();
         List<Integer> order = ranking();
         for (int k = 0; k < order.size(); k++) {
             int m = order.get(k);
             EpochMetrics l = last(m);
-            sb.append(k == 0 ? "\n    " : ",\n    ");
-            sb.append("{\"index\": ").append(m).append(", \"place\": ").append(k + 1)
-                    .append(", \"hyperParameters\": ").append(c.models.get(m).json())
-                    .append(", \"finalTestRmse\": ").append(l == null ? "null" : num(l.testRmse))
-                    .append(", \"finalTestMae\": ").append(l == null ? "null" : num(l.testMae))
-                    .append(", \"finalTrainRmse\": ").append(l == null ? "null" : num(l.trainRmse()))
-                    .append(", \"epochs\": [");
-            List<EpochMetrics> e = epochs.get(m);
-            for (int q = 0; q < e.size(); q++) {
-                sb.append(q == 0 ? "" : ", ").append(e.get(q).json());
-            }
-            sb.append("]}");
+            entries.add(new GridFile.Entry(m, k + 1, c.models.get(m).toRecord(),
+                    l == null ? null : Json.round(l.testRmse, 6), l == null ? null : Json.round(l.testMae, 6),
+                    l == null ? null : Json.round(l.trainRmse(), 6), records(m)));
         }
-        sb.append("\n  ],\n  \"globalMean\": ").append(num(mu)).append(",\n  \"trainRatings\": ").append(trainRatings)
-                .append(",\n  \"testRatings\": ").append(testRatings).append("\n}\n");
-        return sb.toString();
+        return new GridFile(best(), entries, Json.round(mu, 6), trainRatings, testRatings);
     }
 
     String table(TrainConfig c) {

@@ -64,7 +64,7 @@ class RatingSpillTest {
         for (int i = 0; i < 100; i++) {
             scrambled[i] = i;
         }
-        TrainOperator.scramble(scrambled);
+        KeyOrder.scramble(scrambled);
         for (int i = 0; i < 100; i++) {
             assertEquals(scrambled[i], (long) order.get(i));
         }

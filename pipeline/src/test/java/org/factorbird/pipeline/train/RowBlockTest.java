@@ -98,13 +98,13 @@ class RowBlockTest {
 
     @Test
     void scrambleIsAPermutationUnrelatedToNumericOrder() {
-        assertEquals(1L, 0x9E3779B97F4A7C15L * TrainOperator.inverse(0x9E3779B97F4A7C15L));
-        assertEquals(1L, 3L * TrainOperator.inverse(3L));
+        assertEquals(1L, 0x9E3779B97F4A7C15L * KeyOrder.inverse(0x9E3779B97F4A7C15L));
+        assertEquals(1L, 3L * KeyOrder.inverse(3L));
         long[] keys = new long[1000];
         for (int i = 0; i < keys.length; i++) {
             keys[i] = i;
         }
-        TrainOperator.scramble(keys);
+        KeyOrder.scramble(keys);
         long[] sorted = keys.clone();
         Arrays.sort(sorted);
         for (int i = 0; i < sorted.length; i++) {

@@ -14,7 +14,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.factorbird.pipeline.ModelFiles;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.sgd.SgdKernel;
@@ -74,7 +77,7 @@ class TrainOperatorTest {
 
             float[] row = new float[3];
             float[] col = new float[3];
-            ModelSpec.single(3, 1, 1L, 42L ^ TrainOperator.ROW_SEED_SALT, 0.1f).init(5, row, 0);
+            ModelSpec.single(3, 1, 1L, 42L ^ BlockStore.ROW_SEED_SALT, 0.1f).init(5, row, 0);
             ModelSpec.single(3, 1, 1L, 42L, 0.1f).init(9, col, 0);
             float[] colStart = col.clone();
             // mu is the mean of the single training rating
@@ -100,10 +103,9 @@ class TrainOperatorTest {
             }
             assertEquals(1, ps.storedKeys());
 
-            String model = Files.readString(out.resolve("model.json"));
-            assertTrue(model.contains("\"globalMean\": 4.000000"), model);
-            assertTrue(model.contains("\"trainRatings\": 1, \"testRatings\": 2, \"rows\": 1, \"columns\": 1, "
-                    + "\"testOnlyRows\": 1, \"skippedLines\": 1"), model);
+            ModelFile model = ModelFiles.model(out);
+            assertEquals(4.0, model.globalMean(), 0.0);
+            assertEquals(new ModelFile.Counts(1, 2, 1, 1, 1, 1), model.counts());
             assertEquals(List.of("f:3: missing rating value"), Files.readAllLines(out.resolve("skipped-lines.txt")));
         }
     }
@@ -120,9 +122,40 @@ class TrainOperatorTest {
             h.processElement(new StreamRecord<>(new Rating(1, 3, 5.0f, Rating.TEST)));
             h.processElement(new StreamRecord<>(new Rating(4, 2, 1.0f, Rating.TEST)));
             h.endInput();
-            String model = Files.readString(out.resolve("model.json"));
+            ModelFile model = ModelFiles.model(out);
             // clipped predictions are exactly 3: errors 2 and -2 -> RMSE 2, MAE 2
-            assertTrue(model.contains("\"testRmse\": 2.000000, \"testMae\": 2.000000"), model);
+            for (EpochRecord e : model.epochs()) {
+                assertEquals(2.0, e.testRmse(), 0.0, "epoch " + e.epoch());
+                assertEquals(2.0, e.testMae(), 0.0, "epoch " + e.epoch());
+            }
+            assertEquals(3, model.epochs().size());
         }
+    }
+
+    @Test
+    void modelJsonEscapesEveryStringAndReadsBack() throws Exception {
+        // quotes, a tab, non-ASCII and an emoji in the output directory (Flink paths turn '\\' into '/'), and a
+        // backslash too in the input name, which model.json records
+        Path weird = Files.createDirectories(out.resolve("qu\"ote slash\tü-é-😀"));
+        String input = weird.resolve("in \\\"put\".csv").toString();
+        Map<String, String> m = new java.util.HashMap<>(Map.of("input", input, "output", weird.toString(), "ps",
+                ps.address(), "parallelism", "1", "rank", "2", "epochs", "2", "seed", "42", "early-stop", "1"));
+        TrainOperator op = new TrainOperator(TrainConfig.from(Configuration.fromMap(m), 78L));
+        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Rating(1, 2, 3.0f, Rating.TRAIN)));
+            h.processElement(new StreamRecord<>(new Rating(1, 3, 5.0f, Rating.TEST)));
+            h.endInput();
+        }
+        String text = Files.readString(weird.resolve("model.json"));
+        com.fasterxml.jackson.databind.JsonNode tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+        assertEquals(input, tree.get("input").asText());
+        ModelFile model = ModelFiles.model(weird);
+        assertEquals(input, model.input());
+        assertEquals(ModelFile.FORMAT, model.format());
+        assertEquals(3.0, model.globalMean(), 0.0);
+        // the constant error of a held-out rating clipped to [3, 3] never improves: stopped after epoch 2
+        assertEquals("after epoch 2: held-out RMSE 2.0000 has not improved for 1 epochs", model.stoppedEarly());
     }
 }

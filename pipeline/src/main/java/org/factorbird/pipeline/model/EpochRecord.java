@@ -1,0 +1,16 @@
+package org.factorbird.pipeline.model;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * One model's numbers after one epoch, aggregated over all subtasks (an entry of {@code epochs} in model.json and
+ * grid.json). RMSE values are null when there is nothing to measure them on.
+ *
+ * @param trainRmse the training loss shown: the sampled one (--loss-sample) when there is a sample
+ * @param trainRmseDuringEpoch weighted RMSE of the training ratings, each measured just before its own SGD step
+ * @param psRequestsPerShard requests exchanged with each PS shard during the epoch, by all subtasks
+ * @param psBytesPerShard bytes (both directions) exchanged with each PS shard during the epoch
+ */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record EpochRecord(int epoch, Double trainRmse, Double trainRmseDuringEpoch, Double testRmse, Double testMae,
+        long ratingsPerSecond, double seconds, long[] psRequestsPerShard, long[] psBytesPerShard) {}

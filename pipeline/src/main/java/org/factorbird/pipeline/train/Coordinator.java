@@ -1,0 +1,76 @@
+package org.factorbird.pipeline.train;
+
+import java.util.Arrays;
+
+import org.factorbird.ps.PsClient;
+import org.factorbird.ps.protocol.Protocol;
+
+/**
+ * The points where all subtasks of a run wait for each other, each one AGGREGATE on the parameter server: every
+ * subtask contributes its partial numbers and receives the combined ones once all have arrived, so a barrier and
+ * the aggregation of a metric cost one round trip.
+ *
+ * <p>Aggregate ids are {@code attempt << 40 | phase << 32 | epoch}: restart attempts never mix their barriers,
+ * and the barriers of one attempt are told apart by phase and epoch.
+ */
+final class Coordinator {
+
+    private static final long LOAD = 1L << 32;
+    private static final long TRAINED = 2L << 32;
+    private static final long EVALUATED = 3L << 32;
+    private static final long DONE = 4L << 32;
+    private static final long RESTORED = 5L << 32;
+    /** The epoch field of the barrier after a final snapshot (epochs are far smaller). */
+    private static final int FINAL_SNAPSHOT = 0xFFFFF;
+
+    private final PsClient ps;
+    private final int attempt;
+    private final int parallelism;
+
+    Coordinator(PsClient ps, int attempt, int parallelism) {
+        this.ps = ps;
+        this.attempt = attempt;
+        this.parallelism = parallelism;
+    }
+
+    private double[] aggregate(long id, byte[] ops, double... values) {
+        return ps.awaitUnbounded(ps.aggregate(id | ((long) attempt << 40), parallelism, ops, values));
+    }
+
+    /** All subtasks have packed their rows: the job's totals (from which the global mean). */
+    LoadStats agreeOnLoad(LoadStats local) {
+        return LoadStats.fromArray(aggregate(LOAD, LoadStats.OPS, local.toArray()));
+    }
+
+    /** All subtasks have trained {@code epoch} and their pushes are applied; returns the summed {@code loss}. */
+    double[] epochTrained(int epoch, double[] loss) {
+        return aggregate(TRAINED | epoch, sums(loss.length), loss);
+    }
+
+    /** All subtasks have evaluated {@code epoch}; returns the summed {@code sums}. */
+    double[] epochEvaluated(int epoch, double[] sums) {
+        return aggregate(EVALUATED | epoch, sums(sums.length), sums);
+    }
+
+    /** All subtasks have restored the snapshot of {@code epoch}; returns the total {rows, columns} restored. */
+    double[] restored(int epoch, long rows, long columns) {
+        return aggregate(RESTORED | epoch, sums(2), rows, columns);
+    }
+
+    /** All subtasks have written the snapshot taken after an early stop. */
+    void finalSnapshotWritten() {
+        aggregate(RESTORED | FINAL_SNAPSHOT, sums(1), 0);
+    }
+
+    /** All subtasks have written their output; returns the total {rows, columns} written. */
+    double[] outputWritten(long rows, long columns) {
+        return aggregate(DONE, sums(2), rows, columns);
+    }
+
+    /** Every value summed. */
+    private static byte[] sums(int n) {
+        byte[] ops = new byte[n];
+        Arrays.fill(ops, Protocol.AGG_SUM);
+        return ops;
+    }
+}

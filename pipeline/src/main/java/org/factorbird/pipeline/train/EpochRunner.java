@@ -1,0 +1,160 @@
+package org.factorbird.pipeline.train;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.ps.Hashing;
+import org.factorbird.ps.PsClient;
+
+/**
+ * The epochs of one subtask. Each epoch trains every block in a new order, then waits at two barriers: after
+ * training (every subtask's pushes applied, the loss summed), and after evaluation (the {@link Evaluator}s' sums
+ * and the PS traffic summed). Between the two barriers no subtask trains, so that is where snapshots are taken.
+ */
+final class EpochRunner {
+
+    private final TrainConfig cfg;
+    private final BlockStore store;
+    private final PsClient ps;
+    private final Coordinator coordinator;
+    private final SnapshotIo snapshots;
+    private final RunReport report;
+    private final TrainMetrics metrics;
+    private final Models models;
+    private final float mu;
+    private final HeldOutEvaluator heldOut;
+    /** The held-out evaluator first, then any others; their sums are laid out in this order. */
+    private final List<Evaluator> evaluators;
+    /** Two batches, so that one is gathered while the other's pull is on the wire. */
+    private final Batch[] batches;
+
+    EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
+            RunReport report, TrainMetrics metrics, Models models, LoadStats load) {
+        this.cfg = cfg;
+        this.store = store;
+        this.ps = ps;
+        this.coordinator = coordinator;
+        this.snapshots = snapshots;
+        this.report = report;
+        this.metrics = metrics;
+        this.models = models;
+        this.mu = load.mu();
+        this.heldOut = new HeldOutEvaluator(store, ps, cfg, models, load);
+        this.evaluators = List.of(heldOut);
+        this.batches = new Batch[] {new Batch(models.width, 1 << 16), new Batch(models.width, 1 << 16)};
+    }
+
+    /** Runs epochs {@code first..cfg.epochs} (fewer on an early stop), recording their metrics in {@code summary}. */
+    void run(long[] blockKeys, Summary summary, int first) throws Exception {
+        EarlyStopping stopping = new EarlyStopping(cfg.earlyStop);
+        int lastSnapshot = -1;
+        int lastEpoch = first - 1;
+        int shards = ps.shardCount();
+        for (int epoch = first; epoch <= cfg.epochs; epoch++) {
+            long t0 = System.nanoTime();
+            long[][] trafficBefore = ps.traffic();
+            models.startEpoch(epoch);
+            double[] loss = new double[models.count + 1];
+            trainEpoch(blockKeys, epoch, loss);
+            double[] trained = coordinator.epochTrained(epoch, loss);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            boolean snapshot = snapshots.due(epoch);
+            if (snapshot) {
+                snapshots.write(blockKeys, epoch); // between two barriers: no subtask is training
+            }
+            int evalSize = evaluators.stream().mapToInt(Evaluator::size).sum();
+            double[] sums = new double[evalSize + 2 * shards];
+            int from = 0;
+            for (Evaluator e : evaluators) {
+                e.evaluate(blockKeys, batches[0], sums, from);
+                from += e.size();
+            }
+            addTraffic(trafficBefore, ps.traffic(), sums, evalSize);
+            sums = coordinator.epochEvaluated(epoch, sums);
+            if (snapshot) {
+                // every subtask has written its files (it passed the barrier): the snapshot is complete
+                snapshots.commit(epoch);
+                lastSnapshot = epoch;
+            }
+            double[] psRequests = java.util.Arrays.copyOfRange(sums, evalSize, evalSize + shards);
+            double[] psBytes = java.util.Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
+            HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, 0, models.count);
+            double epochBest = Double.POSITIVE_INFINITY;
+            for (int m = 0; m < models.count; m++) {
+                EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
+                        t.sampleRmse(m), t.testRmse(m), t.testMae(m), summary.trainRatings / seconds, seconds,
+                        psRequests, psBytes);
+                summary.epochs.get(m).add(em);
+                epochBest = Math.min(epochBest, em.testRmse);
+                report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
+            }
+            metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
+            lastEpoch = epoch;
+            String stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
+            if (stop != null) {
+                summary.stoppedEarly = stop;
+                report.progress("early stop " + stop);
+                break;
+            }
+        }
+        if (lastSnapshot != lastEpoch && lastEpoch >= first && snapshots.enabled()) {
+            // stopped early: snapshot the final state too (all pushes are applied since the last barrier)
+            snapshots.write(blockKeys, lastEpoch);
+            coordinator.finalSnapshotWritten();
+            snapshots.commit(lastEpoch);
+        }
+    }
+
+    /** This epoch's requests and bytes (both directions) per shard, snapshots included, into {@code sums[from..]}. */
+    private static void addTraffic(long[][] before, long[][] after, double[] sums, int from) {
+        int shards = before.length;
+        for (int sh = 0; sh < shards; sh++) {
+            sums[from + sh] = after[sh][0] - before[sh][0];
+            sums[from + shards + sh] = after[sh][1] - before[sh][1] + after[sh][2] - before[sh][2];
+        }
+    }
+
+    /**
+     * Trains one epoch; {@code loss[m]} gains model m's weighted squared errors, {@code loss[M]} the weights.
+     *
+     * <p>Two batches alternate: while batch i's pull is on the wire, batch i+1 is gathered from state (its rows
+     * differ from batch i's, so this changes no number). Batch i+1's pull is sent only after batch i's push, on
+     * the same connections, so it sees batch i's updates: staleness stays bounded by one batch.
+     */
+    private void trainEpoch(long[] keys, int epoch, double[] loss) throws Exception {
+        long seed = Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L);
+        // blocks in a new order every epoch; the rows of a batch's blocks are shuffled together (Batch)
+        KeyOrder.shuffle(keys, 0, keys.length, seed);
+        CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
+        BlockCursor cursor = new BlockCursor(store, keys, true, cfg.batchRows, cfg.batchRatings);
+        Batch current = batches[0];
+        CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false) : null;
+        int turn = 0;
+        while (pull != null) {
+            Interrupts.check();
+            Batch following = batches[++turn & 1];
+            boolean more = layOut(following, cursor, seed, epoch); // overlaps the pull in flight
+            ps.await(pull);
+            loss[models.count] += current.train(models, mu, loss);
+            pushes = CompletableFuture.allOf(pushes, current.push(ps));
+            pull = more ? following.pull(ps, false) : null;
+            for (int b = 0; b < current.blocks; b++) {
+                store.writeBack(current.blockKeys[b], current.blockParams[b]);
+            }
+            current = following;
+        }
+        ps.await(pushes); // every push applied before this subtask reports the epoch done
+    }
+
+    /** Fills {@code batch} for training and lays out its rows; false when the epoch is done. */
+    private boolean layOut(Batch batch, BlockCursor cursor, long epochSeed, int epoch) throws Exception {
+        while (cursor.fill(batch)) {
+            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
+            if (batch.rows > 0) {
+                return true;
+            } // only rows seen in held-out data so far: nothing to train, take the next blocks
+        }
+        return false;
+    }
+}

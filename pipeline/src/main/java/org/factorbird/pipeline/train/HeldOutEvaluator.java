@@ -1,0 +1,88 @@
+package org.factorbird.pipeline.train;
+
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.ps.PsClient;
+
+/**
+ * Held-out RMSE and MAE of every model (predictions clipped to the training range unless --no-clip), and the
+ * weighted training loss on the fixed --loss-sample of the training ratings, measured in the same pass.
+ *
+ * <p>Sums, for M models: {@code [2m]} squared and {@code [2m+1]} absolute held-out errors, {@code [2M+m]} weighted
+ * squared sample errors, {@code [3M]} held-out count, {@code [3M+1]} sample weight.
+ */
+final class HeldOutEvaluator implements Evaluator {
+
+    /** The aggregated sums of every subtask, read as metrics. */
+    static final class Totals {
+        private final double[] s;
+        private final int from;
+        private final int models;
+
+        Totals(double[] sums, int from, int models) {
+            this.s = sums;
+            this.from = from;
+            this.models = models;
+        }
+
+        double testCount() {
+            return s[from + 3 * models];
+        }
+
+        double sampleWeight() {
+            return s[from + 3 * models + 1];
+        }
+
+        double testRmse(int m) {
+            return testCount() > 0 ? Math.sqrt(s[from + 2 * m] / testCount()) : Double.NaN;
+        }
+
+        double testMae(int m) {
+            return testCount() > 0 ? s[from + 2 * m + 1] / testCount() : Double.NaN;
+        }
+
+        double sampleRmse(int m) {
+            return sampleWeight() > 0 ? Math.sqrt(s[from + 2 * models + m] / sampleWeight()) : Double.NaN;
+        }
+    }
+
+    private final BlockStore store;
+    private final PsClient ps;
+    private final TrainConfig cfg;
+    private final Models models;
+    private final LoadStats load;
+
+    HeldOutEvaluator(BlockStore store, PsClient ps, TrainConfig cfg, Models models, LoadStats load) {
+        this.store = store;
+        this.ps = ps;
+        this.cfg = cfg;
+        this.models = models;
+        this.load = load;
+    }
+
+    @Override
+    public int size() {
+        return 3 * models.count + 2;
+    }
+
+    @Override
+    public void evaluate(long[] blockKeys, Batch batch, double[] sums, int from) throws Exception {
+        int m = models.count;
+        double[] test = new double[2 * m];
+        double[] sample = new double[m];
+        BlockCursor cursor = new BlockCursor(store, blockKeys, false, cfg.batchRows, cfg.batchRatings);
+        while (cursor.fill(batch)) {
+            Interrupts.check();
+            batch.layoutEvaluation();
+            if (batch.rows == 0) {
+                continue;
+            }
+            // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
+            ps.await(batch.pull(ps, true));
+            double[] counts = batch.evaluate(models, load.mu(), cfg.clip, load.min(), load.max(), test, sample);
+            sums[from + 3 * m] += counts[0];
+            sums[from + 3 * m + 1] += counts[1];
+        }
+        System.arraycopy(test, 0, sums, from, 2 * m);
+        System.arraycopy(sample, 0, sums, from + 2 * m, m);
+    }
+}

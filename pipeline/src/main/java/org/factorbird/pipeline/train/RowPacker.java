@@ -1,0 +1,96 @@
+package org.factorbird.pipeline.train;
+
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.HoldoutSplit;
+import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.train.PrimitiveLists.LongList;
+
+/**
+ * Turns the spilled ratings into blocks of rows in the {@link BlockStore} at end of input, and counts what it
+ * packed ({@link LoadStats}). Rows arrive in {@link KeyOrder#scramble} order, so a block's rows are unrelated ids.
+ */
+final class RowPacker {
+
+    /**
+     * Blocks per batch at least: a batch takes whole blocks, so blocks are at most 1/16 of --batch-rows rows and
+     * of --batch-ratings ratings (unless one row has more), and batches stay within a 16th of their limits.
+     */
+    static final int BLOCKS_PER_BATCH = 16;
+
+    /** The packed rows: the key each block is stored under (its first row), and the counts. */
+    record Packed(long[] blockKeys, LoadStats stats) {}
+
+    private final BlockStore store;
+    private final TrainConfig cfg;
+    private final LongList blockKeys = new LongList(1024);
+    private final RowBlock.Builder builder;
+    private final long sampleSeed;
+    private final int blockRows;
+    private final int blockRatings;
+
+    private double sum;
+    private double weightSum;
+    private long trainRatings;
+    private long testRatings;
+    private long trainRows;
+    private long testOnlyRows;
+    private float min = Float.POSITIVE_INFINITY;
+    private float max = Float.NEGATIVE_INFINITY;
+
+    RowPacker(BlockStore store, TrainConfig cfg) {
+        this.store = store;
+        this.cfg = cfg;
+        this.builder = new RowBlock.Builder(cfg.weightColumn > 0);
+        this.sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
+        this.blockRows = Math.max(1, Math.min(BlockStore.BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
+        this.blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
+    }
+
+    /** Packs every row of {@code spill} and closes it. */
+    Packed pack(RatingSpill spill) throws Exception {
+        spill.forEachRow((row, sp, from, to) -> {
+            Interrupts.check();
+            for (int k = from; k < to; k++) {
+                rating(row, sp.kind(k), sp.col(k), sp.value(k), sp.weight(k));
+            }
+            endRow(row);
+        });
+        spill.close();
+        if (builder.rows() > 0) {
+            blockKeys.add(store.store(builder.build()));
+        }
+        // loadSeconds and skipped lines are the operator's to fill in
+        return new Packed(blockKeys.toArray(), new LoadStats(sum, weightSum, trainRatings, testRatings, 0, trainRows,
+                testOnlyRows, min, max, 0, store.bytes()));
+    }
+
+    private void rating(long row, byte kind, long col, float value, float weight) {
+        if (kind == Rating.TEST) {
+            builder.test(col, value);
+            testRatings++;
+            return;
+        }
+        builder.train(col, value, weight,
+                cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample);
+        // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
+        sum += (double) weight * value;
+        weightSum += weight;
+        if (weight > 0) {
+            min = Math.min(min, value);
+            max = Math.max(max, value);
+        }
+    }
+
+    private void endRow(long row) throws Exception {
+        int trained = builder.endRow(row);
+        if (trained > 0) {
+            trainRows++;
+            trainRatings += trained;
+        } else {
+            testOnlyRows++;
+        }
+        if (builder.rows() >= blockRows || builder.ratings() >= blockRatings) {
+            blockKeys.add(store.store(builder.build()));
+        }
+    }
+}
