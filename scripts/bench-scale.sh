@@ -77,7 +77,7 @@ for n in "${SIZES[@]}"; do
   median=$(grep -o '[0-9.]*M ratings/s' "$DIR/log-scale-$n.txt" | sed 's/M ratings.s//' | sort -g \
     | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}')
   mb=$(grep -o 'ps [0-9.]* MB' "$DIR/log-scale-$n.txt" | tail -1 | awk '{print $2}')
-  train=$(grep -o '"trainRatings": [0-9]*' "$data/planted.json" | awk '{print $2}')
+  train=$("$FB" field "$data/planted.json" trainRatings)
   heldout=$(awk -v t="$train" -v r="$ratings" 'BEGIN { printf "%.4f", 1 - t / r }')
   est=$("$FB" estimate --rows "$rows" --cols "$cols" --ratings "$ratings" --rank 10 --ps-shards 2 \
     --parallelism 2 --slots 2 --holdout "$heldout" --skew 0.8 --state-backend rocksdb)

@@ -57,7 +57,7 @@ measure() { # config, run number
   median=$(grep -o '[0-9.]*M ratings/s' "$DIR/log-$name.txt" | awk '{print $1}' | sed 's/M//' | sort -g \
     | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}')
   load=$(grep -o '([0-9.]*M lines/s)' "$DIR/log-$name.txt" | tr -d '()M' | awk '{print $1}')
-  rmse=$(grep -o '"finalTestRmse": [0-9.]*' "$DIR/out-$name/model.json" | awk '{print $2}')
+  rmse=$("$FB" field "$DIR/out-$name/model.json" finalTestRmse)
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$DIR/time-$name.txt")
   echo "$median $load $rmse $rss"
 }
@@ -78,7 +78,7 @@ done
 
 echo
 echo "== summary: medians of $RUNS runs ($(nproc) cores, $EPOCHS epochs, parallelism 2, 2 PS shards," \
-  "$(grep -o '"trainRatings": [0-9]*' "$DIR/data/planted.json" | awk '{print $2}') training ratings)"
+  "$("$FB" field "$DIR/data/planted.json" trainRatings) training ratings)"
 declare -A EPOCH RMSE
 for c in "${CONFIGS[@]}"; do
   rows=$(for i in $(seq 1 "$RUNS"); do measure "$c" "$i"; done)

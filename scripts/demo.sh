@@ -11,6 +11,6 @@ rm -rf "$WORK"
   --rank 8 --noise "$SIGMA" --seed 7
 "$HOME_DIR/scripts/factorbird" train --input "$WORK/data/train" --test "$WORK/data/test" \
   --output "$WORK/model" --rank 10 --epochs 20 | tee "$WORK/train.log"
-RMSE=$(grep -o '"finalTestRmse": [0-9.]*' "$WORK/model/model.json" | awk '{print $2}')
+RMSE=$("$HOME_DIR/scripts/factorbird" field "$WORK/model/model.json" finalTestRmse)
 awk -v r="$RMSE" -v s="$SIGMA" 'BEGIN { printf "final held-out RMSE %.4f; planted noise floor %.4f; ratio %.3f\n", r, s, r / s }'
 echo "factors: $WORK/model/rows/, $WORK/model/columns/; summary: $WORK/model/model.json"

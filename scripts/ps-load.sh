@@ -10,4 +10,4 @@ LIB="$HOME_DIR/jobs/target/lib"
 if [[ ! -f "$JAR" ]]; then (cd "$HOME_DIR" && mvn -B -q -DskipTests package) >&2; fi
 exec java -Xmx2g -Dlog4j.configurationFile="$HOME_DIR/conf/log4j-cli.properties" \
   -Dfactorbird.log.dir="${FACTORBIRD_LOG_DIR:-$HOME_DIR/logs}" \
-  -cp "$JAR:$LIB/*" org.factorbird.ps.server.PsLoad "$@"
+  -cp "$JAR:$LIB/*" org.factorbird.jobs.PsLoad "$@"

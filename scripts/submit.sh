@@ -22,8 +22,10 @@ done
 [[ -f "$JAR" ]] || { echo "submit: no job jar at $JAR (run mvn -B -DskipTests package)" >&2; exit 2; }
 BASE="http://$REST"
 
-json_field() { # name: the first "name":"value" or "name":number of stdin
-  sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+json_field() { # name: the field "name" of the JSON object on stdin (empty when absent), through a JSON parser:
+  # jq when installed (no JVM start per poll), else the project's own 'factorbird field'
+  if command -v jq > /dev/null; then jq -r --arg k "$1" '.[$k] // empty' 2>/dev/null || true
+  else "$HOME_DIR/scripts/factorbird" field - "$1" 2>/dev/null || true; fi
 }
 
 UPLOAD=$(curl -s -X POST -H "Expect:" -F "jarfile=@$JAR" "$BASE/jars/upload") \
@@ -55,8 +57,7 @@ while true; do
   case "$STATE" in
     FINISHED) echo "job $JOB finished"; exit 0 ;;
     FAILED|CANCELED)
-      ROOT=$(curl -s "$BASE/jobs/$JOB/exceptions" | sed -n 's/.*"root-exception":"\([^"]*\).*/\1/p' \
-             | sed 's/\\n.*//' | head -c 400)
+      ROOT=$(curl -s "$BASE/jobs/$JOB/exceptions" | json_field root-exception | head -1 | head -c 400)
       echo "submit: error: job $JOB $STATE: $ROOT" >&2
       exit 1 ;;
     *) sleep 1 ;;

@@ -1,72 +1,128 @@
 package org.factorbird.jobs;
 
-import java.io.PrintStream;
-import java.util.List;
-import java.util.Map;
+import java.util.concurrent.Callable;
 
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.MemorySize;
 import org.factorbird.pipeline.Estimate;
 import org.factorbird.pipeline.FactorbirdJob;
+import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.ps.cli.Cli;
 
-/** {@code factorbird estimate}: the cost of a run from the shape of its data, before running it. */
-final class EstimateCommand {
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.IDefaultValueProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code factorbird estimate}: the cost of a run from the shape of its data, before running it. Options that
+ * {@code train} has too take their defaults from {@link FactorbirdOptions}, so both commands agree.
+ */
+@Command(name = "estimate", sortOptions = false, showDefaultValues = true,
+        defaultValueProvider = EstimateCommand.TrainDefaults.class,
+        description = "Memory, bytes and requests of a training run, from the shape of its data.")
+final class EstimateCommand implements Callable<Integer> {
+
+    @Mixin
+    Cli.Help help;
 
     /** Bytes of a "row,col,rating" text line, for sizing RocksDB as train does from the input's size. */
     static final long TEXT_BYTES_PER_RATING = 20;
 
-    private EstimateCommand() {}
-
-    static final List<String> FLAGS = List.of("rows", "cols", "ratings", "rank", "models", "adagrad", "ps-shards",
-            "parallelism", "slots", "batch-rows", "holdout", "loss-sample", "state-backend", "rocksdb-memory", "skew");
-
-    static final String HELP = String.join("\n",
-            "usage: factorbird estimate --rows R --cols C --ratings N [options]",
-            "  --rank K            rank of every model [default: 10]",
-            "  --models M          models trained together (grid size) [default: 1]",
-            "  --adagrad true      the models use AdaGrad (twice the floats per id) [default: false]",
-            "  --ps-shards S       parameter-server shards [default: 2]",
-            "  --parallelism P     training subtasks [default: 2]",
-            "  --slots S           training subtasks per TaskManager [default: 1]",
-            "  --batch-rows B      rows per batch [default: 4096]",
-            "  --holdout F         held-out fraction of the ratings [default: 0.1]",
-            "  --loss-sample F     training-loss sample [default: 0.01]",
-            "  --skew S            Zipf exponent of column popularity, 0 = uniform [default: 0]",
-            "  --state-backend X   heap or rocksdb [default: heap]",
-            "  --rocksdb-memory M  RocksDB memory per subtask, e.g. 256m [default: as train derives it: the input's "
-                    + "text size per subtask, ~20 bytes per rating, within 64m..1g]");
-
-    static void run(Map<String, String> f, PrintStream out) {
-        try {
-            int rank = Integer.parseInt(f.getOrDefault("rank", "10"));
-            int models = Integer.parseInt(f.getOrDefault("models", "1"));
-            boolean adagrad = Boolean.parseBoolean(f.getOrDefault("adagrad", "false"));
-            if (!f.containsKey("rows") || !f.containsKey("cols") || !f.containsKey("ratings")) {
-                throw new Factorbird.CliException("--rows, --cols and --ratings are required", 2);
+    /** The defaults of options that {@code train} has too: {@link FactorbirdOptions}'. */
+    static final class TrainDefaults implements IDefaultValueProvider {
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            if (!(arg instanceof OptionSpec)) {
+                return null;
             }
-            Estimate e = new Estimate(Long.parseLong(f.get("rows")), Long.parseLong(f.get("cols")),
-                    Long.parseLong(f.get("ratings")), models * (rank + 1) * (adagrad ? 2 : 1),
-                    Integer.parseInt(f.getOrDefault("ps-shards", "2")),
-                    Integer.parseInt(f.getOrDefault("parallelism", "2")),
-                    Integer.parseInt(f.getOrDefault("batch-rows", "4096")),
-                    Double.parseDouble(f.getOrDefault("holdout", "0.1")),
-                    Double.parseDouble(f.getOrDefault("loss-sample", "0.01")),
-                    Double.parseDouble(f.getOrDefault("skew", "0")));
-            String backend = f.getOrDefault("state-backend", "heap");
-            if (!backend.equals("heap") && !backend.equals("rocksdb")) {
-                throw new Factorbird.CliException("--state-backend must be 'heap' or 'rocksdb' but was '" + backend
-                        + "'", 2);
+            String key = ((OptionSpec) arg).longestName().substring(2);
+            for (ConfigOption<?> o : FactorbirdOptions.all()) {
+                if (o.key().equals(key) && o.hasDefaultValue()) {
+                    return String.valueOf(o.defaultValue());
+                }
             }
-            long rocksdb = f.containsKey("rocksdb-memory")
-                    ? org.apache.flink.configuration.MemorySize.parse(f.get("rocksdb-memory")).getBytes()
-                    : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
-            int slots = Integer.parseInt(f.getOrDefault("slots", "1"));
-            if (slots < 1) {
-                throw new Factorbird.CliException("--slots must be >= 1 but was " + slots, 2);
-            }
-            out.println(e.report(slots, backend, rocksdb));
-        } catch (NumberFormatException e) {
-            throw new Factorbird.CliException("estimate options must be numbers: " + e.getMessage(), 2);
-        } catch (IllegalArgumentException e) {
-            throw new Factorbird.CliException(e.getMessage(), 2);
+            return null;
         }
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--rows", required = true, paramLabel = "R", description = "Rows with ratings.")
+    long rows;
+
+    @Option(names = "--cols", required = true, paramLabel = "C", description = "Columns with ratings.")
+    long cols;
+
+    @Option(names = "--ratings", required = true, paramLabel = "N", description = "Ratings, held-out ones included.")
+    long ratings;
+
+    @Option(names = "--rank", paramLabel = "K", description = "Rank of every model.")
+    int rank;
+
+    @Option(names = "--models", paramLabel = "M", defaultValue = "1", description = "Models trained together "
+            + "(grid size).")
+    int models;
+
+    @Option(names = "--schedule", paramLabel = "S", description = "The models' schedule; 'adagrad' doubles the "
+            + "floats per id.")
+    String schedule;
+
+    @Option(names = "--ps-shards", paramLabel = "S", description = "Parameter-server shards.")
+    int shards;
+
+    @Option(names = "--parallelism", paramLabel = "P", description = "Training subtasks.")
+    int parallelism;
+
+    @Option(names = "--slots", paramLabel = "S", defaultValue = "1", description = "Training subtasks per "
+            + "TaskManager.")
+    int slots;
+
+    @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch.")
+    int batchRows;
+
+    @Option(names = "--holdout", paramLabel = "F", description = "Held-out fraction of the ratings.")
+    double holdout;
+
+    @Option(names = "--loss-sample", paramLabel = "F", description = "Training-loss sample.")
+    double lossSample;
+
+    @Option(names = "--skew", paramLabel = "S", defaultValue = "0", description = "Zipf exponent of column "
+            + "popularity; 0: uniform.")
+    double skew;
+
+    @Option(names = "--state-backend", paramLabel = "X", description = "heap or rocksdb.")
+    String backend;
+
+    @Option(names = "--rocksdb-memory", paramLabel = "M", description = "RocksDB memory per subtask, e.g. 256m "
+            + "(default: as train derives it, the input's text size per subtask, ~20 bytes per rating, within "
+            + "64m..1g).")
+    String rocksdbMemory;
+
+    @Override
+    public Integer call() {
+        try {
+            if (!backend.equals("heap") && !backend.equals("rocksdb")) {
+                throw new IllegalArgumentException("--state-backend must be 'heap' or 'rocksdb' but was '" + backend
+                        + "'");
+            }
+            if (slots < 1) {
+                throw new IllegalArgumentException("--slots must be >= 1 but was " + slots);
+            }
+            boolean adagrad = schedule.equalsIgnoreCase("adagrad");
+            Estimate e = new Estimate(rows, cols, ratings, models * (rank + 1) * (adagrad ? 2 : 1), shards,
+                    parallelism, batchRows, holdout, lossSample, skew);
+            long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()
+                    : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
+            spec.commandLine().getOut().println(e.report(slots, backend, rocksdb));
+        } catch (IllegalArgumentException e) {
+            throw new Cli.Failure(e.getMessage(), Cli.USAGE);
+        }
+        return 0;
     }
 }

@@ -25,6 +25,7 @@ import org.factorbird.pipeline.model.GridFile;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.ModelFiles;
+import org.factorbird.ps.cli.Cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +42,7 @@ class FactorbirdCliTest {
     }
 
     private static String error(String... args) {
-        return assertThrows(Factorbird.CliException.class, () -> run(args)).getMessage();
+        return assertThrows(Cli.Failure.class, () -> run(args)).getMessage();
     }
 
     @Test
@@ -49,11 +50,14 @@ class FactorbirdCliTest {
         String help = run("train", "--help");
         for (ConfigOption<?> o : FactorbirdOptions.all()) {
             String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
-            assertTrue(help.contains("--" + o.key()), "missing --" + o.key());
-            assertTrue(help.contains("[default: " + def + "]"), "missing default of --" + o.key());
-            assertTrue(help.contains(FactorbirdOptions.text(o)), "missing description of --" + o.key());
+            assertTrue(help.contains("--" + o.key()) || help.contains("--[no-]" + o.key()), "missing --" + o.key());
+            // picocli wraps the descriptions (also inside dotted words): compare without whitespace
+            String flat = help.replaceAll("\\s+", "");
+            assertTrue(flat.contains("[default:" + def + "]"), "missing default of --" + o.key());
+            assertTrue(flat.contains(FactorbirdOptions.text(o).replaceAll("\\s+", "")),
+                    "missing description of --" + o.key());
         }
-        assertTrue(run("generate", "--help").contains("--noise SIGMA"));
+        assertTrue(run("generate", "--help").contains("--noise=SIGMA"));
     }
 
     @Test
@@ -81,7 +85,8 @@ class FactorbirdCliTest {
         assertEquals("--slots must be >= 1 but was 0", error(concat(shape, "--slots", "0")));
         assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'",
                 error(concat(shape, "--state-backend", "disk")));
-        assertTrue(error(concat(shape, "--slots", "two")).startsWith("estimate options must be numbers"));
+        assertEquals("Invalid value for option '--slots': 'two' is not an int (see --help)",
+                error(concat(shape, "--slots", "two")));
     }
 
     private static String[] concat(String[] a, String... b) {
@@ -91,8 +96,50 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void everyCommandAnswersHelpAndRefusesAnUnknownOptionInOneLineWithExitCode2() {
+        for (String command : List.of("train", "grid", "generate", "estimate", "field")) {
+            String help = run(command, "--help");
+            assertTrue(help.startsWith("Usage: factorbird " + command), help);
+            // the command's required arguments, so that the unknown option is the only mistake
+            String[] required = switch (command) {
+                case "generate" -> new String[] {"--output", "x"};
+                case "estimate" -> new String[] {"--rows", "1", "--cols", "1", "--ratings", "1"};
+                case "field" -> new String[] {"f.json", "a"};
+                default -> new String[0];
+            };
+            Cli.Failure f = assertThrows(Cli.Failure.class, () -> run(concat(concat(new String[] {command},
+                    required), "--bogus-option")));
+            assertEquals(2, f.exitCode, command);
+            assertTrue(f.getMessage().startsWith("Unknown option: '--bogus-option'"), f.getMessage());
+            assertFalse(f.getMessage().contains("\n"), f.getMessage());
+        }
+        assertTrue(run().contains("train") && run("--help").contains("estimate"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertEquals(0, Cli.create(new PsLoad(), o, e).execute("--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ")
+                .contains("Concurrent clients, 1-256. Default: 16"), out.toString(StandardCharsets.UTF_8));
+        assertEquals(2, Cli.create(new PsLoad(), o, e).execute("--clinets", "3"));
+        assertEquals("ps-load: error: Unknown options: '--clinets', '3'; did you mean --clients? (see --help)\n",
+                err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void fieldPrintsOneValueOfAJsonFile() throws IOException {
+        Path f = tmp.resolve("m.json");
+        Files.writeString(f, "{\"counts\": {\"trainRatings\": 12}, \"epochs\": [{\"testRmse\": 0.5}], \"s\": \"a\\\"b\"}");
+        assertEquals("12\n", run("field", f.toString(), "counts.trainRatings"));
+        assertEquals("0.5\n", run("field", f.toString(), "epochs.0.testRmse"));
+        assertEquals("a\"b\n", run("field", f.toString(), "s"));
+        assertEquals(f + " has no field counts.rows", error("field", f.toString(), "counts.rows"));
+    }
+
+    @Test
     void badOptionsGiveOneClearLine() {
-        assertEquals("unknown option --rnak (see --help)", error("train", "--rnak", "5"));
+        assertEquals("Unknown options: '--rnak', '5'; did you mean --rank? (see --help)",
+                error("train", "--rnak", "5"));
         assertEquals("--rank has an invalid value 'abc'", error("train", "--input", "x", "--output", "y",
                 "--rank", "abc"));
         assertEquals("--rank must be >= 1 but was 0", error("train", "--input", "x", "--output", "y",
@@ -100,7 +147,8 @@ class FactorbirdCliTest {
         assertEquals("--input is required", error("train", "--output", "y"));
         assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'", error("train", "--input", "x",
                 "--output", "y", "--state-backend", "disk"));
-        assertEquals("option --epochs needs a value", error("train", "--epochs"));
+        assertEquals("Missing required parameter for option '--epochs' (EPOCHS) (see --help)",
+                error("train", "--epochs"));
     }
 
     @Test
@@ -175,7 +223,8 @@ class FactorbirdCliTest {
                 "--rank", "3", "--seed", "9");
         assertEquals("--rank has a list of values ('4,6'); lists are for 'factorbird grid'", error("train",
                 "--input", data.resolve("train").toString(), "--output", tmp.resolve("x").toString(), "--rank", "4,6"));
-        assertTrue(run("grid", "--help").contains("--rank --learning-rate --lambda --lambda-bias --schedule"));
+        assertTrue(run("grid", "--help").replaceAll("\\s+", " ")
+                .contains("--rank --learning-rate --lambda --lambda-bias --schedule"));
         Path out = tmp.resolve("grid");
         String text = run("grid", "--input", data.resolve("train").toString(), "--holdout", "0.1", "--output",
                 out.toString(), "--epochs", "3", "--rank", "4,6", "--schedule", "constant,adagrad", "--keep-all",

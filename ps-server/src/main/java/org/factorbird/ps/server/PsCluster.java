@@ -3,147 +3,47 @@ package org.factorbird.ps.server;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import org.factorbird.ps.PsException;
+import org.factorbird.ps.cli.Cli;
 import org.factorbird.ps.PsStatus;
 
 /**
- * {@code ps-cluster start|stop|status --config conf/ps-cluster.yaml}: runs the shards of a PS cluster on this
- * machine as separate processes, with a log and a pid file each, and waits until each answers STATUS.
- * Servers listed on other hosts are not started here; their command line is printed instead.
- *
- * <p>The file is a small YAML subset: top-level {@code key: value} lines and a {@code servers:} list of
- * {@code - host: H / port: P / shard: I} items (see conf/ps-cluster.yaml).
+ * The local side of a PS cluster described by {@code conf/ps-cluster.yaml} ({@link ClusterFile}): starts its
+ * shards on this machine as separate processes, with a log and a pid file each, waits until each answers STATUS,
+ * stops them, and reports their status. Servers listed on other hosts are not started here; their command line is
+ * printed instead. The command line is {@link PsClusterCommand}.
  */
 public final class PsCluster {
 
-    /** One server of the cluster file. */
-    static final class Server {
-        String host;
-        int port = -1;
-        int shard = -1;
-        int line;
-    }
-
+    final ClusterFile config;
     final Path file;
-    final Map<String, String> settings = new LinkedHashMap<>();
-    final List<Server> servers = new ArrayList<>();
+    final List<ClusterFile.Server> servers;
     /** When > 0, the servers exit once this process has gone (a test suite killed with -9 leaves nothing). */
     long ownerPid;
 
     PsCluster(Path file) throws IOException {
+        this.config = new ClusterFile(file);
         this.file = file;
-        parse(Files.readAllLines(file, StandardCharsets.UTF_8));
-        validate();
-    }
-
-    private IllegalArgumentException error(int line, String message) {
-        return new IllegalArgumentException(file + ":" + line + ": " + message);
-    }
-
-    private void parse(List<String> lines) {
-        Server current = null;
-        boolean inServers = false;
-        for (int i = 0; i < lines.size(); i++) {
-            int n = i + 1;
-            String raw = lines.get(i);
-            int hash = raw.indexOf('#');
-            String line = (hash >= 0 ? raw.substring(0, hash) : raw).stripTrailing();
-            if (line.isBlank()) {
-                continue;
-            }
-            boolean indented = Character.isWhitespace(line.charAt(0));
-            String t = line.strip();
-            if (!indented) {
-                inServers = false;
-                current = null;
-            }
-            if (t.startsWith("- ")) {
-                if (!inServers) {
-                    throw error(n, "a list item outside 'servers:'");
-                }
-                current = new Server();
-                current.line = n;
-                servers.add(current);
-                t = t.substring(2).strip();
-            }
-            int colon = t.indexOf(':');
-            if (colon <= 0) {
-                throw error(n, "expected 'key: value' but found '" + t + "'");
-            }
-            String key = t.substring(0, colon).strip();
-            String value = t.substring(colon + 1).strip();
-            if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"")
-                    || value.startsWith("'") && value.endsWith("'"))) {
-                value = value.substring(1, value.length() - 1);
-            }
-            if (!indented) {
-                if (key.equals("servers")) {
-                    inServers = true;
-                } else {
-                    settings.put(key, value);
-                }
-                continue;
-            }
-            if (current == null) {
-                throw error(n, "'" + key + "' outside a server item");
-            }
-            switch (key) {
-                case "host": current.host = value; break;
-                case "port": current.port = intValue(n, key, value); break;
-                case "shard": current.shard = intValue(n, key, value); break;
-                default: throw error(n, "unknown server key '" + key + "' (host, port, shard)");
-            }
-        }
-    }
-
-    private int intValue(int line, String key, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw error(line, key + " must be an integer but was '" + value + "'");
-        }
-    }
-
-    private void validate() {
-        if (servers.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no servers listed");
-        }
-        boolean[] seen = new boolean[servers.size()];
-        for (Server s : servers) {
-            if (s.host == null || s.port < 1 || s.port > 65535 || s.shard < 0) {
-                throw error(s.line, "a server needs host, port (1-65535) and shard (>= 0)");
-            }
-            if (s.shard >= servers.size()) {
-                throw error(s.line, "shard " + s.shard + " but the cluster has " + servers.size() + " servers");
-            }
-            if (seen[s.shard]) {
-                throw error(s.line, "shard " + s.shard + " is listed twice");
-            }
-            seen[s.shard] = true;
-        }
-        servers.sort((a, b) -> Integer.compare(a.shard, b.shard));
+        this.servers = config.servers;
     }
 
     String setting(String key, String def) {
-        return settings.getOrDefault(key, def);
+        return config.setting(key, def);
     }
 
     /** host:port of every shard in shard order: the value of a job's --ps. */
     String addresses() {
         StringBuilder sb = new StringBuilder();
-        for (Server s : servers) {
-            sb.append(sb.length() == 0 ? "" : ",").append(s.host).append(':').append(s.port);
+        for (ClusterFile.Server s : servers) {
+            sb.append(sb.length() == 0 ? "" : ",").append(s.address());
         }
         return sb.toString();
     }
@@ -153,7 +53,7 @@ public final class PsCluster {
         return p.isAbsolute() ? p : file.toAbsolutePath().getParent().getParent().resolve(p);
     }
 
-    private Path pidFile(Server s) {
+    private Path pidFile(ClusterFile.Server s) {
         return dir("pid-dir", "run/ps").resolve("ps-" + s.shard + ".pid");
     }
 
@@ -166,7 +66,7 @@ public final class PsCluster {
         }
     }
 
-    private List<String> command(Server s, String classpath) {
+    private List<String> command(ClusterFile.Server s, String classpath) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx" + setting("heap", "1g"));
@@ -216,7 +116,7 @@ public final class PsCluster {
         Path logs = dir("log-dir", "logs/ps");
         Files.createDirectories(logs);
         Files.createDirectories(pidFile(servers.get(0)).getParent());
-        for (Server s : servers) {
+        for (ClusterFile.Server s : servers) {
             if (!isLocal(s.host)) {
                 System.out.println("shard " + s.shard + " runs on " + s.host + "; start it there with: "
                         + String.join(" ", command(s, "<classpath>")));
@@ -235,7 +135,7 @@ public final class PsCluster {
                     + ", log " + log + ")");
         }
         long deadline = System.currentTimeMillis() + waitMs;
-        for (Server s : servers) {
+        for (ClusterFile.Server s : servers) {
             String address = s.host + ":" + s.port;
             while (true) {
                 try {
@@ -265,7 +165,7 @@ public final class PsCluster {
 
     /** Stops every local server with a pid file: TERM, then KILL after 10 s. */
     void stop() throws IOException, InterruptedException {
-        for (Server s : servers) {
+        for (ClusterFile.Server s : servers) {
             Path pid = pidFile(s);
             Optional<ProcessHandle> p = running(pid);
             if (p.isPresent()) {
@@ -297,7 +197,7 @@ public final class PsCluster {
     /** Prints every server's status; returns the number that did not answer. */
     int status() {
         int down = 0;
-        for (Server s : servers) {
+        for (ClusterFile.Server s : servers) {
             try {
                 System.out.println(PsStatus.query(s.host + ":" + s.port, 2000, statusTls()));
             } catch (PsException e) {
@@ -309,49 +209,8 @@ public final class PsCluster {
         return down;
     }
 
+    /** {@code ps-cluster start|stop|status [--config FILE]}: see {@link PsClusterCommand}. */
     public static void main(String[] args) {
-        String usage = "usage: ps-cluster start|stop|status [--config conf/ps-cluster.yaml] [--wait-ms MS] "
-                + "[--owner-pid PID]";
-        if (args.length == 0 || args[0].equals("--help")) {
-            System.out.println(usage);
-            return;
-        }
-        String config = "conf/ps-cluster.yaml";
-        long waitMs = 30_000;
-        long owner = 0;
-        for (int i = 1; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--config": config = args[i + 1]; break;
-                case "--wait-ms": waitMs = Long.parseLong(args[i + 1]); break;
-                case "--owner-pid": owner = Long.parseLong(args[i + 1]); break;
-                default:
-                    System.err.println("ps-cluster: unknown option " + args[i] + "\n" + usage);
-                    System.exit(2);
-            }
-        }
-        try {
-            PsCluster cluster = new PsCluster(Paths.get(config));
-            cluster.ownerPid = owner;
-            switch (args[0]) {
-                case "start":
-                    cluster.start(System.getProperty("java.class.path"), waitMs);
-                    break;
-                case "stop":
-                    cluster.stop();
-                    break;
-                case "status":
-                    System.exit(cluster.status() == 0 ? 0 : 3);
-                    break;
-                default:
-                    System.err.println("ps-cluster: unknown command " + args[0] + "\n" + usage);
-                    System.exit(2);
-            }
-        } catch (IllegalArgumentException | IllegalStateException | IOException e) {
-            System.err.println("ps-cluster: error: " + e.getMessage());
-            System.exit(1);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            System.exit(1);
-        }
+        Cli.exit(new PsClusterCommand(), args);
     }
 }

@@ -14,9 +14,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import org.factorbird.ps.cli.Cli;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.protocol.PsFrameDecoder;
 import org.slf4j.Logger;
@@ -285,115 +285,8 @@ public final class PsServer implements AutoCloseable {
         LOG.info("parameter server shard {} on {} stopped", state.shardIndex, address);
     }
 
-    // ------------------------------------------------------------------------------------------------
-    //  standalone
-    // ------------------------------------------------------------------------------------------------
-
-    static final String USAGE = String.join("\n",
-            "usage: ps-server --shard I --shards N [--port P] [--bind HOST] [--rank K] [--cluster-id NAME]",
-            "                 [--stats-interval S] [--max-frame-bytes B]",
-            "  --shard I            this server's shard index, 0 <= I < N (required)",
-            "  --shards N           number of shards in the cluster (required)",
-            "  --port P             TCP port (default 7070; 0 picks a free port)",
-            "  --bind HOST          address to listen on (default 127.0.0.1: loopback only)",
-            "  --rank K             accept only single-model runs of rank K (default: any; omit for grids)",
-            "  --cluster-id NAME    refuse clients that expect another cluster (default: none)",
-            "  --stats-interval S   log request, key and byte rates every S seconds (default 10; 0: off)",
-            "  --parent-pid PID     exit when process PID has exited (used by scripts/ps-cluster.sh for tests)",
-            "  --auth-secret-file F clients must prove this shared secret (HMAC challenge-response) first",
-            "  --tls-keystore P12   serve TLS with the key in this PKCS12 store (password: --tls-password-file)",
-            "  --max-frame-bytes B  largest request or reply frame (default " + Protocol.DEFAULT_MAX_FRAME_BYTES + ")");
-
-    public static void main(String[] args) throws InterruptedException {
-        int shard = -1;
-        int shards = -1;
-        int port = 7070;
-        String bind = "127.0.0.1";
-        int rank = -1;
-        int maxFrame = Protocol.DEFAULT_MAX_FRAME_BYTES;
-        String cluster = "";
-        int stats = 10;
-        long parent = 0;
-        byte[] secret = null;
-        String keyStore = null;
-        String passwordFile = null;
-        try {
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--help") || a.equals("-h")) {
-                    System.out.println(USAGE);
-                    return;
-                }
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException("option " + a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--shard": shard = intArg(a, v); break;
-                    case "--shards": shards = intArg(a, v); break;
-                    case "--port": port = intArg(a, v); break;
-                    case "--bind": bind = v; break;
-                    case "--rank": rank = intArg(a, v); break;
-                    case "--max-frame-bytes": maxFrame = intArg(a, v); break;
-                    case "--cluster-id": cluster = v; break;
-                    case "--stats-interval": stats = intArg(a, v); break;
-                    case "--parent-pid": parent = Long.parseLong(v); break;
-                    case "--tls-keystore": keyStore = v; break;
-                    case "--tls-password-file": passwordFile = v; break;
-                    case "--auth-secret-file":
-                        secret = org.factorbird.ps.protocol.Auth.readSecret(java.nio.file.Paths.get(v));
-                        break;
-                    default: throw new IllegalArgumentException("unknown option " + a);
-                }
-            }
-            if (shard < 0 || shards < 0) {
-                throw new IllegalArgumentException("--shard and --shards are required");
-            }
-            if (rank == 0 || rank < -1) {
-                throw new IllegalArgumentException("--rank must be >= 1 but was " + rank);
-            }
-            PsServer server = builder().bind(bind).port(port).shard(shard, shards)
-                    .requiredDim(rank > 0 ? rank + 1 : 0).maxFrameBytes(maxFrame).clusterId(cluster)
-                    .statsIntervalSeconds(stats).secret(secret)
-                    .tls(keyStore == null ? null : org.factorbird.ps.protocol.Tls.server(java.nio.file.Paths.get(keyStore),
-                            passwordFile == null ? new char[0]
-                                    : org.factorbird.ps.protocol.Tls.readPassword(java.nio.file.Paths.get(passwordFile))))
-                    .start();
-            CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.close();
-                stopped.countDown();
-            }, "ps-server-shutdown"));
-            System.out.println("ps-server shard " + shard + "/" + shards + " listening on " + server.address());
-            if (parent > 0) {
-                long owner = parent;
-                Thread watch = new Thread(() -> {
-                    while (ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
-                        try {
-                            Thread.sleep(1000);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                    System.out.println("ps-server: owner process " + owner + " has exited; stopping");
-                    System.exit(0);
-                }, "ps-server-owner-watch");
-                watch.setDaemon(true);
-                watch.start();
-            }
-            stopped.await();
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            System.err.println("ps-server: " + e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-        }
-    }
-
-    private static int intArg(String name, String v) {
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be an integer but was '" + v + "'");
-        }
+    /** {@code ps-server --shard I --shards N [options]}: one shard as its own process (see {@link PsServerCommand}). */
+    public static void main(String[] args) {
+        Cli.exit(new PsServerCommand(), args);
     }
 }

@@ -1,9 +1,11 @@
-package org.factorbird.ps.server;
+package org.factorbird.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+
+import org.factorbird.ps.server.PsServer;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,26 +1,59 @@
-package org.factorbird.ps.server;
+package org.factorbird.jobs;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.HdrHistogram.Histogram;
 import org.factorbird.ps.ModelSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
+import org.factorbird.ps.cli.Cli;
+import org.factorbird.ps.server.PsServer;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
- * A bounded load test of a PS cluster on this machine: C concurrent clients, each alternating a batched pull and a
- * batched push of K random keys for S seconds, one request in flight per client (latency = one round trip).
- * Prints requests/s, keys/s, p50/p99/max latency, errors and the servers' heap. Traffic goes to the servers given
- * (loopback addresses) or to an embedded cluster.
- *
- * <pre>ps-load [--clients 16] [--seconds 60] [--keys 1000] [--rank 10] [--key-space 1000000] [--shards 2]
- *         [--ps host:port,...]</pre>
+ * {@code scripts/ps-load.sh}: a bounded load test of a PS cluster: C concurrent clients, each alternating a
+ * batched pull and a batched push of K random keys for S seconds, one request in flight per client (latency = one
+ * round trip). Prints requests/s, keys/s, p50/p99/max latency, errors and the heap. Traffic goes to the servers
+ * given (loopback addresses) or to an embedded cluster. A client of the servers, so it lives with the jobs.
  */
-public final class PsLoad {
+@Command(name = "ps-load", sortOptions = false, showDefaultValues = true,
+        description = "Load test of a parameter-server cluster (or of an embedded one).")
+public final class PsLoad implements Callable<Integer> {
+
+    @Mixin
+    Cli.Help help;
+
+    @Option(names = "--clients", paramLabel = "C", defaultValue = "16", description = "Concurrent clients, 1-256.")
+    int clients;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "60", description = "Duration, at most 3600.")
+    double seconds;
+
+    @Option(names = "--keys", paramLabel = "K", defaultValue = "1000", description = "Keys per request.")
+    int keys;
+
+    @Option(names = "--rank", paramLabel = "R", defaultValue = "10", description = "Rank of the table.")
+    int rank;
+
+    @Option(names = "--key-space", paramLabel = "N", defaultValue = "1000000", description = "Distinct keys.")
+    int keySpace;
+
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "2", description = "Shards of the embedded "
+            + "cluster (without --ps).")
+    int shards;
+
+    @Option(names = "--ps", paramLabel = "HOST:PORT,...", split = ",", description = "Servers in shard order; "
+            + "default: an embedded cluster.")
+    List<String> ps;
 
     /** What one run measured. */
     public static final class Result {
@@ -44,6 +77,35 @@ public final class PsLoad {
         }
     }
 
+    public static void main(String[] args) {
+        Cli.exit(new PsLoad(), args);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (seconds <= 0 || seconds > 3600 || clients < 1 || clients > 256) {
+            throw new Cli.Failure("--seconds must be in (0, 3600] and --clients in [1, 256]", Cli.USAGE);
+        }
+        List<PsServer> embedded = new ArrayList<>();
+        List<String> servers = new ArrayList<>();
+        if (ps == null) {
+            for (int s = 0; s < shards; s++) {
+                PsServer server = PsServer.startLocal(s, shards);
+                embedded.add(server);
+                servers.add(server.address());
+            }
+        } else {
+            servers.addAll(ps);
+        }
+        try {
+            Result r = run(servers, clients, seconds, keys, rank, keySpace);
+            System.out.println("ps-load: " + r.summary(clients));
+            return r.errors > 0 ? Cli.FAILED : 0;
+        } finally {
+            embedded.forEach(PsServer::close);
+        }
+    }
+
     private static long usedHeapAfterGc() {
         Runtime rt = Runtime.getRuntime();
         for (int i = 0; i < 3; i++) {
@@ -58,8 +120,8 @@ public final class PsLoad {
         ModelSpec spec = ModelSpec.single(rank + 1, 1, 0x10ADL, 1L, 0.1f);
         Result result = new Result();
         result.heapBeforeBytes = usedHeapAfterGc();
-        long[][] latencies = new long[clients][];
-        int[] counts = new int[clients];
+        // one histogram per client (microseconds, 3 significant digits), added up at the end
+        Histogram[] latencies = new Histogram[clients];
         AtomicLong errors = new AtomicLong();
         List<String> firstError = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
@@ -67,7 +129,7 @@ public final class PsLoad {
         long t0 = System.nanoTime();
         for (int c = 0; c < clients; c++) {
             int id = c;
-            latencies[c] = new long[1 << 16];
+            latencies[c] = new Histogram(3);
             Thread t = new Thread(() -> {
                 SplittableRandom r = new SplittableRandom(id);
                 long[] keys = new long[keysPerRequest];
@@ -88,11 +150,7 @@ public final class PsLoad {
                             Arrays.fill(values, 1e-6f);
                             client.await(client.push(keys, keysPerRequest, values));
                         }
-                        long micros = (System.nanoTime() - s) / 1000;
-                        if (counts[id] == latencies[id].length) {
-                            latencies[id] = Arrays.copyOf(latencies[id], counts[id] * 2);
-                        }
-                        latencies[id][counts[id]++] = micros;
+                        latencies[id].recordValue((System.nanoTime() - s) / 1000);
                         n++;
                     }
                 } catch (RuntimeException e) {
@@ -111,76 +169,20 @@ public final class PsLoad {
             t.join();
         }
         result.seconds = (System.nanoTime() - t0) / 1e9;
-        int total = 0;
-        for (int c : counts) {
-            total += c;
+        Histogram all = new Histogram(3);
+        for (Histogram h : latencies) {
+            all.add(h);
         }
-        long[] all = new long[total];
-        int at = 0;
-        for (int c = 0; c < clients; c++) {
-            System.arraycopy(latencies[c], 0, all, at, counts[c]);
-            at += counts[c];
-        }
-        Arrays.sort(all);
-        result.requests = total;
-        result.keys = (long) total * keysPerRequest;
+        result.requests = all.getTotalCount();
+        result.keys = result.requests * keysPerRequest;
         result.errors = errors.get();
         result.firstError = firstError.isEmpty() ? null : firstError.get(0);
-        if (total > 0) {
-            result.p50Micros = all[(int) (total * 0.50)];
-            result.p99Micros = all[Math.min(total - 1, (int) (total * 0.99))];
-            result.maxMicros = all[total - 1];
+        if (result.requests > 0) {
+            result.p50Micros = all.getValueAtPercentile(50);
+            result.p99Micros = all.getValueAtPercentile(99);
+            result.maxMicros = all.getMaxValue();
         }
         result.heapAfterBytes = usedHeapAfterGc();
         return result;
-    }
-
-    public static void main(String[] args) throws InterruptedException {
-        int clients = 16;
-        double seconds = 60;
-        int keys = 1000;
-        int rank = 10;
-        int keySpace = 1_000_000;
-        int shards = 2;
-        String ps = null;
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            String v = args[i + 1];
-            switch (args[i]) {
-                case "--clients": clients = Integer.parseInt(v); break;
-                case "--seconds": seconds = Double.parseDouble(v); break;
-                case "--keys": keys = Integer.parseInt(v); break;
-                case "--rank": rank = Integer.parseInt(v); break;
-                case "--key-space": keySpace = Integer.parseInt(v); break;
-                case "--shards": shards = Integer.parseInt(v); break;
-                case "--ps": ps = v; break;
-                default:
-                    System.err.println("ps-load: unknown option " + args[i]);
-                    System.exit(2);
-            }
-        }
-        if (seconds <= 0 || seconds > 3600 || clients < 1 || clients > 256) {
-            System.err.println("ps-load: --seconds must be in (0, 3600] and --clients in [1, 256]");
-            System.exit(2);
-        }
-        List<PsServer> embedded = new ArrayList<>();
-        List<String> servers = new ArrayList<>();
-        if (ps == null) {
-            for (int s = 0; s < shards; s++) {
-                PsServer server = PsServer.startLocal(s, shards);
-                embedded.add(server);
-                servers.add(server.address());
-            }
-        } else {
-            servers.addAll(Arrays.asList(ps.split(",")));
-        }
-        try {
-            Result r = run(servers, clients, seconds, keys, rank, keySpace);
-            System.out.println("ps-load: " + r.summary(clients));
-            if (r.errors > 0) {
-                System.exit(1);
-            }
-        } finally {
-            embedded.forEach(PsServer::close);
-        }
     }
 }

@@ -1,0 +1,266 @@
+package org.factorbird.jobs;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.factorbird.pipeline.FactorbirdJob;
+import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
+import org.factorbird.ps.PsClient;
+import org.factorbird.ps.cli.Cli;
+import org.factorbird.ps.server.PsServer;
+
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * {@code factorbird train} and {@code factorbird grid}. Their options are generated from
+ * {@link FactorbirdOptions}, the one place where each option's default and description are stated. Locally
+ * (no cluster) the job runs on an embedded Flink MiniCluster and, without --ps, an embedded PS cluster; under
+ * {@code flink run} it is submitted to the cluster.
+ */
+final class TrainCommand implements Callable<Integer> {
+
+    private final boolean grid;
+    private final PrintStream out;
+    /** Flink file system settings from the command line ({@code --s3.endpoint URL}, ...). */
+    private final Map<String, String> fileSystemKeys;
+    private CommandSpec spec;
+
+    private TrainCommand(boolean grid, PrintStream out, Map<String, String> fileSystemKeys) {
+        this.grid = grid;
+        this.out = out;
+        this.fileSystemKeys = fileSystemKeys;
+    }
+
+    /** The command line of {@code train} (or {@code grid}): one option per {@link FactorbirdOptions} entry. */
+    static CommandSpec spec(boolean grid, PrintStream out, Map<String, String> fileSystemKeys) {
+        TrainCommand command = new TrainCommand(grid, out, fileSystemKeys);
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(grid ? "grid" : "train")
+                .addMixin("help", CommandSpec.forAnnotatedObject(new Cli.Help()));
+        command.spec = spec;
+        StringBuilder gridOptions = new StringBuilder();
+        TrainConfig.GRID_OPTIONS.forEach(o -> gridOptions.append(gridOptions.length() == 0 ? "" : " ")
+                .append("--").append(o.key()));
+        spec.usageMessage().sortOptions(false).customSynopsis("factorbird " + spec.name() + " --input PATH --output DIR [options]")
+                .description(grid
+                        ? new String[] {"Trains many hyper-parameter settings in ONE pass over the data. These "
+                                + "options accept a comma-separated list, and the grid is their Cartesian product: "
+                                + gridOptions, "Example: factorbird grid --input r.csv --test t.csv --output out "
+                                + "--lambda 0.02,0.05 --learning-rate 0.005,0.01 --rank 10,40"}
+                        : new String[] {"Trains one model. Flink file system settings may follow as "
+                                + "--s3.endpoint URL, --fs.hdfs.hadoopconf DIR, ... (local runs)."});
+        for (ConfigOption<?> o : FactorbirdOptions.all()) {
+            spec.addOption(option(o));
+        }
+        return spec;
+    }
+
+    private static OptionSpec option(ConfigOption<?> o) {
+        String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
+        String description = (FactorbirdOptions.text(o) + " [default: " + def + "]").replace("%", "%%");
+        OptionSpec.Builder b = OptionSpec.builder("--" + o.key()).description(description);
+        if (isBoolean(o)) {
+            return b.type(Boolean.class).arity("0..1").negatable(true).build();
+        }
+        return b.type(String.class).paramLabel(o.key().toUpperCase(Locale.ROOT).replace('-', '_')).build();
+    }
+
+    private static boolean isBoolean(ConfigOption<?> o) {
+        return o.hasDefaultValue() && o.defaultValue() instanceof Boolean;
+    }
+
+    /** The options given, as Flink configuration entries. */
+    private Map<String, String> given() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (OptionSpec o : spec.options()) {
+            Object v = o.getValue();
+            if (v != null && o.longestName().startsWith("--") && !o.usageHelp() && !o.versionHelp()) {
+                m.put(o.longestName().substring(2), String.valueOf(v));
+            }
+        }
+        return m;
+    }
+
+    @Override
+    public Integer call() {
+        Configuration conf = Configuration.fromMap(given());
+        Configuration fsConf = new Configuration();
+        fileSystemKeys.forEach(fsConf::setString);
+        if (!fsConf.keySet().isEmpty()) {
+            // Local environments do not read config.yaml: configure the file systems of this JVM ourselves.
+            FileSystem.initialize(fsConf, null);
+        }
+        TrainConfig cfg;
+        try {
+            cfg = grid ? TrainConfig.grid(conf, newRunId()) : TrainConfig.from(conf, newRunId());
+        } catch (IllegalArgumentException e) {
+            throw new Cli.Failure(cleanOptionError(e), Cli.USAGE);
+        }
+        checkInput(cfg.input, "--input");
+        if (cfg.test != null) {
+            checkInput(cfg.test, "--test");
+        }
+        checkOutput(cfg.output);
+        Configuration flink = FactorbirdJob.flinkConfig(cfg);
+        flink.addAll(fsConf);
+        if (cfg.stateBackend.equals("rocksdb")) {
+            out.println("RocksDB memory per subtask: " + FactorbirdJob.rocksdbMemory(cfg).toHumanReadableString()
+                    + " (--rocksdb-memory)");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        boolean local = env instanceof LocalStreamEnvironment;
+        List<PsServer> embedded = new ArrayList<>();
+        try {
+            cfg = connect(cfg, conf, local, embedded);
+            if (grid) {
+                out.println("grid search: " + cfg.models.size() + " models in one pass");
+            }
+            FactorbirdJob.build(env, cfg);
+            long t0 = System.nanoTime();
+            try {
+                env.execute("factorbird train " + cfg.input);
+            } catch (Exception e) {
+                throw new Cli.Failure(rootMessage(e), Cli.FAILED);
+            }
+            if (local) {
+                summarize(cfg, (System.nanoTime() - t0) / 1e9);
+            }
+        } finally {
+            embedded.forEach(PsServer::close);
+        }
+        return 0;
+    }
+
+    /** Starts an embedded PS cluster (local runs without --ps), or checks that the given servers answer. */
+    private TrainConfig connect(TrainConfig cfg, Configuration conf, boolean local, List<PsServer> embedded) {
+        if (cfg.psServers.isEmpty() && !local) {
+            throw new Cli.Failure("--ps is required on a cluster: start the servers with scripts/ps-cluster.sh "
+                    + "and pass their host:port list", Cli.USAGE);
+        }
+        if (!cfg.psServers.isEmpty()) {
+            // fail here, in one line, rather than in every subtask
+            try (PsClient probe = PsClient.connect(cfg.psClientConfig())) {
+                out.println("parameter servers answer: " + String.join(",", cfg.psServers));
+            } catch (RuntimeException e) {
+                throw new Cli.Failure(e.getMessage(), Cli.FAILED);
+            }
+            return cfg;
+        }
+        int shards = conf.get(FactorbirdOptions.PS_SHARDS);
+        if (shards < 1) {
+            throw new Cli.Failure("--ps-shards must be >= 1 but was " + shards, Cli.USAGE);
+        }
+        List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < shards; i++) {
+            PsServer s = PsServer.startLocal(i, shards);
+            embedded.add(s);
+            addresses.add(s.address());
+        }
+        out.println("started an embedded parameter server: " + String.join(",", addresses));
+        return cfg.withPsServers(addresses, conf);
+    }
+
+    private static long newRunId() {
+        long id = 0;
+        SecureRandom r = new SecureRandom();
+        while (id == 0) {
+            id = r.nextLong();
+        }
+        return id;
+    }
+
+    private static String cleanOptionError(IllegalArgumentException e) {
+        String m = e.getMessage();
+        Matcher x = Pattern.compile("Could not parse value '(.*)' for key '(.*)'").matcher(m == null ? "" : m);
+        if (x.find()) {
+            return "--" + x.group(2) + " has an invalid value '" + x.group(1) + "'";
+        }
+        return m;
+    }
+
+    static void checkInput(String path, String flag) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (!fs.exists(p)) {
+                throw new Cli.Failure(flag + " " + path + " does not exist", Cli.FAILED);
+            }
+            FileStatus st = fs.getFileStatus(p);
+            if (!st.isDir() && st.getLen() == 0) {
+                throw new Cli.Failure(flag + " " + path + " is empty", Cli.FAILED);
+            }
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot read " + flag + " " + path + ": " + e.getMessage(), Cli.FAILED);
+        }
+    }
+
+    static void checkOutput(String path) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (fs.exists(p)) {
+                FileStatus[] content = fs.listStatus(p);
+                if (content != null && content.length > 0) {
+                    throw new Cli.Failure("--output " + path + " already exists and is not empty; remove it or "
+                            + "choose another directory", Cli.FAILED);
+                }
+            }
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot check --output " + path + ": " + e.getMessage(), Cli.FAILED);
+        }
+    }
+
+    /** The most specific message in a Flink failure chain (our exceptions carry user-facing messages). */
+    static String rootMessage(Throwable e) {
+        Throwable best = e;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                best = t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        String m = best.getMessage();
+        String cls = best.getClass().getName();
+        boolean ours = cls.startsWith("org.factorbird") || best instanceof IllegalStateException
+                || best instanceof IllegalArgumentException || best instanceof IOException;
+        return ours ? m : best.getClass().getSimpleName() + ": " + m + " (see the log for details)";
+    }
+
+    private void summarize(TrainConfig cfg, double seconds) {
+        ModelFile model;
+        try {
+            model = Json.read(new Path(cfg.output, "model.json"), ModelFile.class);
+        } catch (IOException e) {
+            out.printf(Locale.ROOT, "finished in %.1f s; output in %s%n", seconds, cfg.output);
+            return;
+        }
+        EpochRecord last = model.lastEpoch();
+        String test = model.finalTestRmse() == null ? ""
+                : String.format(Locale.ROOT, "held-out RMSE %.6f, ", model.finalTestRmse());
+        out.printf(Locale.ROOT, "finished in %.1f s: %s%s epochs, rank %d; %s in %s%n", seconds, test,
+                last == null ? "0" : String.valueOf(last.epoch()), model.rank(), cfg.grid ? "best model" : "model",
+                cfg.output);
+    }
+}

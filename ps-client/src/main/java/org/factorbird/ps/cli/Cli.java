@@ -1,0 +1,145 @@
+package org.factorbird.ps.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * The command-line conventions of every Factorbird entry point ({@code factorbird}, {@code ps-server},
+ * {@code ps-cluster}, {@code ps-load}), on picocli: {@code --help} on every command; a usage error is one line on
+ * stderr, with a suggestion for a mistyped option, and exit code {@value #USAGE}; a failure is one line and exit
+ * code {@value #FAILED}. It lives in ps-client because every entry point's module depends on it.
+ */
+public final class Cli {
+
+    /** Exit code of a usage error (an unknown option, a missing or malformed value). */
+    public static final int USAGE = 2;
+    /** Exit code of a run that failed (input missing, server unreachable, ...). */
+    public static final int FAILED = 1;
+
+    /** A user-facing failure: its message is the whole story, printed as one line. */
+    public static final class Failure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        public final int exitCode;
+
+        public Failure(String message, int exitCode) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+    }
+
+    private Cli() {}
+
+    /** {@code -h, --help} of every command (picocli's standard mixin would add a --version we do not keep). */
+    public static final class Help {
+        @picocli.CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+    }
+
+    /**
+     * A picocli command line for {@code command} that prints help to {@code out}, and errors as
+     * {@code <name>: error: <one line>} to {@code err}.
+     */
+    public static CommandLine create(Object command, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(command);
+        configure(cl, out, err);
+        return cl;
+    }
+
+    /** Applies the conventions to {@code cl} (and its subcommands). */
+    public static CommandLine configure(CommandLine cl, PrintStream out, PrintStream err) {
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setUsageHelpAutoWidth(true);
+        cl.setParameterExceptionHandler((ex, args) -> {
+            err.println(name(ex.getCommandLine()) + ": error: " + message(ex));
+            return USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof Failure) {
+                err.println(name(cmd) + ": error: " + ex.getMessage());
+                return ((Failure) ex).exitCode;
+            }
+            throw ex;
+        });
+        return cl;
+    }
+
+    /** One line for a usage error, with a suggestion for a mistyped option. */
+    public static String message(ParameterException ex) {
+        String m = ex.getMessage().strip();
+        if (ex instanceof UnmatchedArgumentException) {
+            List<String> s = suggestions((UnmatchedArgumentException) ex);
+            if (!s.isEmpty()) {
+                m += "; did you mean " + String.join(" or ", s) + "?";
+            }
+        }
+        return m.replace('\n', ' ') + " (see --help)";
+    }
+
+    /**
+     * The options closest to the first unknown one (at most 2 edits, e.g. a swapped or missing letter), else
+     * picocli's (same first letters).
+     */
+    static List<String> suggestions(UnmatchedArgumentException ex) {
+        List<String> unmatched = ex.getUnmatched();
+        if (unmatched.isEmpty() || !unmatched.get(0).startsWith("-")) {
+            return ex.getSuggestions();
+        }
+        String typed = unmatched.get(0).split("=", 2)[0];
+        List<String> close = new ArrayList<>();
+        int best = 3;
+        for (OptionSpec o : ex.getCommandLine().getCommandSpec().options()) {
+            for (String name : o.names()) {
+                int d = distance(typed, name);
+                if (d < best) {
+                    best = d;
+                    close.clear();
+                }
+                if (d == best && !close.contains(name)) {
+                    close.add(name);
+                }
+            }
+        }
+        return close.isEmpty() ? ex.getSuggestions() : close;
+    }
+
+    /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+    static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
+    }
+
+    /** The program's name ("factorbird", "ps-cluster"), whichever subcommand failed. */
+    private static String name(CommandLine cl) {
+        return cl.getCommandSpec().root().name();
+    }
+
+    /** Runs {@code command} with {@code args} and exits the JVM with its exit code: for {@code main} methods. */
+    public static void exit(Object command, String[] args) {
+        System.exit(create(command, System.out, System.err).execute(args));
+    }
+}
