@@ -28,6 +28,9 @@ done
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 
+record_pid() { # pid: also into $FACTORBIRD_PID_LOG when set (CI ends leftovers by pid)
+  if [[ -n "${FACTORBIRD_PID_LOG:-}" ]]; then echo "$1" >> "$FACTORBIRD_PID_LOG"; fi
+}
 stop_pid() { # pid-file
   local f="$1" pid
   [[ -f "$f" ]] || return 0
@@ -67,14 +70,14 @@ case "$CMD" in
       -Dlog4j.configurationFile="file:$DIR/conf/log4j.properties" -cp "$LIB/*" \
       org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$DIR/conf" $JM_DYN \
       > "$DIR/log/jobmanager.out" 2>&1 < /dev/null &
-    echo $! > "$DIR/jobmanager.pid"
+    echo $! > "$DIR/jobmanager.pid"; record_pid $!
     for i in $(seq 1 "$TMS"); do
       # shellcheck disable=SC2086
       nohup java $TM_JVM $OPENS -Dlog.file="$DIR/log/taskmanager-$i.log" \
         -Dlog4j.configurationFile="file:$DIR/conf/log4j.properties" -cp "$LIB/*" \
         org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$DIR/conf" $TM_DYN \
         > "$DIR/log/taskmanager-$i.out" 2>&1 < /dev/null &
-      echo $! > "$DIR/taskmanager-$i.pid"
+      echo $! > "$DIR/taskmanager-$i.pid"; record_pid $!
     done
     for _ in $(seq 1 450); do
       if curl -sf "http://localhost:$REST/overview" 2>/dev/null | grep -q "\"taskmanagers\":$TMS"; then

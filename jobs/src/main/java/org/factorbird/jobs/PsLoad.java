@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.cli.Cli;
@@ -117,7 +117,7 @@ public final class PsLoad implements Callable<Integer> {
     /** Runs the load against {@code servers}; bounded by {@code seconds}. */
     public static Result run(List<String> servers, int clients, double seconds, int keysPerRequest, int rank,
             int keySpace) throws InterruptedException {
-        ModelSpec spec = ModelSpec.single(rank + 1, 1, 0x10ADL, 1L, 0.1f);
+        TableSpec spec = TableSpec.single(rank + 1, 1, 0x10ADL, 1L, 0.1f);
         Result result = new Result();
         result.heapBeforeBytes = usedHeapAfterGc();
         // one histogram per client (microseconds, 3 significant digits), added up at the end

@@ -110,6 +110,7 @@ class FileSystemsIT {
         // test suite killed with -9 leaves no server behind.
         String javaBin = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String leash = "\"" + javaBin + "\" -Xmx256m -jar '" + jar + "' --properties '" + props + "' & c=$!; "
+                + "if [ -n \"$FACTORBIRD_PID_LOG\" ]; then echo $c >> \"$FACTORBIRD_PID_LOG\"; fi; "
                 + "trap 'kill $c 2>/dev/null; exit 0' TERM; "
                 + "while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 $c 2>/dev/null; do "
                 + "sleep 1; done; kill $c 2>/dev/null; wait $c";

@@ -11,8 +11,9 @@ import org.apache.flink.configuration.MemorySize;
 
 /**
  * Every knob of a training run, as typed Flink options. The command line flag of an option is {@code --} plus
- * its key ({@code --learning-rate 0.01}); {@code --help} and the README's option table are generated from this
- * class, so the defaults are stated in one place.
+ * its key ({@code --learning-rate 0.01}). The options of {@code factorbird train} and {@code grid} (and the
+ * defaults of the matching {@code estimate} options) are generated from this class, so each default is stated in
+ * one place; the README's option table is written by hand and checked against it by {@code FactorbirdCliTest}.
  */
 public final class FactorbirdOptions {
 

@@ -11,7 +11,7 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.factorbird.pipeline.model.ModelFile;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.protocol.Auth;
 
@@ -62,7 +62,7 @@ public final class TrainConfig implements Serializable {
     public final String resume;
     /** True for a grid search (grid.json, ranked table), even of one model. */
     public final boolean grid;
-    public final List<ModelParams> models;
+    public final List<HyperParams> models;
     /** Offset of model m's segment in every row's and column's parameters; offsets[M] = total width. */
     public final int[] offsets;
     /** Parameter servers in shard order; empty until an embedded cluster is started. */
@@ -70,7 +70,7 @@ public final class TrainConfig implements Serializable {
     /** Identifies this run on the PS cluster; fresh for every submission. */
     public final long runId;
 
-    private TrainConfig(Configuration c, List<ModelParams> models, boolean grid, List<String> psServers,
+    private TrainConfig(Configuration c, List<HyperParams> models, boolean grid, List<String> psServers,
             long runId) {
         this.input = required(c.get(FactorbirdOptions.INPUT), "input");
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
@@ -176,18 +176,18 @@ public final class TrainConfig implements Serializable {
                 throw new IllegalArgumentException("a grid may hold at most " + MAX_MODELS + " models");
             }
         }
-        List<ModelParams> models = new ArrayList<>();
+        List<HyperParams> models = new ArrayList<>();
         for (Map<String, String> p : points) {
             models.add(modelOf(Configuration.fromMap(p)));
         }
         return new TrainConfig(c, models, true, psServersOf(c), runId);
     }
 
-    private static ModelParams modelOf(Configuration c) {
-        return new ModelParams(c.get(FactorbirdOptions.RANK), c.get(FactorbirdOptions.LEARNING_RATE).floatValue(),
+    private static HyperParams modelOf(Configuration c) {
+        return new HyperParams(c.get(FactorbirdOptions.RANK), c.get(FactorbirdOptions.LEARNING_RATE).floatValue(),
                 c.get(FactorbirdOptions.LAMBDA).floatValue(), c.get(FactorbirdOptions.LAMBDA_BIAS).floatValue(),
                 c.get(FactorbirdOptions.INIT_STD).floatValue(),
-                ModelParams.Schedule.parse(c.get(FactorbirdOptions.SCHEDULE)),
+                HyperParams.Schedule.parse(c.get(FactorbirdOptions.SCHEDULE)),
                 c.get(FactorbirdOptions.DECAY).floatValue());
     }
 
@@ -210,15 +210,15 @@ public final class TrainConfig implements Serializable {
         return offsets[models.size()];
     }
 
-    public List<ModelSpec.Segment> segments() {
-        List<ModelSpec.Segment> out = new ArrayList<>();
+    public List<TableSpec.Segment> segments() {
+        List<TableSpec.Segment> out = new ArrayList<>();
         models.forEach(m -> out.add(m.segment()));
         return out;
     }
 
     /** What the PS stores per column: every model's segment, back to back. */
-    public ModelSpec columnModel() {
-        return new ModelSpec(runId, seed, segments());
+    public TableSpec columnModel() {
+        return new TableSpec(runId, seed, segments());
     }
 
     public PsClientConfig psClientConfig() {
@@ -235,7 +235,7 @@ public final class TrainConfig implements Serializable {
             throw new IllegalStateException("no parameter servers configured");
         }
         long run = attempt == 0 ? runId : (org.factorbird.ps.Hashing.mix64(runId + attempt) | 1);
-        return new PsClientConfig(psServers, new ModelSpec(run, seed, segments())).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
+        return new PsClientConfig(psServers, new TableSpec(run, seed, segments())).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
                 .clusterId(psClusterId)
                 .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)))
                 .tls(psTlsTrustStore == null ? null : org.factorbird.ps.protocol.Tls.client(

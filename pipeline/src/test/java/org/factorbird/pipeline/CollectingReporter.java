@@ -19,6 +19,12 @@ public final class CollectingReporter implements MetricReporter {
 
     public static final Map<String, Object> LAST = new ConcurrentHashMap<>();
 
+    /** Forgets every value collected so far: call before each run, or a run can read an earlier run's gauge. */
+    public static void reset() {
+        LAST.clear();
+        SEEN.clear();
+    }
+
     /** Adds this reporter to a cluster configuration. */
     public static org.apache.flink.configuration.Configuration addTo(
             org.apache.flink.configuration.Configuration c) {

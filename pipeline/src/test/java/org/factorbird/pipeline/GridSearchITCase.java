@@ -26,7 +26,6 @@ import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.pipeline.io.HoldoutSplit;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -103,7 +102,7 @@ class GridSearchITCase {
         run(g);
         GridFile gridFile = ModelFiles.grid(tmp.resolve("grid"));
         for (int m = 0; m < g.models.size(); m++) {
-            ModelParams p = g.models.get(m);
+            HyperParams p = g.models.get(m);
             Map<String, String> single = base(small.resolve("train").toString(), small.resolve("test").toString(),
                     tmp.resolve("single-" + m), 1);
             single.putAll(Map.of("epochs", "4", "rank", String.valueOf(p.rank), "lambda", "0.02",
@@ -214,8 +213,7 @@ class GridSearchITCase {
 
     @Test
     void movieLensGridBeatsLibmfsBestOfTwelve() throws Exception {
-        Path ml = Paths.get("..", "..", "shared", "data", "ml-latest-small").toAbsolutePath().normalize();
-        Assumptions.assumeTrue(Files.exists(ml.resolve("train.csv")), "MovieLens not at " + ml);
+        Path ml = MovieLens.require();
         Path out = tmp.resolve("ml-grid");
         Map<String, String> m = base(ml.resolve("train.csv").toString(), ml.resolve("test.csv").toString(), out, 2);
         m.putAll(Map.of("rank", "100,200", "lambda", "0.08,0.1", "learning-rate", "0.02", "epochs", "40"));

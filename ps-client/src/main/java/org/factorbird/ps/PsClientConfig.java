@@ -18,7 +18,7 @@ public final class PsClientConfig implements Serializable {
     public static final int DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
     private final List<String> servers;
-    private final ModelSpec model;
+    private final TableSpec model;
     private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
     private int maxFrameBytes = Protocol.DEFAULT_MAX_FRAME_BYTES;
     private long requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
@@ -28,7 +28,7 @@ public final class PsClientConfig implements Serializable {
     private transient byte[] secret;
     private transient io.netty.handler.ssl.SslContext tls;
 
-    public PsClientConfig(List<String> servers, ModelSpec model) {
+    public PsClientConfig(List<String> servers, TableSpec model) {
         if (servers == null || servers.isEmpty()) {
             throw new IllegalArgumentException("at least one parameter server address is needed");
         }
@@ -121,7 +121,7 @@ public final class PsClientConfig implements Serializable {
         return servers;
     }
 
-    public ModelSpec model() {
+    public TableSpec model() {
         return model;
     }
 

@@ -12,12 +12,12 @@ class HashingTest {
     void initialValuesAreDeterministicWithZeroBiases() {
         float[] a = new float[11];
         float[] b = new float[11];
-        ModelSpec.single(11, 1, 1L, 42, 0.1f).init(123456789L, a, 0);
-        ModelSpec.single(11, 1, 1L, 42, 0.1f).init(123456789L, b, 0);
+        TableSpec.single(11, 1, 1L, 42, 0.1f).init(123456789L, a, 0);
+        TableSpec.single(11, 1, 1L, 42, 0.1f).init(123456789L, b, 0);
         assertArrayEquals(a, b);
         assertEquals(0f, a[0]);
         float[] other = new float[11];
-        ModelSpec.single(11, 1, 1L, 43, 0.1f).init(123456789L, other, 0);
+        TableSpec.single(11, 1, 1L, 43, 0.1f).init(123456789L, other, 0);
         assertTrue(a[1] != other[1]);
     }
 

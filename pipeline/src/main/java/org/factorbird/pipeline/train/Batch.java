@@ -266,7 +266,7 @@ final class Batch {
      * @param loss {@code loss[m]} gains model m's weighted squared errors, each taken before its step
      * @return the sum of the weights of the batch's ratings
      */
-    double train(Models md, float mu, double[] loss) {
+    double train(FlatModels md, float mu, double[] loss) {
         System.arraycopy(params, 0, orig, 0, columns.size() * width);
         int models = md.count;
         int w = width;
@@ -307,7 +307,7 @@ final class Batch {
      *
      * @return {test ratings, sum of sample weights} of this batch
      */
-    double[] evaluate(Models md, float mu, boolean clip, float lo, float hi, double[] test, double[] sample) {
+    double[] evaluate(FlatModels md, float mu, boolean clip, float lo, float hi, double[] test, double[] sample) {
         int w = width;
         long testCount = 0;
         double sampleWeight = 0;

@@ -4,7 +4,7 @@ import java.util.List;
 
 import org.apache.flink.api.common.state.ValueState;
 import org.factorbird.pipeline.TrainConfig;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 
 /**
  * A subtask's rows in keyed state, packed in blocks ({@link RowBlock}: up to {@link #BLOCK_ROWS} rows per state
@@ -38,7 +38,7 @@ final class BlockStore {
     private final boolean heap;
     private final int width;
     private final long rowSeed;
-    private final List<ModelSpec.Segment> segments;
+    private final List<TableSpec.Segment> segments;
     /** Bytes of the blocks and parameters stored so far (what the backend holds, before its overheads). */
     private long bytes;
 
@@ -69,7 +69,7 @@ final class BlockStore {
         float[] p = new float[block.rows() * width];
         for (int r = 0; r < block.rows(); r++) {
             if (block.trainCount(r) > 0) {
-                ModelSpec.init(rowSeed, segments, block.keys[r], p, r * width);
+                TableSpec.init(rowSeed, segments, block.keys[r], p, r * width);
             }
         }
         long key = block.keys[0];

@@ -2,6 +2,7 @@ package org.factorbird.pipeline.train;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntConsumer;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.ps.Hashing;
@@ -21,7 +22,7 @@ final class EpochRunner {
     private final SnapshotIo snapshots;
     private final RunReport report;
     private final TrainMetrics metrics;
-    private final Models models;
+    private final FlatModels models;
     private final float mu;
     private final HeldOutEvaluator heldOut;
     /** The held-out evaluator first, then any others; their sums are laid out in this order. */
@@ -30,7 +31,7 @@ final class EpochRunner {
     private final Batch[] batches;
 
     EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
-            RunReport report, TrainMetrics metrics, Models models, LoadStats load) {
+            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load) {
         this.cfg = cfg;
         this.store = store;
         this.ps = ps;
@@ -90,6 +91,10 @@ final class EpochRunner {
                 report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
             }
             metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
+            IntConsumer hook = TrainHooks.afterEpoch;
+            if (hook != null && report.leader()) {
+                hook.accept(epoch);
+            }
             lastEpoch = epoch;
             String stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
             if (stop != null) {

@@ -48,10 +48,10 @@ final class HeldOutEvaluator implements Evaluator {
     private final BlockStore store;
     private final PsClient ps;
     private final TrainConfig cfg;
-    private final Models models;
+    private final FlatModels models;
     private final LoadStats load;
 
-    HeldOutEvaluator(BlockStore store, PsClient ps, TrainConfig cfg, Models models, LoadStats load) {
+    HeldOutEvaluator(BlockStore store, PsClient ps, TrainConfig cfg, FlatModels models, LoadStats load) {
         this.store = store;
         this.ps = ps;
         this.cfg = cfg;

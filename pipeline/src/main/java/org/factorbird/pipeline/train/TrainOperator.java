@@ -105,7 +105,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 packed.stats().with((System.nanoTime() - loadStart) / 1e9, skipped));
         checkLoad(load);
         metrics.loaded(load.skipped());
-        Models models = new Models(cfg.models, cfg.offsets);
+        FlatModels models = new FlatModels(cfg.models, cfg.offsets);
         report.loaded(load, models.count, store.heap());
 
         Summary summary = new Summary(load, models.count);

@@ -6,7 +6,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.FloatBuffer;
 import java.util.concurrent.TimeUnit;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.server.ColumnStore;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -34,7 +34,7 @@ public class PsCodecBenchmark {
 
     @Setup
     public void setUp() {
-        store = new ColumnStore(ModelSpec.single(DIM, 1, 1L, 1L, 0.1f));
+        store = new ColumnStore(TableSpec.single(DIM, 1, 1L, 1L, 0.1f));
         for (int i = 0; i < KEYS; i++) {
             keys[i] = i * 7919L;
             store.findOrCreate(keys[i]);
@@ -66,8 +66,9 @@ public class PsCodecBenchmark {
     @Benchmark
     @OperationsPerInvocation(KEYS)
     public float storeLookupAndAdd() {
-        float[] delta = new float[DIM];
-        delta[0] = 1e-6f;
+        // as the server applies a PUSH: from a float view of the request
+        java.nio.FloatBuffer delta = java.nio.FloatBuffer.allocate(DIM);
+        delta.put(0, 1e-6f);
         for (int i = 0; i < KEYS; i++) {
             store.add(keys[i], delta, 0);
         }

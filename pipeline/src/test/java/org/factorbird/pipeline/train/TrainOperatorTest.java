@@ -21,7 +21,7 @@ import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.sgd.SgdKernel;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -77,8 +77,8 @@ class TrainOperatorTest {
 
             float[] row = new float[3];
             float[] col = new float[3];
-            ModelSpec.single(3, 1, 1L, 42L ^ BlockStore.ROW_SEED_SALT, 0.1f).init(5, row, 0);
-            ModelSpec.single(3, 1, 1L, 42L, 0.1f).init(9, col, 0);
+            TableSpec.single(3, 1, 1L, 42L ^ BlockStore.ROW_SEED_SALT, 0.1f).init(5, row, 0);
+            TableSpec.single(3, 1, 1L, 42L, 0.1f).init(9, col, 0);
             float[] colStart = col.clone();
             // mu is the mean of the single training rating
             SgdKernel.step(4.0f, 1f, 4.0f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.1f);

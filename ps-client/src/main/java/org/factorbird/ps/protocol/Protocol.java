@@ -6,7 +6,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 
 /**
  * The Factorbird parameter-server wire protocol, version 1: constants and the encoders both sides use.
@@ -29,7 +29,7 @@ import org.factorbird.ps.ModelSpec;
  * HELLO     0x01  shardIndex:int32 shardCount:int32 runId:int64 seed:int64 segments:int32
  *                 then per segment: dim:int32 randomFrom:int32 randomTo:int32 initStd:float32
  *                 clusterIdLength:int16 clusterId:UTF-8 (empty: any cluster)
- *                 (d = the sum of the segment dims; see ModelSpec for the initial values)
+ *                 (d = the sum of the segment dims; see TableSpec for the initial values)
  *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
  * PULL      0x02  flags:int8 n:int32 keys:n*int64            flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
  *   reply   0x82  n:int32 dim:int32 values:n*d*float32        values of key i at [i*d, (i+1)*d)
@@ -161,13 +161,13 @@ public final class Protocol {
     }
 
     public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount,
-            ModelSpec model) {
+            TableSpec model) {
         return hello(alloc, requestId, shardIndex, shardCount, model, "");
     }
 
     public static ByteBuf hello(ByteBufAllocator alloc, long requestId, int shardIndex, int shardCount,
-            ModelSpec model, String clusterId) {
-        List<ModelSpec.Segment> segs = model.segments();
+            TableSpec model, String clusterId) {
+        List<TableSpec.Segment> segs = model.segments();
         byte[] cluster = clusterId.getBytes(StandardCharsets.UTF_8);
         if (cluster.length > MAX_CLUSTER_ID_BYTES) {
             throw new IllegalArgumentException("cluster id must be at most " + MAX_CLUSTER_ID_BYTES
@@ -176,7 +176,7 @@ public final class Protocol {
         ByteBuf buf = startFrame(alloc, HELLO, requestId, 4 + 4 + 8 + 8 + 4 + 16 * segs.size() + 2 + cluster.length);
         buf.writeInt(shardIndex).writeInt(shardCount).writeLong(model.runId()).writeLong(model.seed());
         buf.writeInt(segs.size());
-        for (ModelSpec.Segment seg : segs) {
+        for (TableSpec.Segment seg : segs) {
             buf.writeInt(seg.dim).writeInt(seg.randomFrom).writeInt(seg.randomTo).writeFloat(seg.initStd);
         }
         buf.writeShort(cluster.length).writeBytes(cluster);

@@ -124,4 +124,40 @@ class ProtocolTest {
         assertEquals(1, Protocol.maxKeysPerFrame(200, 20));
         assertThrows(IllegalArgumentException.class, () -> Protocol.maxKeysPerFrame(100, 20));
     }
+
+    /** The frame's payload: after the length, magic, version, op and request id. */
+    private static ByteBuf payload(ByteBuf frame) {
+        return frame.skipBytes(4 + Protocol.HEADER_BYTES);
+    }
+
+    @Test
+    void requestDecodersReadWhatTheEncodersWroteAndRefuseInconsistentPayloads() {
+        UnpooledByteBufAllocator a = UnpooledByteBufAllocator.DEFAULT;
+        Requests.Push push = Requests.push(payload(Protocol.push(a, 9, 2, new long[] {4, 11}, new float[] {1f, 2f,
+                3f, 4f}, null, 0, 2)), "PUSH");
+        assertEquals(2, push.n());
+        assertEquals(2, push.dim());
+        assertEquals(11L, push.key(1));
+        assertEquals(3f, push.values().get(2));
+        Requests.Pull pull = Requests.pull(payload(Protocol.pull(a, 1, true, new long[] {7, 8}, null, 0, 2)));
+        assertTrue(pull.readOnly());
+        assertEquals(8L, pull.key(1));
+        Requests.Aggregate agg = Requests.aggregate(payload(Protocol.aggregate(a, 1, 42L, 3,
+                new byte[] {Protocol.AGG_SUM, Protocol.AGG_MAX}, new double[] {1.5, -2})));
+        assertEquals(new Requests.Aggregate(42L, 3, agg.ops(), agg.values()), agg);
+        assertArrayEquals(new double[] {1.5, -2}, agg.values());
+        assertEquals(new Requests.Scan(1, 4, 17L, 100), Requests.scan(payload(Protocol.scan(a, 1, 1, 4, 17L, 100))));
+
+        ByteBuf truncated = payload(Protocol.push(a, 9, 2, new long[] {4}, new float[] {1f, 2f}, null, 0, 1));
+        truncated.writerIndex(truncated.writerIndex() - 4);
+        Requests.BadRequest e = assertThrows(Requests.BadRequest.class, () -> Requests.push(truncated, "SET"));
+        assertEquals("SET of 1 keys x 2 must carry 16 B but carries 12 B", e.getMessage());
+        assertEquals(Protocol.E_BAD_REQUEST, e.code);
+        ByteBuf nan = payload(Protocol.push(a, 9, 1, new long[] {5}, new float[] {Float.NaN}, null, 0, 1));
+        assertEquals("PUSH carries a non-finite delta for key 5 (training diverged? lower the learning rate)",
+                assertThrows(Requests.BadRequest.class, () -> Requests.push(nan, "PUSH")).getMessage());
+        ByteBuf reserved = payload(Protocol.pull(a, 1, false, new long[] {Long.MIN_VALUE}, null, 0, 1));
+        assertEquals("key -9223372036854775808 is reserved",
+                assertThrows(Requests.BadRequest.class, () -> Requests.pull(reserved)).getMessage());
+    }
 }

@@ -1,12 +1,14 @@
 package org.factorbird.ps.server;
 
+import java.nio.FloatBuffer;
+
 import org.factorbird.ps.Hashing;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 
 /**
  * One shard's parameters: an open-addressing hash table from 64-bit key to {@code dim} floats, stored in two
  * primitive arrays (keys, and values at {@code slot * dim}); no object per entry. Linear probing, grown at 70%
- * load. Unknown keys are created on first use with {@link ModelSpec#init} values, so the stored numbers do
+ * load. Unknown keys are created on first use with {@link TableSpec#init} values, so the stored numbers do
  * not depend on the order in which keys arrive.
  *
  * <p>Not thread-safe: the server touches it from its single event-loop thread only. Hogwild! races happen between
@@ -15,10 +17,10 @@ import org.factorbird.ps.ModelSpec;
 public final class ColumnStore {
 
     /** Marks a free slot; the one key the store cannot hold. */
-    public static final long EMPTY = Long.MIN_VALUE;
+    public static final long EMPTY = org.factorbird.ps.protocol.Requests.RESERVED_KEY;
     private static final int MIN_CAPACITY = 1024;
 
-    private final ModelSpec spec;
+    private final TableSpec spec;
     private final int dim;
     private long[] keys;
     private float[] values;
@@ -26,11 +28,11 @@ public final class ColumnStore {
     private int size;
     private int growAt;
 
-    public ColumnStore(ModelSpec spec) {
+    public ColumnStore(TableSpec spec) {
         this(spec, MIN_CAPACITY);
     }
 
-    public ColumnStore(ModelSpec spec, int expectedKeys) {
+    public ColumnStore(TableSpec spec, int expectedKeys) {
         if (expectedKeys < 0) {
             throw new IllegalArgumentException("expectedKeys must be >= 0 but was " + expectedKeys);
         }
@@ -51,7 +53,7 @@ public final class ColumnStore {
         growAt = (int) (capacity * 0.7);
     }
 
-    public ModelSpec spec() {
+    public TableSpec spec() {
         return spec;
     }
 
@@ -113,12 +115,55 @@ public final class ColumnStore {
         return slot;
     }
 
-    /** Adds {@code deltas[from..from+dim)} to the values of {@code key} (created first if absent). */
-    public void add(long key, float[] deltas, int from) {
+    /** Adds {@code deltas[from..from+dim)} to the values of {@code key} (created first if absent): a PUSH. */
+    public void add(long key, FloatBuffer deltas, int from) {
         int off = findOrCreate(key) * dim;
+        float[] v = values; // after findOrCreate: it may have grown the table
         for (int j = 0; j < dim; j++) {
-            values[off + j] += deltas[from + j];
+            v[off + j] += deltas.get(from + j);
         }
+    }
+
+    /** Overwrites the values of {@code key} (created first if absent) with {@code src[from..from+dim)}: a SET. */
+    public void set(long key, FloatBuffer src, int from) {
+        int off = findOrCreate(key) * dim;
+        float[] v = values;
+        for (int j = 0; j < dim; j++) {
+            v[off + j] = src.get(from + j);
+        }
+    }
+
+    /**
+     * Copies the values of {@code key} to {@code out} at its position {@code at}; an absent key is created first
+     * (a training pull) or, when {@code readOnly}, left out, so {@code out} keeps its zeros there.
+     */
+    public void read(long key, boolean readOnly, FloatBuffer out, int at) {
+        int slot = readOnly ? find(key) : findOrCreate(key);
+        if (slot >= 0) {
+            out.position(at);
+            out.put(values, slot * dim, dim);
+        }
+    }
+
+    /** One page of a {@link #scan}: table slots of the keys found, and where the next page starts. */
+    public record ScanPage(int[] slots, int count, long nextCursor) {}
+
+    /**
+     * The keys of {@code slice} of {@code slices} ({@link Hashing#sliceOf}) in table slots {@code cursor, ...}, at
+     * most {@code limit}; {@code nextCursor} is -1 after the last slot. Slots are stable while nothing is inserted.
+     */
+    public ScanPage scan(int slice, int slices, long cursor, int limit) {
+        int[] slots = new int[Math.min(limit, size)];
+        int n = 0;
+        long next = cursor;
+        while (next < keys.length && n < slots.length) {
+            long key = keys[(int) next];
+            if (key != EMPTY && Hashing.sliceOf(key, slices) == slice) {
+                slots[n++] = (int) next;
+            }
+            next++;
+        }
+        return new ScanPage(slots, n, next >= keys.length ? -1 : next);
     }
 
     /** Copies the values of {@code key} into {@code out[from..from+dim)}: zeros when absent. */

@@ -131,6 +131,7 @@ public final class PsCluster {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             Files.writeString(pidFile(s), p.pid() + "\n");
+            recordPid(p.pid());
             System.out.println("started shard " + s.shard + " on " + s.host + ":" + s.port + " (pid " + p.pid()
                     + ", log " + log + ")");
         }
@@ -161,6 +162,15 @@ public final class PsCluster {
             }
         }
         System.out.println("parameter-server cluster '" + setting("cluster-id", "") + "' is up: --ps " + addresses());
+    }
+
+    /** Appends {@code pid} to $FACTORBIRD_PID_LOG when set: CI ends what a test suite left behind by pid. */
+    private static void recordPid(long pid) throws IOException {
+        String log = System.getenv("FACTORBIRD_PID_LOG");
+        if (log != null && !log.isEmpty()) {
+            Files.writeString(Paths.get(log), pid + "\n", java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        }
     }
 
     /** Stops every local server with a pid file: TERM, then KILL after 10 s. */

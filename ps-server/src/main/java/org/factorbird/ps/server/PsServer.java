@@ -2,14 +2,12 @@ package org.factorbird.ps.server;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
@@ -167,18 +165,7 @@ public final class PsServer implements AutoCloseable {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            connections.add(ch);
-                            // [TLS ->] bytes -> frames (length prefix, max size, magic, version) -> requests
-                            if (o.tls != null) {
-                                ch.pipeline().addLast("tls", o.tls.newHandler(ch.alloc()));
-                            }
-                            ch.pipeline().addLast("frames", new PsFrameDecoder(maxFrameBytes));
-                            ch.pipeline().addLast("requests", new PsServerHandler(state));
-                        }
-                    });
+                    .childHandler(new PsServerInitializer(state, o.tls, connections));
             Channel ch = b.bind(o.bind, o.port).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
             String address = bound.getHostString() + ":" + bound.getPort();

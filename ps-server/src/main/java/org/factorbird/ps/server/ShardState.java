@@ -1,9 +1,7 @@
 package org.factorbird.ps.server;
 
-import java.util.HashMap;
-import java.util.Map;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 
 /**
  * Everything one server holds: its place in the cluster, the current run's store, and the aggregates under way.
@@ -23,7 +21,7 @@ final class ShardState {
 
     ColumnStore store;
     long runId;
-    final Map<Long, Aggregate> aggregates = new HashMap<>();
+    final AggregateTable aggregates = new AggregateTable();
 
     /** Warnings about bad clients: a flood of garbage must not flood the log. */
     final WarningBudget warnings = new WarningBudget(20, 10_000);
@@ -43,7 +41,7 @@ final class ShardState {
     }
 
     /** Starts {@code spec}'s run unless it is the current one; returns true if a new run started. */
-    boolean join(ModelSpec spec) {
+    boolean join(TableSpec spec) {
         if (store != null && runId == spec.runId()) {
             return false;
         }

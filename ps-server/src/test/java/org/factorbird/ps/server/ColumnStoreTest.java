@@ -6,13 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.FloatBuffer;
+
 import org.factorbird.ps.Hashing;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.junit.jupiter.api.Test;
 
 class ColumnStoreTest {
 
-    private static final ModelSpec SPEC = ModelSpec.single(4, 1, 1L, 99L, 0.1f);
+    private static final TableSpec SPEC = TableSpec.single(4, 1, 1L, 99L, 0.1f);
 
     @Test
     void createdKeysStartAtTheirDeterministicValues() {
@@ -30,9 +32,9 @@ class ColumnStoreTest {
 
     @Test
     void addAccumulatesExactly() {
-        ColumnStore store = new ColumnStore(ModelSpec.single(2, 2, 1L, 0L, 0f));
-        store.add(3, new float[] {0.5f, -1.25f}, 0);
-        store.add(3, new float[] {9f, 0.5f, 0.25f}, 1);
+        ColumnStore store = new ColumnStore(TableSpec.single(2, 2, 1L, 0L, 0f));
+        store.add(3, FloatBuffer.wrap(new float[] {0.5f, -1.25f}), 0);
+        store.add(3, FloatBuffer.wrap(new float[] {9f, 0.5f, 0.25f}), 1);
         float[] out = new float[2];
         store.get(3, out, 0);
         assertArrayEquals(new float[] {1.0f, -1.0f}, out);
@@ -44,10 +46,10 @@ class ColumnStoreTest {
         ColumnStore backward = new ColumnStore(SPEC);
         int n = 50_000;
         for (int i = 0; i < n; i++) {
-            forward.add(i * 7919L, new float[] {i, 0, 0, 1}, 0);
+            forward.add(i * 7919L, FloatBuffer.wrap(new float[] {i, 0, 0, 1}), 0);
         }
         for (int i = n - 1; i >= 0; i--) {
-            backward.add(i * 7919L, new float[] {i, 0, 0, 1}, 0);
+            backward.add(i * 7919L, FloatBuffer.wrap(new float[] {i, 0, 0, 1}), 0);
         }
         assertEquals(n, forward.size());
         assertTrue(forward.capacity() >= n / 0.7);
@@ -63,8 +65,8 @@ class ColumnStoreTest {
 
     @Test
     void segmentsStartWithTheirOwnZerosAndDraws() {
-        ModelSpec two = new ModelSpec(1L, 99L, java.util.List.of(new ModelSpec.Segment(4, 1, 4, 0.1f),
-                new ModelSpec.Segment(6, 1, 3, 0.5f)));
+        TableSpec two = new TableSpec(1L, 99L, java.util.List.of(new TableSpec.Segment(4, 1, 4, 0.1f),
+                new TableSpec.Segment(6, 1, 3, 0.5f)));
         ColumnStore store = new ColumnStore(two);
         float[] out = new float[10];
         store.findOrCreate(5);
@@ -84,5 +86,47 @@ class ColumnStoreTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> store.findOrCreate(ColumnStore.EMPTY));
         assertEquals("key -9223372036854775808 is reserved", e.getMessage());
+    }
+
+    @Test
+    void setOverwritesAndReadCopiesOrLeavesZerosForUnknownKeysWhenReadOnly() {
+        ColumnStore store = new ColumnStore(TableSpec.single(2, 2, 1L, 0L, 0f));
+        store.set(8, FloatBuffer.wrap(new float[] {7f, 1.5f, -2f}), 1);
+        FloatBuffer out = FloatBuffer.allocate(6);
+        store.read(8, false, out, 0);
+        store.read(9, true, out, 2); // unknown, read-only: not created, zeros stay
+        store.read(10, false, out, 4); // unknown: created with its initial values (0 here)
+        assertArrayEquals(new float[] {1.5f, -2f, 0f, 0f, 0f, 0f}, out.array());
+        assertEquals(2, store.size());
+        assertTrue(store.find(9) < 0);
+    }
+
+    @Test
+    void scanPagesVisitEachKeyOfASliceOnce() {
+        ColumnStore store = new ColumnStore(SPEC);
+        for (long k = 0; k < 5000; k++) {
+            store.findOrCreate(k);
+        }
+        int slices = 3;
+        long[] seen = new long[slices];
+        java.util.Set<Long> keys = new java.util.HashSet<>();
+        for (int slice = 0; slice < slices; slice++) {
+            long cursor = 0;
+            while (cursor >= 0) {
+                ColumnStore.ScanPage page = store.scan(slice, slices, cursor, 700);
+                assertTrue(page.count() <= 700);
+                for (int i = 0; i < page.count(); i++) {
+                    long key = store.keyAt(page.slots()[i]);
+                    assertEquals(slice, Hashing.sliceOf(key, slices));
+                    assertTrue(keys.add(key), "key " + key + " twice");
+                    seen[slice]++;
+                }
+                cursor = page.nextCursor();
+            }
+        }
+        assertEquals(5000, keys.size());
+        for (int slice = 0; slice < slices; slice++) {
+            assertTrue(seen[slice] > 1400, "slice " + slice + ": " + seen[slice]);
+        }
     }
 }

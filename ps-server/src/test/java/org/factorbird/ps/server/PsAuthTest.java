@@ -15,7 +15,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.PsException;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class PsAuthTest {
 
     private static final byte[] SECRET = "correct horse battery staple".getBytes(StandardCharsets.UTF_8);
-    private static final ModelSpec SPEC = ModelSpec.single(3, 1, 9L, 1L, 0.1f);
+    private static final TableSpec SPEC = TableSpec.single(3, 1, 9L, 1L, 0.1f);
     private PsServer server;
 
     @BeforeEach

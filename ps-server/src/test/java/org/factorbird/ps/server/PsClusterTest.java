@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.PsException;
@@ -64,7 +64,7 @@ class PsClusterTest {
             assertEquals("blue", s1.clusterId);
             assertEquals(0, cluster.status());
 
-            ModelSpec spec = ModelSpec.single(3, 1, 7L, 1L, 0.1f);
+            TableSpec spec = TableSpec.single(3, 1, 7L, 1L, 0.1f);
             List<String> servers = List.of("127.0.0.1:" + p0, "127.0.0.1:" + p1);
             PsException wrongCluster = assertThrows(PsException.class,
                     () -> PsClient.connect(new PsClientConfig(servers, spec).clusterId("green")));

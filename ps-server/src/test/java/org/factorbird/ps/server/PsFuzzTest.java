@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.protocol.Protocol;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class PsFuzzTest {
 
     private static final UnpooledByteBufAllocator A = UnpooledByteBufAllocator.DEFAULT;
-    private static final ModelSpec SPEC = ModelSpec.single(4, 1, 0xF022L, 3L, 0.1f);
+    private static final TableSpec SPEC = TableSpec.single(4, 1, 0xF022L, 3L, 0.1f);
     private static final int KEYS = 100;
 
     /** A frame a fuzzer connection may send: never one that could legitimately change the model. */

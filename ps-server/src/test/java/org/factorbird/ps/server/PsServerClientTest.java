@@ -18,7 +18,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import org.factorbird.ps.Hashing;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.PsException;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** Real servers on loopback, real clients: pull, push, aggregate, scan, and refusals. */
 class PsServerClientTest {
 
-    private static final ModelSpec SPEC = ModelSpec.single(3, 1, 0xABCL, 5L, 0.1f);
+    private static final TableSpec SPEC = TableSpec.single(3, 1, 0xABCL, 5L, 0.1f);
 
     private final List<PsServer> servers = new ArrayList<>();
     private final List<PsClient> clients = new ArrayList<>();

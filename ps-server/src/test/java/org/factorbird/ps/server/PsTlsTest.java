@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
 import org.factorbird.ps.PsException;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PsTlsTest {
 
     private static final char[] PASSWORD = "test-password".toCharArray();
-    private static final ModelSpec SPEC = ModelSpec.single(3, 1, 4L, 1L, 0.1f);
+    private static final TableSpec SPEC = TableSpec.single(3, 1, 4L, 1L, 0.1f);
 
     @TempDir
     static Path tmp;

@@ -11,7 +11,7 @@ import java.util.List;
  * {@code runId} drops what it held and starts this model; HELLOs with the same run id join it (one training run
  * per PS cluster at a time).
  */
-public final class ModelSpec implements Serializable {
+public final class TableSpec implements Serializable {
 
     private static final long serialVersionUID = 2L;
 
@@ -55,7 +55,7 @@ public final class ModelSpec implements Serializable {
     private final List<Segment> segments;
     private final int dim;
 
-    public ModelSpec(long runId, long seed, List<Segment> segments) {
+    public TableSpec(long runId, long seed, List<Segment> segments) {
         if (segments == null || segments.isEmpty()) {
             throw new IllegalArgumentException("a model needs at least one segment");
         }
@@ -73,8 +73,8 @@ public final class ModelSpec implements Serializable {
     }
 
     /** One model of {@code dim} floats whose first {@code zeroPrefix} are 0 and the rest random. */
-    public static ModelSpec single(int dim, int zeroPrefix, long runId, long seed, float initStd) {
-        return new ModelSpec(runId, seed, List.of(new Segment(dim, zeroPrefix, dim, initStd)));
+    public static TableSpec single(int dim, int zeroPrefix, long runId, long seed, float initStd) {
+        return new TableSpec(runId, seed, List.of(new Segment(dim, zeroPrefix, dim, initStd)));
     }
 
     /** Floats per key, all segments together. */
@@ -113,7 +113,7 @@ public final class ModelSpec implements Serializable {
 
     @Override
     public String toString() {
-        return "ModelSpec{dim=" + dim + ", runId=" + Long.toHexString(runId) + ", seed=" + seed + ", segments="
+        return "TableSpec{dim=" + dim + ", runId=" + Long.toHexString(runId) + ", seed=" + seed + ", segments="
                 + segments + "}";
     }
 }

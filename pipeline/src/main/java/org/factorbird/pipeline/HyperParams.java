@@ -4,14 +4,14 @@ import java.io.Serializable;
 import java.util.Locale;
 
 import org.factorbird.pipeline.model.ModelFile;
-import org.factorbird.ps.ModelSpec;
+import org.factorbird.ps.TableSpec;
 
 /**
  * The hyper-parameters of one model. A run trains one or more of them (a grid) in the same pass over the data;
  * each owns a segment of every row's and every column's parameters:
  * {@code [b, f_1 .. f_k]}, followed for AdaGrad by its squared-gradient accumulators {@code [G_b, G_1 .. G_k]}.
  */
-public final class ModelParams implements Serializable {
+public final class HyperParams implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -41,7 +41,7 @@ public final class ModelParams implements Serializable {
     public final Schedule schedule;
     public final float decay;
 
-    public ModelParams(int rank, float learningRate, float lambda, float lambdaBias, float initStd,
+    public HyperParams(int rank, float learningRate, float lambda, float lambdaBias, float initStd,
             Schedule schedule, float decay) {
         if (rank < 1) {
             throw new IllegalArgumentException("--rank must be >= 1 but was " + rank);
@@ -74,8 +74,8 @@ public final class ModelParams implements Serializable {
     }
 
     /** The PS / row-state segment: factors drawn at random, biases and accumulators at 0. */
-    public ModelSpec.Segment segment() {
-        return new ModelSpec.Segment(width(), 1, rank + 1, initStd);
+    public TableSpec.Segment segment() {
+        return new TableSpec.Segment(width(), 1, rank + 1, initStd);
     }
 
     /** The step size of {@code epoch} (1-based); for AdaGrad the base rate. */

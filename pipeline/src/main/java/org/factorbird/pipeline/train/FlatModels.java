@@ -2,10 +2,10 @@ package org.factorbird.pipeline.train;
 
 import java.util.List;
 
-import org.factorbird.pipeline.ModelParams;
+import org.factorbird.pipeline.HyperParams;
 
 /** The models of a run as flat arrays, for the inner loop over models of every rating. */
-final class Models {
+final class FlatModels {
 
     final int count;
     final int width;
@@ -16,9 +16,9 @@ final class Models {
     final float[] lambdaBias;
     /** Step sizes of the current epoch. */
     final float[] eta;
-    private final List<ModelParams> params;
+    private final List<HyperParams> params;
 
-    Models(List<ModelParams> params, int[] offsets) {
+    FlatModels(List<HyperParams> params, int[] offsets) {
         this.params = params;
         this.count = params.size();
         this.width = offsets[count];
@@ -29,9 +29,9 @@ final class Models {
         this.lambdaBias = new float[count];
         this.eta = new float[count];
         for (int m = 0; m < count; m++) {
-            ModelParams p = params.get(m);
+            HyperParams p = params.get(m);
             rank[m] = p.rank;
-            adagrad[m] = p.schedule == ModelParams.Schedule.ADAGRAD;
+            adagrad[m] = p.schedule == HyperParams.Schedule.ADAGRAD;
             lambda[m] = p.lambda;
             lambdaBias[m] = p.lambdaBias;
         }

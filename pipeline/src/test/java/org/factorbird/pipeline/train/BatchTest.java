@@ -1,0 +1,137 @@
+package org.factorbird.pipeline.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.factorbird.pipeline.HyperParams;
+import org.factorbird.pipeline.sgd.SgdKernel;
+import org.factorbird.ps.TableSpec;
+import org.factorbird.ps.PsClient;
+import org.factorbird.ps.PsClientConfig;
+import org.factorbird.ps.server.PsServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One batch against one real PS shard: layout, pull, SGD over the batch's copy, push of the summed deltas, and
+ * evaluation, each checked against the kernel applied by hand in the batch's order.
+ */
+class BatchTest {
+
+    private static final int DIM = 3; // rank 2: bias + 2 factors
+    private static final TableSpec SPEC = TableSpec.single(DIM, 1, 5L, 42L, 0.1f);
+    private static final float MU = 2.5f;
+
+    private PsServer server;
+    private PsClient ps;
+    private final FlatModels models = new FlatModels(List.of(new HyperParams(2, 0.1f, 0.2f, 0.1f, 0.1f,
+            HyperParams.Schedule.CONSTANT, 0f)), new int[] {0, DIM});
+
+    @BeforeEach
+    void start() {
+        server = PsServer.startLocal(0, 1);
+        ps = PsClient.connect(new PsClientConfig(List.of(server.address()), SPEC));
+        models.startEpoch(1);
+    }
+
+    @AfterEach
+    void stop() {
+        ps.close();
+        server.close();
+    }
+
+    /** Row 1: trains on columns 10 and 11 (11 sampled for the loss), holds out column 12; row 2: column 10. */
+    private static RowBlock block() {
+        RowBlock.Builder b = new RowBlock.Builder(false);
+        b.train(10, 4f, 1f, false);
+        b.train(11, 2f, 1f, true);
+        b.test(12, 3f);
+        b.endRow(1);
+        b.train(10, 1f, 1f, false);
+        b.endRow(2);
+        return b.build();
+    }
+
+    @Test
+    void trainsTheBatchSequentiallyOnItsCopyAndPushesTheSummedDeltas() throws Exception {
+        RowBlock block = block();
+        float[] rows = {0.1f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
+        Batch batch = new Batch(DIM, 16);
+        batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        batch.layoutTraining(7L, 42L, 1);
+        assertEquals(2, batch.rows);
+        assertEquals(3, batch.ratings);
+        assertEquals(2, batch.distinctColumns());
+        List<Float> laidOut = new ArrayList<>();
+        for (int t = 0; t < batch.ratings; t++) {
+            laidOut.add(batch.values[t]);
+        }
+        laidOut.sort(null);
+        assertEquals(List.of(1f, 2f, 4f), laidOut);
+
+        ps.await(batch.pull(ps, false));
+        float[] cols = Arrays.copyOf(batch.params, 2 * DIM);
+        long[] colKeys = new long[2];
+        for (int c = 0; c < 2; c++) {
+            // which column sits at slot c: the one whose initial values the batch received there
+            float[] init10 = new float[DIM];
+            SPEC.init(10, init10, 0);
+            colKeys[c] = Arrays.equals(Arrays.copyOfRange(cols, c * DIM, c * DIM + DIM), init10) ? 10 : 11;
+        }
+        assertEquals(21, colKeys[0] + colKeys[1], "slots hold columns 10 and 11");
+
+        // the expected result: the kernel over the batch's order, on copies
+        float[] rowsExpected = rows.clone();
+        float[] colsExpected = cols.clone();
+        double lossExpected = 0;
+        for (int r = 0; r < batch.rows; r++) {
+            int ro = (int) (batch.rowKeys[r] - 1) * DIM;
+            for (int t = batch.start[r]; t < batch.start[r + 1]; t++) {
+                lossExpected += SgdKernel.step(batch.values[t], 1f, MU, rowsExpected, ro, colsExpected,
+                        batch.colIdx[t] * DIM, 2, 0.1f, 0.2f, 0.1f);
+            }
+        }
+        double[] loss = new double[1];
+        assertEquals(3.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
+        assertEquals(lossExpected, loss[0], 0.0);
+        assertArrayEquals(rowsExpected, rows, "rows are trained in place");
+        assertArrayEquals(colsExpected, Arrays.copyOf(batch.params, 2 * DIM));
+
+        ps.await(batch.push(ps));
+        for (int c = 0; c < 2; c++) {
+            float[] stored = server.valuesOf(colKeys[c]);
+            for (int j = 0; j < DIM; j++) {
+                // the PS holds start + (trained - start)
+                assertEquals(cols[c * DIM + j] + (colsExpected[c * DIM + j] - cols[c * DIM + j]), stored[j], 0f);
+            }
+        }
+    }
+
+    @Test
+    void evaluatesHeldOutAndSampledRatingsWithoutCreatingColumns() throws Exception {
+        RowBlock block = block();
+        float[] rows = {0.5f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
+        Batch batch = new Batch(DIM, 16);
+        batch.addBlock(1, block, rows, block.evalRows(), block.evalRatings());
+        batch.layoutEvaluation();
+        assertEquals(1, batch.rows, "only row 1 has held-out or sampled ratings");
+        ps.await(batch.pull(ps, true));
+        double[] test = new double[2];
+        double[] sample = new double[1];
+        double[] counts = batch.evaluate(models, MU, false, 1f, 5f, test, sample);
+        assertArrayEquals(new double[] {1, 1}, counts);
+        // column 12 is unknown: read-only pulls give zeros, so the prediction is mu + b_1
+        float e = 3f - (MU + 0.5f);
+        assertEquals(e * e, test[0], 1e-6);
+        assertEquals(Math.abs(e), test[1], 1e-6);
+        // so is column 11 on this fresh server: mu + b_1 again for the sampled rating
+        float e11 = 2f - (MU + 0.5f);
+        assertEquals(e11 * e11, sample[0], 1e-6);
+        assertEquals(0, server.storedKeys(), "read-only pulls create nothing");
+    }
+}

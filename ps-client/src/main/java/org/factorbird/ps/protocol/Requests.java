@@ -1,0 +1,158 @@
+package org.factorbird.ps.protocol;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.factorbird.ps.TableSpec;
+
+/**
+ * The server's typed view of requests: one decoder per op, beside the encoders in {@link Protocol} (wire format
+ * there). A decoder checks the payload's own consistency (lengths, counts, reserved values) and throws
+ * {@link BadRequest} with the code and message of the ERROR reply; checks against the server's state (its shard,
+ * its store's dim) are the handler's. Key and value arrays are views into the frame, not copies: the handler reads
+ * them before it releases the frame.
+ */
+public final class Requests {
+
+    /** Values one AGGREGATE may carry. */
+    public static final int MAX_AGGREGATE_VALUES = 4096;
+    /** Reserved: marks an empty slot in the server's table. */
+    public static final long RESERVED_KEY = Long.MIN_VALUE;
+
+    private Requests() {}
+
+    /** A request the server refuses with an ERROR reply; the connection stays usable. */
+    public static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        public final short code;
+
+        public BadRequest(short code, String message) {
+            super(message, null, false, false);
+            this.code = code;
+        }
+    }
+
+    /** HELLO: the client joins run {@code spec.runId()} expecting this shard of this cluster. */
+    public record Hello(int shardIndex, int shardCount, TableSpec spec, String clusterId) {}
+
+    /** PULL of {@code n} keys ({@code keys.getLong(8 * i)}); read-only pulls create nothing. */
+    public record Pull(boolean readOnly, int n, ByteBuf keys) {
+        public long key(int i) {
+            return keys.getLong(8 * i);
+        }
+    }
+
+    /** PUSH (add) or SET (overwrite) of {@code n} keys x {@code dim} finite values. */
+    public record Push(int n, int dim, ByteBuf keys, FloatBuffer values) {
+        public long key(int i) {
+            return keys.getLong(8 * i);
+        }
+    }
+
+    /** AGGREGATE {@code id} among {@code parties}: combine {@code values} with {@code ops}. */
+    public record Aggregate(long id, int parties, byte[] ops, double[] values) {}
+
+    /** SCAN of slice {@code slice} of {@code slices} from table slot {@code cursor}, at most {@code limit} keys. */
+    public record Scan(int slice, int slices, long cursor, int limit) {}
+
+    /** AUTH phase 1 (the client's nonce) or 2 (the client's proof). */
+    public record Auth(byte phase, byte[] bytes) {}
+
+    public static Hello hello(ByteBuf p) {
+        int shard = p.readInt();
+        int shards = p.readInt();
+        long runId = p.readLong();
+        long seed = p.readLong();
+        int nSegments = p.readInt();
+        if (runId == 0) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, "run id 0 is reserved");
+        }
+        if (nSegments < 1 || nSegments > Protocol.MAX_SEGMENTS || p.readableBytes() < 16L * nSegments + 2) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, "HELLO with " + nSegments + " segments is malformed");
+        }
+        TableSpec spec;
+        try {
+            List<TableSpec.Segment> segments = new ArrayList<>(nSegments);
+            for (int i = 0; i < nSegments; i++) {
+                segments.add(new TableSpec.Segment(p.readInt(), p.readInt(), p.readInt(), p.readFloat()));
+            }
+            spec = new TableSpec(runId, seed, segments);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, e.getMessage());
+        }
+        return new Hello(shard, shards, spec, Protocol.readShortString(p));
+    }
+
+    public static Pull pull(ByteBuf p) {
+        byte flags = p.readByte();
+        int n = p.readInt();
+        if (n < 0 || p.readableBytes() != 8L * n) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, "PULL of " + n + " keys must carry " + 8L * n
+                    + " B of keys but carries " + p.readableBytes() + " B");
+        }
+        Pull pull = new Pull((flags & Protocol.PULL_READ_ONLY) != 0, n, p.slice(p.readerIndex(), 8 * n));
+        if (!pull.readOnly()) {
+            checkKeys(pull.keys(), n);
+        }
+        return pull;
+    }
+
+    /** PUSH or SET ({@code op} names it in messages). */
+    public static Push push(ByteBuf p, String op) {
+        int n = p.readInt();
+        int dim = p.readInt();
+        if (n < 0 || dim < 1 || p.readableBytes() != (long) n * Protocol.bytesPerKey(dim)) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, op + " of " + n + " keys x " + dim + " must carry "
+                    + (long) n * Protocol.bytesPerKey(Math.max(dim, 0)) + " B but carries " + p.readableBytes() + " B");
+        }
+        ByteBuf keys = p.slice(p.readerIndex(), 8 * n);
+        checkKeys(keys, n);
+        FloatBuffer values = p.nioBuffer(p.readerIndex() + 8 * n, 4 * n * dim).asFloatBuffer();
+        for (int i = 0; i < n * dim; i++) {
+            if (!Float.isFinite(values.get(i))) {
+                throw new BadRequest(Protocol.E_BAD_REQUEST, op + " carries a non-finite delta for key "
+                        + keys.getLong(8 * (i / dim)) + " (training diverged? lower the learning rate)");
+            }
+        }
+        return new Push(n, dim, keys, values);
+    }
+
+    public static Aggregate aggregate(ByteBuf p) {
+        long id = p.readLong();
+        int parties = p.readInt();
+        int n = p.readInt();
+        if (parties < 1 || n < 0 || n > MAX_AGGREGATE_VALUES || p.readableBytes() != 9L * n) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, "AGGREGATE with " + parties + " parties and " + n
+                    + " values is malformed");
+        }
+        byte[] ops = new byte[n];
+        p.readBytes(ops);
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = p.readDouble();
+        }
+        return new Aggregate(id, parties, ops, values);
+    }
+
+    public static Scan scan(ByteBuf p) {
+        return new Scan(p.readInt(), p.readInt(), p.readLong(), p.readInt());
+    }
+
+    public static Auth auth(ByteBuf p) {
+        byte phase = p.readByte();
+        byte[] bytes = new byte[p.readableBytes()];
+        p.readBytes(bytes);
+        return new Auth(phase, bytes);
+    }
+
+    private static void checkKeys(ByteBuf keys, int n) {
+        for (int i = 0; i < n; i++) {
+            if (keys.getLong(8 * i) == RESERVED_KEY) {
+                throw new BadRequest(Protocol.E_BAD_REQUEST, "key " + RESERVED_KEY + " is reserved");
+            }
+        }
+    }
+}
