@@ -2,7 +2,6 @@ package org.factorbird.pipeline.train;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.IntConsumer;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.ps.Hashing;
@@ -91,9 +90,8 @@ final class EpochRunner {
                 report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
             }
             metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
-            IntConsumer hook = TrainHooks.afterEpoch;
-            if (hook != null && report.leader()) {
-                hook.accept(epoch);
+            if (report.leader()) {
+                TrainHooks.epochDone(epoch);
             }
             lastEpoch = epoch;
             String stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
