@@ -7,6 +7,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.factorbird.pipeline.Estimate;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.HyperParams;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Model.ArgSpec;
@@ -114,7 +115,7 @@ final class EstimateCommand implements Callable<Integer> {
             if (slots < 1) {
                 throw new IllegalArgumentException("--slots must be >= 1 but was " + slots);
             }
-            boolean adagrad = schedule.equalsIgnoreCase("adagrad");
+            boolean adagrad = HyperParams.Schedule.parse(schedule) == HyperParams.Schedule.ADAGRAD;
             Estimate e = new Estimate(rows, cols, ratings, models * (rank + 1) * (adagrad ? 2 : 1), shards,
                     parallelism, batchRows, holdout, lossSample, skew);
             long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
  * Command line entry point: {@code factorbird train|grid|generate|estimate|field [options]}. The same class is the
  * job jar's main class, so {@code flink run factorbird-jobs.jar train ...} submits the training job to a cluster.
  *
- * <p>Errors end in one line on stderr ("factorbird train: error: ...") and exit code 1; usage errors (an unknown
+ * <p>Errors end in one line on stderr ("factorbird: error: ...") and exit code 1; usage errors (an unknown
  * option, with a suggestion, or a malformed value) exit with 2 ({@link Cli}).
  */
 @Command(name = "factorbird",
@@ -70,11 +70,9 @@ public final class Factorbird implements Runnable {
             return Cli.USAGE;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof Cli.Failure) {
-                failures.add((Cli.Failure) ex);
-                return ((Cli.Failure) ex).exitCode;
-            }
-            throw ex;
+            Cli.Failure f = Cli.failure(ex);
+            failures.add(f);
+            return f.exitCode;
         });
         int code = cl.execute(withoutFileSystemKeys(args));
         if (!failures.isEmpty()) {
@@ -93,6 +91,7 @@ public final class Factorbird implements Runnable {
         cl.addSubcommand(new GenerateCommand());
         cl.addSubcommand(new EstimateCommand());
         cl.addSubcommand(new FieldCommand());
+        cl.addSubcommand("help", new CommandLine.HelpCommand());
         return Cli.configure(cl, out, err);
     }
 

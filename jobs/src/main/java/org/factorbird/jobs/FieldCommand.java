@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
  * planted.json), so that scripts read them through a JSON parser: {@code field OUT/model.json finalTestRmse},
  * {@code field OUT/model.json counts.trainRatings}, {@code field OUT/grid.json models.0.hyperParameters}.
  */
-@Command(name = "field", mixinStandardHelpOptions = true,
+@Command(name = "field",
         description = "Prints one field of a JSON file (model.json, grid.json, planted.json).")
 final class FieldCommand implements Callable<Integer> {
 

@@ -83,9 +83,12 @@ public final class PsLoad implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (seconds <= 0 || seconds > 3600 || clients < 1 || clients > 256) {
-            throw new Cli.Failure("--seconds must be in (0, 3600] and --clients in [1, 256]", Cli.USAGE);
-        }
+        check(seconds > 0 && seconds <= 3600, "--seconds must be in (0, 3600] but was " + seconds);
+        check(clients >= 1 && clients <= 256, "--clients must be in [1, 256] but was " + clients);
+        check(keys >= 1, "--keys must be >= 1 but was " + keys);
+        check(keySpace >= keys, "--key-space must be >= --keys (" + keys + ") but was " + keySpace);
+        check(rank >= 1, "--rank must be >= 1 but was " + rank);
+        check(shards >= 1, "--shards must be >= 1 but was " + shards);
         List<PsServer> embedded = new ArrayList<>();
         List<String> servers = new ArrayList<>();
         if (ps == null) {
@@ -103,6 +106,12 @@ public final class PsLoad implements Callable<Integer> {
             return r.errors > 0 ? Cli.FAILED : 0;
         } finally {
             embedded.forEach(PsServer::close);
+        }
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new Cli.Failure(message, Cli.USAGE);
         }
     }
 

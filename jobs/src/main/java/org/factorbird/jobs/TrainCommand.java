@@ -140,7 +140,7 @@ final class TrainCommand implements Callable<Integer> {
             try {
                 env.execute("factorbird train " + cfg.input);
             } catch (Exception e) {
-                throw new Cli.Failure(rootMessage(e), Cli.FAILED);
+                throw Cli.failure(e); // the most specific message of the Flink failure chain
             }
             if (local) {
                 summarize(cfg, (System.nanoTime() - t0) / 1e9);
@@ -228,24 +228,6 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new Cli.Failure("cannot check --output " + path + ": " + e.getMessage(), Cli.FAILED);
         }
-    }
-
-    /** The most specific message in a Flink failure chain (our exceptions carry user-facing messages). */
-    static String rootMessage(Throwable e) {
-        Throwable best = e;
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null) {
-                best = t;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        String m = best.getMessage();
-        String cls = best.getClass().getName();
-        boolean ours = cls.startsWith("org.factorbird") || best instanceof IllegalStateException
-                || best instanceof IllegalArgumentException || best instanceof IOException;
-        return ours ? m : best.getClass().getSimpleName() + ": " + m + " (see the log for details)";
     }
 
     private void summarize(TrainConfig cfg, double seconds) {

@@ -87,6 +87,8 @@ class FactorbirdCliTest {
                 error(concat(shape, "--state-backend", "disk")));
         assertEquals("Invalid value for option '--slots': 'two' is not an int (see --help)",
                 error(concat(shape, "--slots", "two")));
+        assertEquals("--schedule must be constant, decay or adagrad but was 'adagrd'",
+                error(concat(shape, "--schedule", "adagrd")));
     }
 
     private static String[] concat(String[] a, String... b) {
@@ -114,6 +116,7 @@ class FactorbirdCliTest {
             assertFalse(f.getMessage().contains("\n"), f.getMessage());
         }
         assertTrue(run().contains("train") && run("--help").contains("estimate"));
+        assertTrue(run("help", "train").startsWith("Usage: factorbird train"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);

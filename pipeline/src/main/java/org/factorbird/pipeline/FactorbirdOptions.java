@@ -8,6 +8,7 @@ import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
+import org.factorbird.ps.PsClientConfig;
 
 /**
  * Every knob of a training run, as typed Flink options. The command line flag of an option is {@code --} plus
@@ -149,10 +150,12 @@ public final class FactorbirdOptions {
                     + "batch-rows and batch-ratings comes first).");
 
     public static final ConfigOption<Integer> PS_MAX_IN_FLIGHT = ConfigOptions.key("ps-max-in-flight").intType()
-            .defaultValue(32).withDescription("Requests in flight per parameter server before a subtask waits.");
+            .defaultValue(PsClientConfig.DEFAULT_MAX_IN_FLIGHT)
+            .withDescription("Requests in flight per parameter server before a subtask waits.");
 
     public static final ConfigOption<Long> PS_TIMEOUT_MS = ConfigOptions.key("ps-timeout-ms").longType()
-            .defaultValue(120_000L).withDescription("How long a pull or push may wait for its reply (ms).");
+            .defaultValue(PsClientConfig.DEFAULT_REQUEST_TIMEOUT_MS)
+            .withDescription("How long a pull or push may wait for its reply (ms).");
 
     /** The plain text of an option's description. */
     public static String text(ConfigOption<?> option) {

@@ -3,6 +3,7 @@ package org.factorbird.pipeline.model;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -34,20 +35,11 @@ public final class Json {
         }
     }
 
-    public static <T> T parse(String json, Class<T> type) {
-        try {
-            return MAPPER.readValue(json, type);
-        } catch (JacksonException e) {
-            throw new IllegalArgumentException("not a valid " + type.getSimpleName() + ": " + e.getOriginalMessage(),
-                    e);
-        }
-    }
-
     /** Writes {@code value} to {@code path} (any Flink file system), replacing the file. */
     public static void write(Path path, Object value) throws IOException {
         FileSystem fs = path.getFileSystem();
         try (OutputStream out = fs.create(path, FileSystem.WriteMode.OVERWRITE)) {
-            out.write(write(value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.write(write(value).getBytes(StandardCharsets.UTF_8));
         }
     }
 

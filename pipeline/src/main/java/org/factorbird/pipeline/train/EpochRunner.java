@@ -1,5 +1,6 @@
 package org.factorbird.pipeline.train;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -65,8 +66,12 @@ final class EpochRunner {
             }
             int evalSize = evaluators.stream().mapToInt(Evaluator::size).sum();
             double[] sums = new double[evalSize + 2 * shards];
+            int heldOutAt = 0;
             int from = 0;
             for (Evaluator e : evaluators) {
+                if (e == heldOut) {
+                    heldOutAt = from;
+                }
                 e.evaluate(blockKeys, batches[0], sums, from);
                 from += e.size();
             }
@@ -77,9 +82,9 @@ final class EpochRunner {
                 snapshots.commit(epoch);
                 lastSnapshot = epoch;
             }
-            double[] psRequests = java.util.Arrays.copyOfRange(sums, evalSize, evalSize + shards);
-            double[] psBytes = java.util.Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
-            HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, 0, models.count);
+            double[] psRequests = Arrays.copyOfRange(sums, evalSize, evalSize + shards);
+            double[] psBytes = Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
+            HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, heldOutAt, models.count);
             double epochBest = Double.POSITIVE_INFINITY;
             for (int m = 0; m < models.count; m++) {
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),

@@ -1,5 +1,6 @@
 package org.factorbird.pipeline.train;
 
+import java.util.Arrays;
 import java.util.function.Consumer;
 
 import org.factorbird.pipeline.TrainConfig;
@@ -25,7 +26,7 @@ final class FactorWriter {
     /** Writes the rows of the given blocks, in key order of the blocks; returns how many. */
     long writeRows(BlockStore store, long[] blockKeys, int best) throws Exception {
         long[] sorted = blockKeys.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         int[] models = written(best);
         long[] written = {0};
         store.forEachTrainedRow(sorted, (key, params, offset) -> {

@@ -1,5 +1,7 @@
 package org.factorbird.pipeline.train;
 
+import java.util.Locale;
+
 import org.apache.flink.core.fs.Path;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.sgd.LongIntMap;
@@ -101,7 +103,7 @@ final class SnapshotIo {
         long rows = restoreRows(snap, blockKeys, width);
         long columns = restoreColumns(snap, width);
         double[] total = coordinator.restored(snap.epoch, rows, columns);
-        report.progress(String.format(java.util.Locale.ROOT, "resuming after epoch %d from the snapshot in %s (%,d "
+        report.progress(String.format(Locale.ROOT, "resuming after epoch %d from the snapshot in %s (%,d "
                 + "rows, %,d columns restored; restart attempt %d)", snap.epoch, snap.dir, (long) total[0],
                 (long) total[1], attempt));
         return snap.epoch;

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import org.factorbird.pipeline.HyperParams;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.GridFile;

@@ -15,8 +15,9 @@ import java.util.function.IntConsumer;
 public final class TrainHooks {
 
     /**
-     * Called by subtask 0 right after epoch {@code e} is complete: both barriers passed and its snapshot, if any,
-     * committed. The next epoch starts when it returns.
+     * Called by subtask 0 right after epoch {@code e} is complete: both barriers passed and its periodic snapshot,
+     * if one was due, committed (the extra snapshot after an early stop comes later). The next epoch starts when it
+     * returns.
      */
     public static volatile IntConsumer afterEpoch;
 

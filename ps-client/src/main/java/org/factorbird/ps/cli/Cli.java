@@ -58,19 +58,46 @@ public final class Cli {
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // as the hand-written parsers did: the last of a repeated option wins; '@' starts no argument file
+        cl.setOverwrittenOptionsAllowed(true);
+        cl.setExpandAtFiles(false);
         cl.setUsageHelpAutoWidth(true);
         cl.setParameterExceptionHandler((ex, args) -> {
             err.println(name(ex.getCommandLine()) + ": error: " + message(ex));
             return USAGE;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof Failure) {
-                err.println(name(cmd) + ": error: " + ex.getMessage());
-                return ((Failure) ex).exitCode;
-            }
-            throw ex;
+            Failure f = failure(ex);
+            err.println(name(cmd) + ": error: " + f.getMessage());
+            return f.exitCode;
         });
         return cl;
+    }
+
+    /**
+     * A failure of a command as one line: a {@link Failure} as it is; anything else (an I/O error, a job's failure
+     * chain, a bug) as the most specific message in its cause chain (ours carry user-facing messages), with the
+     * exception's type when it is not self-explanatory.
+     */
+    public static Failure failure(Throwable ex) {
+        if (ex instanceof Failure) {
+            return (Failure) ex;
+        }
+        Throwable best = ex;
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                best = t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        boolean plain = best instanceof java.io.IOException || best instanceof IllegalArgumentException
+                || best instanceof IllegalStateException || best.getClass().getName().startsWith("org.factorbird");
+        String m = best.getMessage() == null ? best.getClass().getSimpleName()
+                : plain ? best.getMessage()
+                : best.getClass().getSimpleName() + ": " + best.getMessage() + " (see the log for details)";
+        return new Failure(m.replace('\n', ' '), FAILED);
     }
 
     /** One line for a usage error, with a suggestion for a mistyped option. */

@@ -10,9 +10,9 @@ import org.factorbird.ps.TableSpec;
 
 /**
  * The server's typed view of requests: one decoder per op, beside the encoders in {@link Protocol} (wire format
- * there). A decoder checks the payload's own consistency (lengths, counts, reserved values) and throws
- * {@link BadRequest} with the code and message of the ERROR reply; checks against the server's state (its shard,
- * its store's dim) are the handler's. Key and value arrays are views into the frame, not copies: the handler reads
+ * there). A decoder checks what the payload alone decides (lengths, counts, reserved keys, finite values) and
+ * throws {@link BadRequest} with the code and message of the ERROR reply; checks against the server's state (its
+ * shard, its store's dim, a scan's range, which depends on the dim) are the handler's. Key and value arrays are views into the frame, not copies: the handler reads
  * them before it releases the frame.
  */
 public final class Requests {

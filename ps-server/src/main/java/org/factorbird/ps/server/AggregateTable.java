@@ -59,8 +59,4 @@ final class AggregateTable {
     void clear() {
         open.clear();
     }
-
-    int size() {
-        return open.size();
-    }
 }

@@ -10,10 +10,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -70,6 +72,8 @@ final class ClusterFile {
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             throw new IllegalArgumentException(file + ":" + line + ": not valid YAML: " + e.getProblem());
+        } catch (YAMLException e) {
+            throw new IllegalArgumentException(file + ": not valid YAML: " + e.getMessage());
         }
         if (!(root instanceof MappingNode)) {
             throw error(root, "expected 'key: value' settings and a 'servers:' list");
@@ -82,7 +86,7 @@ final class ClusterFile {
                 settings.put(key, scalar(t.getValueNode(), key));
             } else {
                 throw error(t.getKeyNode(), "unknown setting '" + key + "' (servers, " + String.join(", ",
-                        new java.util.TreeSet<>(SETTINGS)) + ")");
+                        new TreeSet<>(SETTINGS)) + ")");
             }
         }
         validate();

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
 
 /** {@code ps-cluster start|stop|status}: runs the local shards of the cluster in {@code --config}. */
 @Command(name = "ps-cluster", showDefaultValues = true,
@@ -20,8 +21,8 @@ final class PsClusterCommand implements Callable<Integer> {
     @Mixin
     Cli.Help help;
 
-    @Option(names = "--config", paramLabel = "FILE", defaultValue = "conf/ps-cluster.yaml", scope =
-            picocli.CommandLine.ScopeType.INHERIT, description = "The cluster file.")
+    @Option(names = "--config", paramLabel = "FILE", defaultValue = "conf/ps-cluster.yaml",
+            scope = ScopeType.INHERIT, description = "The cluster file.")
     Path config;
 
     @Override
@@ -69,7 +70,7 @@ final class PsClusterCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true,
+    @Command(name = "stop",
             description = "Stops every server of this machine that has a pid file (TERM, then KILL after 10 s).")
     static final class Stop implements Callable<Integer> {
         @Mixin
@@ -86,7 +87,7 @@ final class PsClusterCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true,
+    @Command(name = "status",
             description = "Prints every server's status; exit code 3 when any is down.")
     static final class Status implements Callable<Integer> {
         @Mixin

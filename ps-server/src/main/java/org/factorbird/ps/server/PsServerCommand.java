@@ -92,7 +92,7 @@ final class PsServerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "ps-server-shutdown"));
         System.out.println("ps-server shard " + shard + "/" + shards + " listening on " + server.address());
-        if (parentPid != null) {
+        if (parentPid != null && parentPid > 0) {
             watchOwner(parentPid);
         }
         stopped.await();

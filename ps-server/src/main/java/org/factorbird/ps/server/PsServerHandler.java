@@ -17,8 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one client connection: decodes each request ({@link Requests}, which validates it completely before it
- * touches the store, so a bad request gets an ERROR reply and changes nothing), applies it to the
+ * Serves one client connection: decodes each request ({@link Requests}) and checks it against this server's state
+ * before it touches the store, so a bad request gets an ERROR reply and changes nothing; applies it to the
  * {@link ColumnStore} or the {@link AggregateTable}, and replies. Stateful (the run the connection joined): one per
  * channel. All instances of a server share one {@link ShardState} and run on its single event-loop thread.
  */
@@ -45,10 +45,11 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             switch (op) {
                 case Protocol.STATUS -> status(ctx, id);
                 case Protocol.HELLO -> hello(ctx, id, Requests.hello(p));
-                case Protocol.PULL -> pull(ctx, id, Requests.pull(p));
-                case Protocol.PUSH, Protocol.SET -> push(ctx, id, op, Requests.push(p, Protocol.opName(op)));
-                case Protocol.AGGREGATE -> aggregate(ctx, id, Requests.aggregate(p));
-                case Protocol.SCAN -> scan(ctx, id, Requests.scan(p));
+                // the run is checked before the payload, as a request without HELLO is refused whatever it holds
+                case Protocol.PULL -> pull(ctx, id, store(), Requests.pull(p));
+                case Protocol.PUSH, Protocol.SET -> push(ctx, id, op, store(), Requests.push(p, Protocol.opName(op)));
+                case Protocol.AGGREGATE -> aggregate(ctx, id, store(), Requests.aggregate(p));
+                case Protocol.SCAN -> scan(ctx, id, store(), Requests.scan(p));
                 case Protocol.AUTH -> ServerAuthHandler.refuse(ctx, state, id, state.secret == null
                         ? "this server has no shared secret configured, but the client wants to authenticate"
                         : "malformed or out-of-order AUTH (this connection is authenticated)");
@@ -148,8 +149,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         reply(ctx, out);
     }
 
-    private void pull(ChannelHandlerContext ctx, long id, Requests.Pull r) {
-        ColumnStore store = store();
+    private void pull(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Pull r) {
         int n = r.n();
         int dim = store.dim();
         long replyBytes = 4 + Protocol.HEADER_BYTES + 8 + 4L * n * dim;
@@ -172,8 +172,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     }
 
     /** PUSH adds the values, SET overwrites them (restoring a snapshot). */
-    private void push(ChannelHandlerContext ctx, long id, byte op, Requests.Push r) {
-        ColumnStore store = store();
+    private void push(ChannelHandlerContext ctx, long id, byte op, ColumnStore store, Requests.Push r) {
         int dim = r.dim();
         if (dim != store.dim()) {
             throw new Requests.BadRequest(Protocol.E_MISMATCH, Protocol.opName(op) + " with dim " + dim
@@ -193,8 +192,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         reply(ctx, out);
     }
 
-    private void aggregate(ChannelHandlerContext ctx, long id, Requests.Aggregate r) {
-        store();
+    private void aggregate(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Aggregate r) {
         if (state.shardIndex != 0) {
             throw new Requests.BadRequest(Protocol.E_BAD_REQUEST, "AGGREGATE goes to shard 0, this is shard "
                     + state.shardIndex);
@@ -216,8 +214,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         }
     }
 
-    private void scan(ChannelHandlerContext ctx, long id, Requests.Scan r) {
-        ColumnStore store = store();
+    private void scan(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Scan r) {
         int dim = store.dim();
         int maxKeys = Protocol.maxKeysPerFrame(state.maxFrameBytes, dim);
         if (r.slices() < 1 || r.slice() < 0 || r.slice() >= r.slices() || r.cursor() < 0 || r.limit() < 1

@@ -1,6 +1,5 @@
 package org.factorbird.ps.server;
 
-
 import org.factorbird.ps.TableSpec;
 
 /**

@@ -43,6 +43,10 @@ public final class Splitter {
     private final int maxKeysPerFrame;
 
     public Splitter(Connections connections, int dim, int maxKeysPerFrame) {
+        if (dim < 1 || maxKeysPerFrame < 1) {
+            throw new IllegalArgumentException("dim and maxKeysPerFrame must be >= 1 but were " + dim + " and "
+                    + maxKeysPerFrame);
+        }
         this.shards = connections.shards();
         this.alloc = connections.alloc();
         this.dim = dim;
