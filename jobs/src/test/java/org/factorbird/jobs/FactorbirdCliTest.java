@@ -130,6 +130,36 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void recommendAndPredictRefuseBadInputInOneLine() throws IOException {
+        Path data = tmp.resolve("data");
+        run("generate", "--output", data.toString(), "--rows", "100", "--cols", "80", "--ratings", "3000",
+                "--rank", "2", "--seed", "5");
+        Path model = tmp.resolve("model");
+        run("train", "--input", data.resolve("train").toString(), "--output", model.toString(), "--epochs", "2",
+                "--rank", "2", "--parallelism", "1");
+        Cli.Failure k = assertThrows(Cli.Failure.class, () -> run("recommend", "--model", model.toString(), "--k",
+                "0", "--output", tmp.resolve("r0").toString()));
+        assertEquals("--k must be >= 1 but was 0", k.getMessage());
+        assertEquals(2, k.exitCode);
+        Cli.Failure none = assertThrows(Cli.Failure.class, () -> run("recommend", "--model", data.toString(), "--k",
+                "3", "--output", tmp.resolve("r1").toString()));
+        assertEquals("--model " + data + " has no model.json (not the output directory of a training run?)",
+                none.getMessage());
+        assertEquals(1, none.exitCode);
+        Path ids = tmp.resolve("ids.txt");
+        Files.writeString(ids, "1\nx7\n");
+        Cli.Failure badIds = assertThrows(Cli.Failure.class, () -> run("recommend", "--model", model.toString(),
+                "--k", "3", "--rows", ids.toString(), "--output", tmp.resolve("r2").toString()));
+        assertEquals("--rows " + ids + " line 2: 'x7' is not a row id (a non-negative integer)", badIds.getMessage());
+        assertEquals(1, badIds.exitCode);
+        Path pairs = tmp.resolve("pairs.csv");
+        Files.writeString(pairs, "1,2\n3,4,extra\n");
+        String out = run("predict", "--model", model.toString(), "--input", pairs.toString(), "--output",
+                tmp.resolve("pred").toString());
+        assertTrue(out.contains("2 predictions ("), out);
+    }
+
+    @Test
     void fieldPrintsOneValueOfAJsonFile() throws IOException {
         Path f = tmp.resolve("m.json");
         Files.writeString(f, "{\"counts\": {\"trainRatings\": 12}, \"epochs\": [{\"testRmse\": 0.5}], \"s\": \"a\\\"b\"}");

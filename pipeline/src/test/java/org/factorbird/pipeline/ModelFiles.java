@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -39,21 +41,28 @@ public final class ModelFiles {
         return out;
     }
 
+    /** The lines of a directory of rating files ("row,col,value", header skipped), split into fields. */
+    public static List<String[]> ratingsOf(Path dir) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files.sorted()::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    if (!line.startsWith("row")) {
+                        out.add(line.split(","));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** The row ids and the column ids of a directory of rating files ("row,col,value", header skipped). */
     public static Set<Long>[] idsOf(Path dir) throws IOException {
         Set<Long> rows = new HashSet<>();
         Set<Long> cols = new HashSet<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                for (String line : Files.readAllLines(f)) {
-                    if (line.startsWith("row")) {
-                        continue;
-                    }
-                    String[] p = line.split(",");
-                    rows.add(Long.parseLong(p[0]));
-                    cols.add(Long.parseLong(p[1]));
-                }
-            }
+        for (String[] p : ratingsOf(dir)) {
+            rows.add(Long.parseLong(p[0]));
+            cols.add(Long.parseLong(p[1]));
         }
         @SuppressWarnings("unchecked")
         Set<Long>[] out = new Set[] {rows, cols};

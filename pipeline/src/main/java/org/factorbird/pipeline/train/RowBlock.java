@@ -1,8 +1,8 @@
 package org.factorbird.pipeline.train;
 
-import org.factorbird.pipeline.train.PrimitiveLists.FloatList;
-import org.factorbird.pipeline.train.PrimitiveLists.IntList;
-import org.factorbird.pipeline.train.PrimitiveLists.LongList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 
 /**
  * The ratings of a block of rows, packed once at end of input into flat primitive arrays: one keyed-state value

@@ -3,7 +3,7 @@ package org.factorbird.pipeline.train;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
 import org.factorbird.pipeline.io.Rating;
-import org.factorbird.pipeline.train.PrimitiveLists.LongList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 
 /**
  * Turns the spilled ratings into blocks of rows in the {@link BlockStore} at end of input, and counts what it

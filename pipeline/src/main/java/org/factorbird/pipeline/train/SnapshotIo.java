@@ -5,8 +5,8 @@ import java.util.Locale;
 import org.apache.flink.core.fs.Path;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.sgd.LongIntMap;
-import org.factorbird.pipeline.train.PrimitiveLists.FloatList;
-import org.factorbird.pipeline.train.PrimitiveLists.LongList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
 

@@ -1,88 +1,88 @@
-package org.factorbird.pipeline.train;
+package org.factorbird.pipeline.sgd;
 
 import java.util.Arrays;
 
 /**
- * Growable lists of primitives for packing rows and snapshots without boxing. One small class per element type:
+ * Growable lists of primitives for packing rows, snapshots and recommendations without boxing. One small class per element type:
  * Java generics cannot hold primitives, and a boxed or reflective list would allocate per rating.
  */
-final class PrimitiveLists {
+public final class PrimitiveLists {
 
     private PrimitiveLists() {}
 
     /** Capacity for one more element: doubling, at least 4. */
-    static int grown(int length) {
+    public static int grown(int length) {
         return Math.max(4, length * 2);
     }
 
-    static final class LongList {
-        long[] a;
-        int n;
+    public static final class LongList {
+        public long[] a;
+        public int n;
 
-        LongList(int cap) {
+        public LongList(int cap) {
             a = new long[Math.max(4, cap)];
         }
 
-        void add(long v) {
+        public void add(long v) {
             if (n == a.length) {
                 a = Arrays.copyOf(a, grown(n));
             }
             a[n++] = v;
         }
 
-        void clear() {
+        public void clear() {
             n = 0;
         }
 
-        long[] toArray() {
+        public long[] toArray() {
             return Arrays.copyOf(a, n);
         }
     }
 
-    static final class IntList {
-        int[] a;
-        int n;
+    public static final class IntList {
+        public int[] a;
+        public int n;
 
-        IntList(int cap) {
+        public IntList(int cap) {
             a = new int[Math.max(4, cap)];
         }
 
-        void add(int v) {
+        public void add(int v) {
             if (n == a.length) {
                 a = Arrays.copyOf(a, grown(n));
             }
             a[n++] = v;
         }
 
-        void clear() {
+        public void clear() {
             n = 0;
         }
 
-        int[] toArray() {
+        public int[] toArray() {
             return Arrays.copyOf(a, n);
         }
     }
 
-    static final class FloatList {
-        float[] a;
-        int n;
+    public static final class FloatList {
+        public float[] a;
+        public int n;
 
-        FloatList(int cap) {
+        public FloatList(int cap) {
             a = new float[Math.max(4, cap)];
         }
 
-        void add(float v) {
+        public void add(float v) {
             if (n == a.length) {
                 a = Arrays.copyOf(a, grown(n));
             }
             a[n++] = v;
         }
 
-        void clear() {
+        public void clear() {
             n = 0;
         }
 
-        float[] toArray() {
+        public float[] toArray() {
             return Arrays.copyOf(a, n);
         }
     }

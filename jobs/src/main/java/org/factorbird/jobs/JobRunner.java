@@ -1,0 +1,52 @@
+package org.factorbird.jobs;
+
+import java.util.Map;
+
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.factorbird.ps.cli.Cli;
+
+/**
+ * What the commands that run a Flink job share: the environment (an embedded MiniCluster locally, the cluster
+ * under {@code flink run}), the file system settings given on the command line, and failures as one line.
+ */
+final class JobRunner {
+
+    private JobRunner() {}
+
+    /**
+     * An environment in STREAMING mode with {@code flink} settings and, for local runs, the file systems
+     * configured from {@code fileSystemKeys} ({@code s3.endpoint}, ...): local environments do not read
+     * config.yaml.
+     */
+    static StreamExecutionEnvironment environment(Configuration flink, Map<String, String> fileSystemKeys) {
+        Configuration fs = new Configuration();
+        fileSystemKeys.forEach(fs::setString);
+        if (!fs.keySet().isEmpty()) {
+            FileSystem.initialize(fs, null);
+        }
+        Configuration c = new Configuration(flink);
+        c.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
+        c.addAll(fs);
+        return StreamExecutionEnvironment.getExecutionEnvironment(c);
+    }
+
+    /** Runs the job; a failure becomes one line with the most specific message of its cause chain. */
+    static JobExecutionResult execute(StreamExecutionEnvironment env, String name) {
+        try {
+            return env.execute(name);
+        } catch (Exception e) {
+            throw Cli.failure(e);
+        }
+    }
+
+    static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new Cli.Failure(message, Cli.USAGE);
+        }
+    }
+}
