@@ -80,6 +80,11 @@ public final class FactorbirdOptions {
             .defaultValue(0).withDescription("Stop when the best held-out RMSE has not improved for this many "
                     + "epochs; 0: never.");
 
+    public static final ConfigOption<Integer> RECOMMEND = ConfigOptions.key("recommend").intType()
+            .defaultValue(0).withDescription("Also write the top-K columns of every row to OUT/recommendations/ "
+                    + "(lines row<TAB>rank<TAB>column<TAB>score, the row's training ratings excluded, ties to the "
+                    + "smaller column id), from the trained model (the best one of a grid); 0: none.");
+
     public static final ConfigOption<Boolean> KEEP_ALL = ConfigOptions.key("keep-all").booleanType()
             .defaultValue(false).withDescription("Grid search: also write every model to OUT/models/<index>/ "
                     + "(the best always goes to OUT/rows, OUT/columns, OUT/model.json).");

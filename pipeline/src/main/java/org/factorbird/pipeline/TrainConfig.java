@@ -56,6 +56,8 @@ public final class TrainConfig implements Serializable {
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
+    /** Top-k recommendations per row written after training; 0: none. */
+    public final int recommend;
     public final String snapshotDir;
     public final int snapshotEvery;
     public final int maxRestarts;
@@ -112,6 +114,7 @@ public final class TrainConfig implements Serializable {
         this.clip = c.get(FactorbirdOptions.CLIP);
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
+        this.recommend = atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
         this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
         this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
         this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");

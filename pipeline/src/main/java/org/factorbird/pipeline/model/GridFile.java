@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  *
  * @param best index of the best model (the one in OUT/rows, OUT/columns, OUT/model.json)
  */
-public record GridFile(int best, List<Entry> models, double globalMean, long trainRatings, long testRatings) {
+public record GridFile(int best, List<Entry> models, float globalMean, long trainRatings, long testRatings) {
 
     /**
      * One model of the grid.

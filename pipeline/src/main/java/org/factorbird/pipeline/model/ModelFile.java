@@ -10,6 +10,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * {@code OUT/columns/}, one line per id: {@code id<TAB>bias<TAB>f1..fk}.
  *
  * @param format always {@link #FORMAT}
+ * @param globalMean mu, exactly the float training used (so predictions from these files equal the job's)
  * @param input the training ratings (--input)
  * @param test the held-out ratings (--test), if any
  * @param gridIndex the model's index in its grid (grids only)
@@ -22,7 +23,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 @JsonPropertyOrder({"format", "globalMean", "rank", "lineFormat", "input", "test", "gridIndex", "hyperParameters", "settings", "counts",
         "ratingRange", "loadSeconds", "stateBytesPerSubtask", "parallelism", "psShards", "stateBackend",
         "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "epochs"})
-public record ModelFile(String format, double globalMean, int rank, String lineFormat, String input, String test,
+public record ModelFile(String format, float globalMean, int rank, String lineFormat, String input, String test,
         Integer gridIndex,
         HyperParameters hyperParameters, Settings settings, Counts counts, float[] ratingRange, Double loadSeconds,
         long stateBytesPerSubtask, int parallelism, int psShards, String stateBackend, Integer resumedFromEpoch,

@@ -112,7 +112,7 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
             }
         }
         StringBuilder sb = new StringBuilder(64);
-        float mu = (float) model.model().globalMean();
+        float mu = model.model().globalMean();
         scorer.emit(mu, (row, rank, col, score) -> {
             sb.setLength(0);
             sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t').append(score);

@@ -74,7 +74,7 @@ public final class Recommendations {
         float hi = clip && range != null ? range[1] : 0f; // lo > hi: no clipping
         withRows.union(factors(env, model, "columns")).keyBy(RecInput::colKey, Types.LONG)
                 .transform("predict-columns", TypeInformation.of(OutLine.class),
-                        PredictOperator.byColumn(dim, (float) model.model().globalMean(), lo, hi))
+                        PredictOperator.byColumn(dim, model.model().globalMean(), lo, hi))
                 .uid("predict-columns")
                 .sinkTo(OutLineSink.create(output)).name("predictions").uid("predictions");
     }

@@ -77,7 +77,7 @@ final class Summary {
     /** model.json of {@code model}. */
     ModelFile modelFile(TrainConfig c, int model) {
         EpochMetrics last = last(model);
-        return new ModelFile(ModelFile.FORMAT, Json.round(mu, 6), c.models.get(model).rank, ModelFile.LINE_FORMAT,
+        return new ModelFile(ModelFile.FORMAT, mu, c.models.get(model).rank, ModelFile.LINE_FORMAT,
                 c.input, c.test, c.grid ? model : null, c.models.get(model).toRecord(), c.settings(),
                 new ModelFile.Counts(trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped),
                 new float[] {min, max}, Json.round(loadSeconds, 6), stateBytesPerSubtask, c.parallelism,
@@ -113,7 +113,7 @@ final class Summary {
                     l == null ? null : Json.round(l.testRmse, 6), l == null ? null : Json.round(l.testMae, 6),
                     l == null ? null : Json.round(l.trainRmse(), 6), records(m)));
         }
-        return new GridFile(best(), entries, Json.round(mu, 6), trainRatings, testRatings);
+        return new GridFile(best(), entries, mu, trainRatings, testRatings);
     }
 
     String table(TrainConfig c) {

@@ -29,8 +29,8 @@ import org.factorbird.ps.PsClient;
  *   <li>{@link SnapshotIo} restores a snapshot when there is one; {@link EpochRunner} runs the epochs: batches of
  *       rows pull their columns once, train, and push summed deltas ({@link Batch}); evaluation and barriers after
  *       each epoch.</li>
- *   <li>{@link FactorWriter} emits this subtask's rows and its slice of the columns; subtask 0 writes model.json
- *       and grid.json ({@link RunReport}).</li>
+ *   <li>{@link FactorWriter} emits this subtask's rows and its slice of the columns, {@link RecommendWriter} its
+ *       rows' top k with --recommend; subtask 0 writes model.json and grid.json ({@link RunReport}).</li>
  * </ol>
  *
  * <p>Row parameters never leave the subtask; only columns cross the network.
@@ -119,6 +119,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         FactorWriter writer = new FactorWriter(cfg, line -> output.collect(new StreamRecord<>(line)));
         long rows = writer.writeRows(store, packed.blockKeys(), best);
         long columns = writer.writeColumns(ps, subtask(), parallelism(), best);
+        if (cfg.recommend > 0) {
+            new RecommendWriter(cfg, line -> output.collect(new StreamRecord<>(line)))
+                    .write(store, packed.blockKeys(), ps, best, load.mu());
+        }
         double[] written = coordinator.outputWritten(rows, columns);
         summary.rowsWritten = (long) written[0];
         summary.columnsWritten = (long) written[1];

@@ -59,7 +59,7 @@ class RecommendITCase {
         model = tmp.resolve("model");
         try (PsServer a = PsServer.startLocal(0, 2); PsServer b = PsServer.startLocal(1, 2)) {
             TrainConfig cfg = TrainConfig.from(Configuration.fromMap(Map.of("input", data.resolve("train").toString(),
-                    "output", model.toString(), "parallelism", "2", "rank", "4", "epochs", "5",
+                    "output", model.toString(), "parallelism", "2", "rank", "4", "epochs", "5", "recommend", "7",
                     "ps", a.address() + "," + b.address())), 9L);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
                     FactorbirdJob.flinkConfig(cfg));
@@ -109,6 +109,13 @@ class RecommendITCase {
         Recommendations.recommend(env, ModelDir.open(model.toString()), k, recs.toString(),
                 data.resolve("train").toString(), null);
         env.execute("recommend");
+
+        // train --recommend 7 wrote the same lines at the end of training (rows from state, columns from the PS)
+        Set<String> fromJob = new HashSet<>();
+        lines(recs).forEach(l -> fromJob.add(String.join("\t", l)));
+        Set<String> fromTraining = new HashSet<>();
+        lines(model.resolve("recommendations")).forEach(l -> fromTraining.add(String.join("\t", l)));
+        assertEquals(fromJob, fromTraining);
 
         Map<Long, Set<Long>> excluded = new HashMap<>();
         for (String[] p : ModelFiles.ratingsOf(data.resolve("train"))) {
