@@ -99,7 +99,7 @@ class FactorbirdCliTest {
 
     @Test
     void everyCommandAnswersHelpAndRefusesAnUnknownOptionInOneLineWithExitCode2() {
-        for (String command : List.of("train", "grid", "generate", "estimate", "field")) {
+        for (String command : List.of("train", "grid", "recommend", "predict", "generate", "estimate", "field")) {
             String help = run(command, "--help");
             assertTrue(help.startsWith("Usage: factorbird " + command), help);
             // the command's required arguments, so that the unknown option is the only mistake
@@ -107,6 +107,8 @@ class FactorbirdCliTest {
                 case "generate" -> new String[] {"--output", "x"};
                 case "estimate" -> new String[] {"--rows", "1", "--cols", "1", "--ratings", "1"};
                 case "field" -> new String[] {"f.json", "a"};
+                case "recommend" -> new String[] {"--model", "m", "--k", "3", "--output", "o"};
+                case "predict" -> new String[] {"--model", "m", "--input", "i", "--output", "o"};
                 default -> new String[0];
             };
             Cli.Failure f = assertThrows(Cli.Failure.class, () -> run(concat(concat(new String[] {command},
