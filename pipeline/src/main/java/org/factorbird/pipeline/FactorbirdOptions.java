@@ -76,6 +76,28 @@ public final class FactorbirdOptions {
             .withDescription("Clip held-out predictions to the range of the training ratings (--no-clip turns it "
                     + "off).");
 
+    public static final ConfigOption<Integer> RANKING_K = ConfigOptions.key("ranking-k").intType().defaultValue(0)
+            .withDescription("Ranking metrics at K after every --ranking-every epochs and after the last: "
+                    + "precision@K, recall@K, NDCG@K and MAP@K of the top K over every column with training data "
+                    + "(the row's training ratings excluded) against its relevant held-out ratings, on a fixed "
+                    + "hash sample of --ranking-rows rows; 0: off.");
+
+    public static final ConfigOption<Integer> RANKING_EVERY = ConfigOptions.key("ranking-every").intType()
+            .defaultValue(1).withDescription("Compute the ranking metrics (--ranking-k) every this many epochs.");
+
+    public static final ConfigOption<Integer> RANKING_ROWS = ConfigOptions.key("ranking-rows").intType()
+            .defaultValue(10_000).withDescription("Rows in the fixed hash sample the ranking metrics are measured "
+                    + "on (all rows when there are fewer).");
+
+    public static final ConfigOption<Double> RELEVANCE_THRESHOLD = ConfigOptions.key("relevance-threshold")
+            .doubleType().defaultValue(4.0).withDescription("A held-out rating is relevant to the ranking "
+                    + "metrics when its value is at least this.");
+
+    public static final ConfigOption<String> SELECT_BY = ConfigOptions.key("select-by").stringType()
+            .defaultValue("rmse").withDescription("What picks the best model of a grid (and the metrics' leader): "
+                    + "'rmse' (final held-out RMSE, else the training loss) or 'ndcg' (final NDCG@K; needs "
+                    + "--ranking-k).");
+
     public static final ConfigOption<Integer> EARLY_STOP = ConfigOptions.key("early-stop").intType()
             .defaultValue(0).withDescription("Stop when the best held-out RMSE has not improved for this many "
                     + "epochs; 0: never.");

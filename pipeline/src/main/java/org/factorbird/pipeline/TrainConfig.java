@@ -56,6 +56,13 @@ public final class TrainConfig implements Serializable {
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
+    /** K of the ranking metrics; 0: off. */
+    public final int rankingK;
+    public final int rankingEvery;
+    public final int rankingRows;
+    public final float relevanceThreshold;
+    /** True: the best model is the one with the highest final NDCG@K. */
+    public final boolean selectByNdcg;
     /** Top-k recommendations per row written after training; 0: none. */
     public final int recommend;
     public final String snapshotDir;
@@ -115,6 +122,22 @@ public final class TrainConfig implements Serializable {
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
         this.recommend = atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
+        this.rankingK = atLeast(c.get(FactorbirdOptions.RANKING_K), 0, "ranking-k");
+        this.rankingEvery = atLeast(c.get(FactorbirdOptions.RANKING_EVERY), 1, "ranking-every");
+        this.rankingRows = atLeast(c.get(FactorbirdOptions.RANKING_ROWS), 1, "ranking-rows");
+        double threshold = c.get(FactorbirdOptions.RELEVANCE_THRESHOLD);
+        if (!Double.isFinite(threshold)) {
+            throw new IllegalArgumentException("--relevance-threshold must be a finite number but was " + threshold);
+        }
+        this.relevanceThreshold = (float) threshold;
+        String selectBy = c.get(FactorbirdOptions.SELECT_BY);
+        if (!selectBy.equals("rmse") && !selectBy.equals("ndcg")) {
+            throw new IllegalArgumentException("--select-by must be 'rmse' or 'ndcg' but was '" + selectBy + "'");
+        }
+        if (selectBy.equals("ndcg") && rankingK == 0) {
+            throw new IllegalArgumentException("--select-by ndcg needs --ranking-k K");
+        }
+        this.selectByNdcg = selectBy.equals("ndcg");
         this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
         this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
         this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
@@ -249,7 +272,7 @@ public final class TrainConfig implements Serializable {
     /** Run settings for model.json. */
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
-                earlyStop);
+                earlyStop, rankingK, relevanceThreshold);
     }
 
     private static String required(String v, String name) {

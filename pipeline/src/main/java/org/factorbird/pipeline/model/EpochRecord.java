@@ -10,7 +10,12 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param trainRmseDuringEpoch weighted RMSE of the training ratings, each measured just before its own SGD step
  * @param psRequestsPerShard requests exchanged with each PS shard during the epoch, by all subtasks
  * @param psBytesPerShard bytes (both directions) exchanged with each PS shard during the epoch
+ * @param precisionAtK with --ranking-k K, after the epochs they were measured after (recallAtK, ndcgAtK, mapAtK too)
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record EpochRecord(int epoch, Double trainRmse, Double trainRmseDuringEpoch, Double testRmse, Double testMae,
-        long ratingsPerSecond, double seconds, long[] psRequestsPerShard, long[] psBytesPerShard) {}
+        long ratingsPerSecond, double seconds, long[] psRequestsPerShard, long[] psBytesPerShard,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double precisionAtK,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double recallAtK,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double ndcgAtK,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double mapAtK) {}

@@ -39,7 +39,7 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
 
     /** The run settings shared by every model of a run. */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
-            float lossSample, boolean clip, int earlyStop) {}
+            float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold) {}
 
     /**
      * @param rows rows written (rows with training ratings)

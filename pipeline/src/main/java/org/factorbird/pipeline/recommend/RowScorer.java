@@ -84,6 +84,16 @@ public final class RowScorer {
         return excluded != null && Arrays.binarySearch(excluded, exStart[r], exStart[r + 1], col) >= 0;
     }
 
+    /** Row {@code r}'s top columns, best first, into {@code cols} (length >= k); returns their number. */
+    public int top(int r, long[] cols) {
+        if (drained == null || drained.length < top.k()) {
+            drained = new float[top.k()];
+        }
+        return top.drain(r, cols, drained);
+    }
+
+    private float[] drained;
+
     /** Receives row {@code row}'s recommendation of rank {@code rank} (1-based). */
     @FunctionalInterface
     public interface Sink {

@@ -1,5 +1,6 @@
 package org.factorbird.pipeline.train;
 
+import java.util.Arrays;
 import java.util.Locale;
 
 import org.factorbird.pipeline.model.EpochRecord;
@@ -20,9 +21,15 @@ final class EpochMetrics {
     /** Requests and bytes (both directions) exchanged with each PS shard during the epoch, by all subtasks. */
     final double[] psRequests;
     final double[] psBytes;
+    /** {precision, recall, NDCG, MAP} at {@link #rankingK}; null without ranking metrics, NaN where not measured. */
+    final double[] ranking;
+    final int rankingK;
 
     EpochMetrics(int epoch, double trainRmseDuringEpoch, double sampleRmse, double testRmse, double testMae,
-            double ratingsPerSecond, double seconds, double[] psRequests, double[] psBytes) {
+            double ratingsPerSecond, double seconds, double[] psRequests, double[] psBytes, double[] ranking,
+            int rankingK) {
+        this.ranking = ranking;
+        this.rankingK = rankingK;
         this.psRequests = psRequests;
         this.psBytes = psBytes;
         this.epoch = epoch;
@@ -42,8 +49,12 @@ final class EpochMetrics {
     String line(int epochs, String prefix) {
         String test = Double.isNaN(testRmse) ? "" : String.format(Locale.ROOT, "  test-rmse %.4f  test-mae %.4f",
                 testRmse, testMae);
-        double bytes = java.util.Arrays.stream(psBytes).sum();
-        double requests = java.util.Arrays.stream(psRequests).sum();
+        if (ranking != null && !Double.isNaN(ranking[2])) {
+            test += String.format(Locale.ROOT, "  ndcg@%d %.4f  p@%d %.4f", rankingK, ranking[2], rankingK,
+                    ranking[0]);
+        }
+        double bytes = Arrays.stream(psBytes).sum();
+        double requests = Arrays.stream(psRequests).sum();
         return String.format(Locale.ROOT, "%sepoch %d/%d  train-rmse %.4f%s  %.2fM ratings/s  %.2f s  ps %.1f MB "
                 + "%,.0f req", prefix, epoch, epochs, trainRmse(), test, ratingsPerSecond / 1e6, seconds, bytes / 1e6,
                 requests);
@@ -52,7 +63,17 @@ final class EpochMetrics {
     EpochRecord record() {
         return new EpochRecord(epoch, Json.round(trainRmse(), 6), Json.round(trainRmseDuringEpoch, 6),
                 Json.round(testRmse, 6), Json.round(testMae, 6), Math.round(ratingsPerSecond),
-                Math.round(seconds * 1000) / 1000.0, longs(psRequests), longs(psBytes));
+                Math.round(seconds * 1000) / 1000.0, longs(psRequests), longs(psBytes), ranking(0), ranking(1),
+                ranking(2), ranking(3));
+    }
+
+    /** NDCG@K when measured after this epoch, else NaN. */
+    double ndcg() {
+        return ranking == null ? Double.NaN : ranking[2];
+    }
+
+    private Double ranking(int i) {
+        return ranking == null ? null : Json.round(ranking[i], 9);
     }
 
     private static long[] longs(double[] v) {

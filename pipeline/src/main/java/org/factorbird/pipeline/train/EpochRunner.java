@@ -25,6 +25,8 @@ final class EpochRunner {
     private final FlatModels models;
     private final float mu;
     private final HeldOutEvaluator heldOut;
+    /** Null without --ranking-k. */
+    private final RankingEvaluator ranking;
     /** The held-out evaluator first, then any others; their sums are laid out in this order. */
     private final List<Evaluator> evaluators;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
@@ -42,7 +44,8 @@ final class EpochRunner {
         this.models = models;
         this.mu = load.mu();
         this.heldOut = new HeldOutEvaluator(store, ps, cfg, models, load);
-        this.evaluators = List.of(heldOut);
+        this.ranking = cfg.rankingK > 0 ? new RankingEvaluator(store, ps, cfg, models, load) : null;
+        this.evaluators = ranking == null ? List.of(heldOut) : List.of(heldOut, ranking);
         this.batches = new Batch[] {new Batch(models.width, 1 << 16), new Batch(models.width, 1 << 16)};
     }
 
@@ -67,12 +70,15 @@ final class EpochRunner {
             int evalSize = evaluators.stream().mapToInt(Evaluator::size).sum();
             double[] sums = new double[evalSize + 2 * shards];
             int heldOutAt = 0;
+            int rankingAt = 0;
             int from = 0;
             for (Evaluator e : evaluators) {
                 if (e == heldOut) {
                     heldOutAt = from;
+                } else if (e == ranking) {
+                    rankingAt = from;
                 }
-                e.evaluate(blockKeys, batches[0], sums, from);
+                e.evaluate(blockKeys, batches[0], epoch, sums, from);
                 from += e.size();
             }
             addTraffic(trafficBefore, ps.traffic(), sums, evalSize);
@@ -85,11 +91,12 @@ final class EpochRunner {
             double[] psRequests = Arrays.copyOfRange(sums, evalSize, evalSize + shards);
             double[] psBytes = Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
             HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, heldOutAt, models.count);
+            RankingEvaluator.Totals rt = ranking == null ? null : new RankingEvaluator.Totals(sums, rankingAt);
             double epochBest = Double.POSITIVE_INFINITY;
             for (int m = 0; m < models.count; m++) {
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
                         t.sampleRmse(m), t.testRmse(m), t.testMae(m), summary.trainRatings / seconds, seconds,
-                        psRequests, psBytes);
+                        psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK);
                 summary.epochs.get(m).add(em);
                 epochBest = Math.min(epochBest, em.testRmse);
                 report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));

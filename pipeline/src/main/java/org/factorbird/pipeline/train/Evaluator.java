@@ -11,6 +11,6 @@ interface Evaluator {
     /** Number of sums this evaluator reports. */
     int size();
 
-    /** Adds this subtask's sums for the current parameters into {@code sums[from, from + size())}. */
-    void evaluate(long[] blockKeys, Batch batch, double[] sums, int from) throws Exception;
+    /** Adds this subtask's sums after {@code epoch} into {@code sums[from, from + size())}. */
+    void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception;
 }

@@ -65,7 +65,7 @@ final class HeldOutEvaluator implements Evaluator {
     }
 
     @Override
-    public void evaluate(long[] blockKeys, Batch batch, double[] sums, int from) throws Exception {
+    public void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception {
         int m = models.count;
         double[] test = new double[2 * m];
         double[] sample = new double[m];

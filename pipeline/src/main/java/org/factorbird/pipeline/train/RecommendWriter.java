@@ -64,22 +64,15 @@ final class RecommendWriter {
                 exStart.toArray());
         if (ids.n > 0) {
             ColumnPage page = new ColumnPage(RecommendOperator.PAGE, rank);
-            for (int shard = 0; shard < ps.shardCount(); shard++) {
-                long cursor = 0;
-                while (cursor >= 0) {
-                    Interrupts.check();
-                    // every column of the shard (slice 0 of 1), one page at a time
-                    PsClient.ScanPage scanned = ps.await(ps.scan(shard, 0, 1, cursor, RecommendOperator.PAGE));
-                    for (int i = 0; i < scanned.count; i++) {
-                        page.add(scanned.keys[i], scanned.values, i * width + offset);
-                        if (page.full()) {
-                            scorer.score(page);
-                            page.clear();
-                        }
+            ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
+                for (int i = 0; i < scanned.count; i++) {
+                    page.add(scanned.keys[i], scanned.values, i * width + offset);
+                    if (page.full()) {
+                        scorer.score(page);
+                        page.clear();
                     }
-                    cursor = scanned.nextCursor;
                 }
-            }
+            });
             if (page.count > 0) {
                 scorer.score(page);
             }

@@ -33,7 +33,11 @@ final class Summary {
     /** Bytes of packed keyed state in the largest subtask. */
     long stateBytesPerSubtask;
 
-    Summary(LoadStats load, int models) {
+    /** --select-by ndcg: see {@link #score}. */
+    final boolean selectByNdcg;
+
+    Summary(LoadStats load, int models, boolean selectByNdcg) {
+        this.selectByNdcg = selectByNdcg;
         this.mu = load.mu();
         this.trainRatings = load.trainRatings();
         this.testRatings = load.testRatings();
@@ -54,10 +58,22 @@ final class Summary {
         return e.isEmpty() ? null : e.get(e.size() - 1);
     }
 
-    /** What ranks models: final held-out RMSE, else the final training loss. */
+    /**
+     * What ranks models, lower first: with --select-by ndcg minus the last measured NDCG@K; else the final held-out
+     * RMSE, else the final training loss.
+     */
     double score(int model) {
         EpochMetrics l = last(model);
         if (l == null) {
+            return Double.POSITIVE_INFINITY;
+        }
+        if (selectByNdcg) {
+            List<EpochMetrics> e = epochs.get(model);
+            for (int i = e.size() - 1; i >= 0; i--) {
+                if (!Double.isNaN(e.get(i).ndcg())) {
+                    return -e.get(i).ndcg();
+                }
+            }
             return Double.POSITIVE_INFINITY;
         }
         double s = Double.isNaN(l.testRmse) ? l.trainRmse() : l.testRmse;
@@ -118,15 +134,19 @@ final class Summary {
 
     String table(TrainConfig c) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-5s %-6s %-10s %-10s %-65s%n", "place", "index", "test-rmse",
-                "train-rmse", "hyper-parameters"));
+        String ndcgHeader = c.rankingK > 0 ? String.format(Locale.ROOT, "%-10s ", "ndcg@" + c.rankingK) : "";
+        sb.append(String.format(Locale.ROOT, "%-5s %-6s %-10s %-10s %s%-65s%n", "place", "index", "test-rmse",
+                "train-rmse", ndcgHeader, "hyper-parameters"));
         List<Integer> order = ranking();
         for (int k = 0; k < order.size(); k++) {
             int m = order.get(k);
             EpochMetrics l = last(m);
-            sb.append(String.format(Locale.ROOT, "%-5d %-6d %-10s %-10s %s%n", k + 1, m,
+            String ndcg = c.rankingK == 0 ? "" : String.format(Locale.ROOT, "%-10s ",
+                    l == null || Double.isNaN(l.ndcg()) ? "-" : String.format(Locale.ROOT, "%.4f", l.ndcg()));
+            sb.append(String.format(Locale.ROOT, "%-5d %-6d %-10s %-10s %s%s%n", k + 1, m,
                     l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.testRmse),
-                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.trainRmse()), c.models.get(m).describe()));
+                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.trainRmse()), ndcg,
+                    c.models.get(m).describe()));
         }
         return sb.toString();
     }

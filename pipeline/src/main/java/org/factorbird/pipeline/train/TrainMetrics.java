@@ -17,6 +17,7 @@ final class TrainMetrics {
     private volatile long skippedLines;
     private volatile long psBytes;
     private volatile long psRequests;
+    private volatile double ndcg = Double.NaN;
 
     TrainMetrics(MetricGroup operatorGroup) {
         MetricGroup g = operatorGroup.addGroup("factorbird");
@@ -27,6 +28,7 @@ final class TrainMetrics {
         g.gauge("skippedLines", () -> skippedLines);
         g.gauge("psBytesPerEpoch", () -> psBytes);
         g.gauge("psRequestsPerEpoch", () -> psRequests);
+        g.gauge("ndcg", () -> ndcg);
     }
 
     void loaded(long skipped) {
@@ -40,5 +42,8 @@ final class TrainMetrics {
         testRmse = lead.testRmse;
         psBytes = (long) Arrays.stream(bytes).sum();
         psRequests = (long) Arrays.stream(requests).sum();
+        if (!Double.isNaN(lead.ndcg())) {
+            ndcg = lead.ndcg();
+        }
     }
 }

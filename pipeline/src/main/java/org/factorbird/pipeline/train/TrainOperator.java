@@ -108,7 +108,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         FlatModels models = new FlatModels(cfg.models, cfg.offsets);
         report.loaded(load, models.count, store.heap());
 
-        Summary summary = new Summary(load, models.count);
+        Summary summary = new Summary(load, models.count, cfg.selectByNdcg);
         SnapshotIo snapshots = new SnapshotIo(cfg, store, ps, coordinator, report, subtask(), parallelism(), attempt);
         int first = 1 + snapshots.restore(packed.blockKeys());
         summary.resumedFrom = first - 1;

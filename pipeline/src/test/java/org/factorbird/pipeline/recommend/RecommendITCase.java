@@ -215,4 +215,107 @@ class RecommendITCase {
                 e.getMessage());
         assertThrows(IOException.class, () -> ModelDir.open(tmp.resolve("nothing").toString()));
     }
+
+    @Test
+    void rankingMetricsOfTrainingEqualThoseRecomputedFromItsRecommendations() throws Exception {
+        Path out = tmp.resolve("ranked");
+        float threshold = 3.0f;
+        try (PsServer a = PsServer.startLocal(0, 2); PsServer b = PsServer.startLocal(1, 2)) {
+            TrainConfig cfg = TrainConfig.from(Configuration.fromMap(Map.ofEntries(
+                    Map.entry("input", data.resolve("train").toString()), Map.entry("test",
+                            data.resolve("test").toString()), Map.entry("output", out.toString()),
+                    Map.entry("parallelism", "2"), Map.entry("rank", "4"), Map.entry("epochs", "4"),
+                    Map.entry("recommend", "10"), Map.entry("ranking-k", "10"), Map.entry("ranking-every", "2"),
+                    Map.entry("ranking-rows", "1000000"), Map.entry("relevance-threshold", String.valueOf(threshold)),
+                    Map.entry("ps", a.address() + "," + b.address()))), 11L);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                    FactorbirdJob.flinkConfig(cfg));
+            FactorbirdJob.build(env, cfg);
+            env.execute("train with ranking");
+        }
+        ModelFile m = ModelFiles.model(out);
+        assertEquals(null, m.epochs().get(0).ndcgAtK(), "epoch 1 is not due with --ranking-every 2");
+        org.factorbird.pipeline.model.EpochRecord last = m.lastEpoch();
+
+        Map<Long, List<Long>> top = new HashMap<>();
+        for (String[] l : lines(out.resolve("recommendations"))) {
+            List<Long> cols = top.computeIfAbsent(Long.parseLong(l[0]), r -> new ArrayList<>());
+            while (cols.size() < Integer.parseInt(l[1])) {
+                cols.add(null);
+            }
+            cols.set(Integer.parseInt(l[1]) - 1, Long.parseLong(l[2]));
+        }
+        Map<Long, Set<Long>> relevant = new HashMap<>();
+        for (String[] p : ModelFiles.ratingsOf(data.resolve("test"))) {
+            if (Float.parseFloat(p[2]) >= threshold) {
+                relevant.computeIfAbsent(Long.parseLong(p[0]), r -> new HashSet<>()).add(Long.parseLong(p[1]));
+            }
+        }
+        double[] sum = new double[4];
+        int rowsCounted = 0;
+        for (Map.Entry<Long, Set<Long>> e : relevant.entrySet()) {
+            List<Long> recs = top.get(e.getKey());
+            if (recs == null) {
+                continue; // no training ratings: no factors, not ranked
+            }
+            Set<Long> rel = e.getValue();
+            int hits = 0;
+            double dcg = 0;
+            double ap = 0;
+            for (int i = 0; i < recs.size(); i++) {
+                if (rel.contains(recs.get(i))) {
+                    hits++;
+                    dcg += 1 / (Math.log(i + 2) / Math.log(2));
+                    ap += hits / (double) (i + 1);
+                }
+            }
+            double idcg = 0;
+            for (int i = 0; i < Math.min(rel.size(), 10); i++) {
+                idcg += 1 / (Math.log(i + 2) / Math.log(2));
+            }
+            sum[0] += hits / 10.0;
+            sum[1] += hits / (double) rel.size();
+            sum[2] += dcg / idcg;
+            sum[3] += ap / Math.min(rel.size(), 10);
+            rowsCounted++;
+        }
+        assertTrue(rowsCounted > 100, "rows with a relevant held-out rating: " + rowsCounted);
+        assertEquals(sum[0] / rowsCounted, last.precisionAtK(), 1e-6, "precision@10");
+        assertEquals(sum[1] / rowsCounted, last.recallAtK(), 1e-6, "recall@10");
+        assertEquals(sum[2] / rowsCounted, last.ndcgAtK(), 1e-6, "ndcg@10");
+        assertEquals(sum[3] / rowsCounted, last.mapAtK(), 1e-6, "map@10");
+        System.out.printf("ranking@10 on %d rows: precision %.4f recall %.4f ndcg %.4f map %.4f%n", rowsCounted,
+                last.precisionAtK(), last.recallAtK(), last.ndcgAtK(), last.mapAtK());
+    }
+
+    @Test
+    void selectByNdcgPicksTheGridModelWithTheBestFinalNdcg() throws Exception {
+        Path out = tmp.resolve("grid-ndcg");
+        Map<String, String> m = new HashMap<>(Map.of("input", data.resolve("train").toString(), "test",
+                data.resolve("test").toString(), "output", out.toString(), "parallelism", "2", "rank", "2,6",
+                "epochs", "3", "ranking-k", "5", "relevance-threshold", "3", "select-by", "ndcg"));
+        assertThrows(IllegalArgumentException.class, () -> TrainConfig.grid(Configuration.fromMap(Map.of("input",
+                "x", "output", "y", "select-by", "ndcg")), 1L), "ndcg needs --ranking-k");
+        try (PsServer a = PsServer.startLocal(0, 2); PsServer b = PsServer.startLocal(1, 2)) {
+            m.put("ps", a.address() + "," + b.address());
+            TrainConfig cfg = TrainConfig.grid(Configuration.fromMap(m), 12L);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                    FactorbirdJob.flinkConfig(cfg));
+            FactorbirdJob.build(env, cfg);
+            env.execute("grid by ndcg");
+        }
+        org.factorbird.pipeline.model.GridFile grid = ModelFiles.grid(out);
+        double bestNdcg = -1;
+        int best = -1;
+        for (org.factorbird.pipeline.model.GridFile.Entry e : grid.models()) {
+            double ndcg = e.epochs().get(e.epochs().size() - 1).ndcgAtK();
+            if (ndcg > bestNdcg) {
+                bestNdcg = ndcg;
+                best = e.index();
+            }
+        }
+        assertEquals(best, grid.best());
+        assertEquals(1, grid.models().get(0).place());
+        assertEquals(best, grid.models().get(0).index(), "ranked by NDCG, best first");
+    }
 }

@@ -1,0 +1,231 @@
+package org.factorbird.pipeline.train;
+
+import java.util.Arrays;
+
+import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.HoldoutSplit;
+import org.factorbird.pipeline.recommend.ColumnPage;
+import org.factorbird.pipeline.recommend.RecommendOperator;
+import org.factorbird.pipeline.recommend.RowScorer;
+import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
+import org.factorbird.ps.PsClient;
+
+/**
+ * Ranking metrics at K (--ranking-k) for every model: precision, recall, NDCG (binary relevance, log2 discount,
+ * ideal DCG over min(|relevant|, K)) and MAP, of each sampled row's top K over every column on the parameter
+ * servers (the row's training ratings excluded) against its relevant held-out ratings (value >=
+ * --relevance-threshold). Rows: a fixed hash sample of about --ranking-rows of the rows with training ratings;
+ * only those with a relevant held-out rating count. Scored like {@code recommend} ({@link RowScorer}), so the
+ * numbers equal those recomputed from {@code train --recommend K} output.
+ *
+ * <p>Sums, for M models: {@code [5m .. 5m+4]} = sums of precision, recall, NDCG, AP over the counted rows, and
+ * their number. Epochs that are not due report zeros (no rows: no numbers).
+ */
+final class RankingEvaluator implements Evaluator {
+
+    static final long SAMPLE_SALT = 0x72616E6BL;
+    private static final int STATS = 5;
+
+    /** The aggregated sums, read as metrics (NaN when no row counted). */
+    static final class Totals {
+        private final double[] s;
+        private final int from;
+
+        Totals(double[] sums, int from) {
+            this.s = sums;
+            this.from = from;
+        }
+
+        /** {precision, recall, NDCG, MAP} of model m at K. */
+        double[] metrics(int m) {
+            int at = from + STATS * m;
+            double rows = s[at + 4];
+            double[] out = new double[4];
+            for (int i = 0; i < 4; i++) {
+                out[i] = rows > 0 ? s[at + i] / rows : Double.NaN;
+            }
+            return out;
+        }
+    }
+
+    private final BlockStore store;
+    private final PsClient ps;
+    private final TrainConfig cfg;
+    private final FlatModels models;
+    private final double fraction;
+
+    // the sample, built on first use: rows, where their parameters are, and their excluded and relevant columns
+    private long[] rowIds;
+    private long[] rowBlock;
+    private int[] rowIndex;
+    private long[] excluded;
+    private int[] exStart;
+    private long[] relevant;
+    private int[] relStart;
+
+    RankingEvaluator(BlockStore store, PsClient ps, TrainConfig cfg, FlatModels models, LoadStats load) {
+        this.store = store;
+        this.ps = ps;
+        this.cfg = cfg;
+        this.models = models;
+        this.fraction = Math.min(1.0, cfg.rankingRows / (double) Math.max(1, load.trainRows()));
+    }
+
+    @Override
+    public int size() {
+        return STATS * models.count;
+    }
+
+    boolean due(int epoch) {
+        return epoch % cfg.rankingEvery == 0 || epoch == cfg.epochs;
+    }
+
+    @Override
+    public void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception {
+        if (!due(epoch)) {
+            return;
+        }
+        if (rowIds == null) {
+            sample(blockKeys);
+        }
+        int k = cfg.rankingK;
+        int n = rowIds.length;
+        RowScorer[] scorers = new RowScorer[models.count];
+        ColumnPage[] pages = new ColumnPage[models.count];
+        for (int m = 0; m < models.count; m++) {
+            scorers[m] = new RowScorer(models.rank[m], k, rowIds, params(m), excluded, exStart);
+            pages[m] = new ColumnPage(RecommendOperator.PAGE, models.rank[m]);
+        }
+        if (n > 0) {
+            scanColumns(scorers, pages);
+        }
+        long[] top = new long[k];
+        for (int m = 0; m < models.count; m++) {
+            int at = from + STATS * m;
+            for (int r = 0; r < n; r++) {
+                int got = scorers[m].top(r, top);
+                addRow(top, got, relevant, relStart[r], relStart[r + 1], k, sums, at);
+            }
+        }
+    }
+
+    /** One row's precision, recall, NDCG and AP at k into {@code sums[at..at+4]}. */
+    static void addRow(long[] top, int got, long[] rel, int relFrom, int relTo, int k, double[] sums, int at) {
+        int relevantCount = relTo - relFrom;
+        int hits = 0;
+        double dcg = 0;
+        double ap = 0;
+        for (int i = 0; i < got; i++) {
+            if (Arrays.binarySearch(rel, relFrom, relTo, top[i]) >= 0) {
+                hits++;
+                dcg += 1.0 / log2(i + 2);
+                ap += hits / (double) (i + 1);
+            }
+        }
+        double idcg = 0;
+        for (int i = 0; i < Math.min(relevantCount, k); i++) {
+            idcg += 1.0 / log2(i + 2);
+        }
+        sums[at] += hits / (double) k;
+        sums[at + 1] += hits / (double) relevantCount;
+        sums[at + 2] += dcg / idcg;
+        sums[at + 3] += ap / Math.min(relevantCount, k);
+        sums[at + 4] += 1;
+    }
+
+    private static double log2(int x) {
+        return Math.log(x) / Math.log(2);
+    }
+
+    /** Every column of every shard, page by page, offered to every model's rows. */
+    private void scanColumns(RowScorer[] scorers, ColumnPage[] pages) throws Exception {
+        int width = cfg.width();
+        ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
+            for (int m = 0; m < models.count; m++) {
+                for (int i = 0; i < scanned.count; i++) {
+                    pages[m].add(scanned.keys[i], scanned.values, i * width + models.offset[m]);
+                    if (pages[m].full()) {
+                        scorers[m].score(pages[m]);
+                        pages[m].clear();
+                    }
+                }
+            }
+        });
+        for (int m = 0; m < models.count; m++) {
+            if (pages[m].count > 0) {
+                scorers[m].score(pages[m]);
+            }
+        }
+    }
+
+    /** The sampled rows' current {@code [b_i, u_i]} of model m. */
+    private float[] params(int m) throws Exception {
+        int dim = models.rank[m] + 1;
+        int width = cfg.width();
+        float[] out = new float[rowIds.length * dim];
+        long current = Long.MIN_VALUE;
+        float[] p = null;
+        for (int r = 0; r < rowIds.length; r++) {
+            if (rowBlock[r] != current || p == null) {
+                current = rowBlock[r];
+                store.select(current);
+                p = store.params();
+            }
+            System.arraycopy(p, rowIndex[r] * width + models.offset[m], out, r * dim, dim);
+        }
+        return out;
+    }
+
+    /** Picks the sampled rows that have training ratings and a relevant held-out rating. */
+    private void sample(long[] blockKeys) throws Exception {
+        long seed = cfg.seed ^ SAMPLE_SALT;
+        LongList ids = new LongList(256);
+        LongList blocks = new LongList(256);
+        IntList index = new IntList(256);
+        LongList ex = new LongList(1024);
+        IntList exAt = new IntList(256);
+        LongList rel = new LongList(256);
+        IntList relAt = new IntList(256);
+        long[] sorted = blockKeys.clone();
+        Arrays.sort(sorted); // a fixed order, whatever the epoch's shuffle
+        for (long bk : sorted) {
+            store.select(bk);
+            RowBlock b = store.block();
+            for (int r = 0; r < b.rows(); r++) {
+                if (b.trainCount(r) == 0 || HoldoutSplit.unit(seed, b.keys[r], 0) >= fraction) {
+                    continue;
+                }
+                int relFrom = rel.n;
+                for (int t = b.testFrom(r); t < b.testEnd[r]; t++) {
+                    if (b.testVals[t] >= cfg.relevanceThreshold) {
+                        rel.add(b.testCols[t]);
+                    }
+                }
+                if (rel.n == relFrom) {
+                    continue; // nothing relevant held out: the row cannot be scored
+                }
+                Arrays.sort(rel.a, relFrom, rel.n);
+                relAt.add(relFrom);
+                ids.add(b.keys[r]);
+                blocks.add(bk);
+                index.add(r);
+                exAt.add(ex.n);
+                int exFrom = ex.n;
+                for (int t = b.trainFrom(r); t < b.trainEnd[r]; t++) {
+                    ex.add(b.cols[t]);
+                }
+                Arrays.sort(ex.a, exFrom, ex.n);
+            }
+        }
+        exAt.add(ex.n);
+        relAt.add(rel.n);
+        rowIds = ids.toArray();
+        rowBlock = blocks.toArray();
+        rowIndex = index.toArray();
+        excluded = ex.toArray();
+        exStart = exAt.toArray();
+        relevant = rel.toArray();
+        relStart = relAt.toArray();
+    }
+}
