@@ -180,6 +180,8 @@ class FactorbirdCliTest {
         assertEquals("--rank must be >= 1 but was 0", error("train", "--input", "x", "--output", "y",
                 "--rank", "0"));
         assertEquals("--input is required", error("train", "--output", "y"));
+        assertEquals("--loss bpr needs --implicit (explicit ratings use squared)", error("train", "--input", "x",
+                "--output", "y", "--loss", "bpr"));
         assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'", error("train", "--input", "x",
                 "--output", "y", "--state-backend", "disk"));
         assertEquals("Missing required parameter for option '--epochs' (EPOCHS) (see --help)",

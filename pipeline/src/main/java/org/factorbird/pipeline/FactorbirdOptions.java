@@ -76,6 +76,25 @@ public final class FactorbirdOptions {
             .withDescription("Clip held-out predictions to the range of the training ratings (--no-clip turns it "
                     + "off).");
 
+    public static final ConfigOption<Boolean> IMPLICIT = ConfigOptions.key("implicit").booleanType()
+            .defaultValue(false).withDescription("Implicit feedback: every input line is a positive interaction "
+                    + "(its value only weighs it, see --confidence-alpha); the model learns to rank them above "
+                    + "sampled negatives (--loss, --negatives) and has no global mean. Changes the defaults of "
+                    + "--loss (bpr), --rank (64), --learning-rate (0.01), --lambda (0.02), --epochs (60), "
+                    + "--batch-rows (64) and --relevance-threshold (every held-out line is relevant).");
+
+    public static final ConfigOption<String> LOSS = ConfigOptions.key("loss").stringType().defaultValue("squared")
+            .withDescription("'squared' (explicit ratings; with --implicit: positives 1, negatives 0), 'logistic' "
+                    + "or 'bpr' (pairwise: a positive over a sampled negative); the last two need --implicit.");
+
+    public static final ConfigOption<Integer> NEGATIVES = ConfigOptions.key("negatives").intType().defaultValue(8)
+            .withDescription("With --implicit: negatives per positive, drawn uniformly from the columns this "
+                    + "subtask has seen, through a pool of columns pulled once per batch with the batch's own.");
+
+    public static final ConfigOption<Double> CONFIDENCE_ALPHA = ConfigOptions.key("confidence-alpha").doubleType()
+            .defaultValue(0.0).withDescription("With --implicit: a positive's weight is 1 + alpha x its value; 0: "
+                    + "every positive weighs 1.");
+
     public static final ConfigOption<Integer> RANKING_K = ConfigOptions.key("ranking-k").intType().defaultValue(0)
             .withDescription("Ranking metrics at K after every --ranking-every epochs and after the last: "
                     + "precision@K, recall@K, NDCG@K and MAP@K of the top K over every column with training data "

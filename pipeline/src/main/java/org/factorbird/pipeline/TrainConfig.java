@@ -56,6 +56,15 @@ public final class TrainConfig implements Serializable {
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
+    /** Implicit feedback: positives only, negatives sampled, no global mean. */
+    public final boolean implicit;
+    /** The loss: {@link #SQUARED}, {@link #LOGISTIC} or {@link #BPR}. */
+    public final byte loss;
+    public final int negatives;
+    public final float confidenceAlpha;
+    public static final byte SQUARED = 0;
+    public static final byte LOGISTIC = 1;
+    public static final byte BPR = 2;
     /** K of the ranking metrics; 0: off. */
     public final int rankingK;
     public final int rankingEvery;
@@ -81,6 +90,7 @@ public final class TrainConfig implements Serializable {
 
     private TrainConfig(Configuration c, List<HyperParams> models, boolean grid, List<String> psServers,
             long runId) {
+        c = withImplicitDefaults(c);
         this.input = required(c.get(FactorbirdOptions.INPUT), "input");
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
@@ -122,10 +132,33 @@ public final class TrainConfig implements Serializable {
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
         this.recommend = atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
+        this.implicit = c.get(FactorbirdOptions.IMPLICIT);
+        String loss = c.get(FactorbirdOptions.LOSS);
+        switch (loss) {
+            case "squared" -> this.loss = SQUARED;
+            case "logistic" -> this.loss = LOGISTIC;
+            case "bpr" -> this.loss = BPR;
+            default -> throw new IllegalArgumentException("--loss must be squared, logistic or bpr but was '" + loss
+                    + "'");
+        }
+        if (!implicit && this.loss != SQUARED) {
+            throw new IllegalArgumentException("--loss " + loss + " needs --implicit (explicit ratings use squared)");
+        }
+        this.negatives = atLeast(c.get(FactorbirdOptions.NEGATIVES), implicit && this.loss == BPR ? 1 : 0,
+                "negatives");
+        double alpha = c.get(FactorbirdOptions.CONFIDENCE_ALPHA);
+        if (!(alpha >= 0) || Double.isInfinite(alpha)) {
+            throw new IllegalArgumentException("--confidence-alpha must be a finite number >= 0 but was " + alpha);
+        }
+        this.confidenceAlpha = (float) alpha;
+        if (implicit && models.stream().anyMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD)) {
+            throw new IllegalArgumentException("--implicit trains with the constant or decay schedule, not adagrad");
+        }
         this.rankingK = atLeast(c.get(FactorbirdOptions.RANKING_K), 0, "ranking-k");
         this.rankingEvery = atLeast(c.get(FactorbirdOptions.RANKING_EVERY), 1, "ranking-every");
         this.rankingRows = atLeast(c.get(FactorbirdOptions.RANKING_ROWS), 1, "ranking-rows");
-        double threshold = c.get(FactorbirdOptions.RELEVANCE_THRESHOLD);
+        double threshold = implicit && !c.contains(FactorbirdOptions.RELEVANCE_THRESHOLD) ? -Double.MAX_VALUE
+                : c.get(FactorbirdOptions.RELEVANCE_THRESHOLD);
         if (!Double.isFinite(threshold)) {
             throw new IllegalArgumentException("--relevance-threshold must be a finite number but was " + threshold);
         }
@@ -160,7 +193,23 @@ public final class TrainConfig implements Serializable {
     }
 
     /** A single-model run from {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
+    /** The defaults --implicit changes, for the options not given (see {@link FactorbirdOptions#IMPLICIT}). */
+    static final Map<ConfigOption<?>, String> IMPLICIT_DEFAULTS = Map.of(FactorbirdOptions.LOSS, "bpr",
+            FactorbirdOptions.RANK, "64", FactorbirdOptions.LEARNING_RATE, "0.01", FactorbirdOptions.LAMBDA, "0.02",
+            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64");
+
+    /** {@code c} with the implicit defaults filled in where --implicit is on and the option is not given. */
+    private static Configuration withImplicitDefaults(Configuration c) {
+        if (!c.get(FactorbirdOptions.IMPLICIT)) {
+            return c;
+        }
+        Map<String, String> m = new HashMap<>(c.toMap());
+        IMPLICIT_DEFAULTS.forEach((o, v) -> m.putIfAbsent(o.key(), v));
+        return Configuration.fromMap(m);
+    }
+
     public static TrainConfig from(Configuration c, long runId) {
+        c = withImplicitDefaults(c);
         for (ConfigOption<?> o : GRID_OPTIONS) {
             String raw = c.toMap().get(o.key());
             if (raw != null && raw.contains(",")) {
@@ -176,6 +225,7 @@ public final class TrainConfig implements Serializable {
      * Cartesian product, in the order the options are listed there (the last varies fastest).
      */
     public static TrainConfig grid(Configuration c, long runId) {
+        c = withImplicitDefaults(c);
         Map<String, String> base = c.toMap();
         List<Map<String, String>> points = new ArrayList<>();
         points.add(new HashMap<>(base));

@@ -74,6 +74,68 @@ public final class SgdKernel {
         return we * e;
     }
 
+    /**
+     * One step of the logistic loss on label {@code y} (1: a positive interaction, 0: a sampled negative) with
+     * weight {@code w}: x = b_i + b_j + u_i . v_j, p = sigmoid(x), g = w (y - p) in place of w e above.
+     *
+     * @return the weighted log loss before the step
+     */
+    public static float stepLogistic(float y, float w, float[] row, int ro, float[] col, int co, int k, float eta,
+            float lambda, float lambdaBias) {
+        float x = predict(0f, row, ro, col, co, k);
+        float p = sigmoid(x);
+        float g = w * (y - p);
+        float bi = row[ro];
+        float bj = col[co];
+        row[ro] = bi + eta * (g - lambdaBias * bi);
+        col[co] = bj + eta * (g - lambdaBias * bj);
+        for (int f = 1; f <= k; f++) {
+            float u = row[ro + f];
+            float v = col[co + f];
+            row[ro + f] = u + eta * (g * v - lambda * u);
+            col[co + f] = v + eta * (g * u - lambda * v);
+        }
+        // -log(p) for y = 1, -log(1 - p) for y = 0, computed without overflow: log(1 + e^-x) = softplus(-x)
+        return w * softplus(y > 0.5f ? -x : x);
+    }
+
+    /**
+     * One BPR step (Rendle et al.): row i should prefer its positive column p to the sampled column n. x = b_p - b_n
+     * + u_i . (v_p - v_n), g = w sigmoid(-x); the row bias is not used (it cancels).
+     *
+     * @return the weighted BPR loss -log sigmoid(x) before the step
+     */
+    public static float stepBpr(float w, float[] row, int ro, float[] col, int cp, int cn, int k, float eta,
+            float lambda, float lambdaBias) {
+        float x = col[cp] - col[cn];
+        for (int f = 1; f <= k; f++) {
+            x += row[ro + f] * (col[cp + f] - col[cn + f]);
+        }
+        float g = w * sigmoid(-x);
+        float bp = col[cp];
+        float bn = col[cn];
+        col[cp] = bp + eta * (g - lambdaBias * bp);
+        col[cn] = bn + eta * (-g - lambdaBias * bn);
+        for (int f = 1; f <= k; f++) {
+            float u = row[ro + f];
+            float vp = col[cp + f];
+            float vn = col[cn + f];
+            row[ro + f] = u + eta * (g * (vp - vn) - lambda * u);
+            col[cp + f] = vp + eta * (g * u - lambda * vp);
+            col[cn + f] = vn + eta * (-g * u - lambda * vn);
+        }
+        return w * softplus(-x);
+    }
+
+    static float sigmoid(float x) {
+        return 1f / (1f + (float) Math.exp(-x));
+    }
+
+    /** log(1 + e^x), exact for large |x|. */
+    static float softplus(float x) {
+        return x > 0 ? x + (float) Math.log1p(Math.exp(-x)) : (float) Math.log1p(Math.exp(x));
+    }
+
     private static float adagrad(float[] acc, int at, float g, float eta) {
         float sum = acc[at] + g * g;
         acc[at] = sum;

@@ -33,7 +33,7 @@ final class EpochRunner {
     private final Batch[] batches;
 
     EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
-            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load) {
+            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, long[] columns) {
         this.cfg = cfg;
         this.store = store;
         this.ps = ps;
@@ -47,6 +47,11 @@ final class EpochRunner {
         this.ranking = cfg.rankingK > 0 ? new RankingEvaluator(store, ps, cfg, models, load) : null;
         this.evaluators = ranking == null ? List.of(heldOut) : List.of(heldOut, ranking);
         this.batches = new Batch[] {new Batch(models.width, 1 << 16), new Batch(models.width, 1 << 16)};
+        if (cfg.implicit) {
+            for (Batch b : batches) {
+                b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, columns);
+            }
+        }
     }
 
     /** Runs epochs {@code first..cfg.epochs} (fewer on an early stop), recording their metrics in {@code summary}. */

@@ -43,6 +43,12 @@ record LoadStats(double sum, double weightSum, long trainRatings, long testRatin
         return (float) (sum / weightSum);
     }
 
+    /** The same numbers with no global mean (mu = 0): implicit feedback predicts b_i + b_j + u_i . v_j. */
+    LoadStats withoutMean() {
+        return new LoadStats(0, weightSum, trainRatings, testRatings, skipped, trainRows, testOnlyRows, min, max,
+                loadSeconds, stateBytes);
+    }
+
     long lines() {
         return trainRatings + testRatings + skipped;
     }

@@ -3,6 +3,9 @@ package org.factorbird.pipeline.train;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
 import org.factorbird.pipeline.io.Rating;
+import java.util.Arrays;
+
+import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 
 /**
@@ -17,12 +20,17 @@ final class RowPacker {
      */
     static final int BLOCKS_PER_BATCH = 16;
 
-    /** The packed rows: the key each block is stored under (its first row), and the counts. */
-    record Packed(long[] blockKeys, LoadStats stats) {}
+    /**
+     * The packed rows: the key each block is stored under (its first row), the counts, and (with --implicit) the
+     * distinct columns of this subtask's training ratings, from which negatives are drawn.
+     */
+    record Packed(long[] blockKeys, LoadStats stats, long[] columns) {}
 
     private final BlockStore store;
     private final TrainConfig cfg;
     private final LongList blockKeys = new LongList(1024);
+    /** With --implicit: every training column seen, once. */
+    private final LongIntMap columns;
     private final RowBlock.Builder builder;
     private final long sampleSeed;
     private final int blockRows;
@@ -44,6 +52,7 @@ final class RowPacker {
         this.sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
         this.blockRows = Math.max(1, Math.min(BlockStore.BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
         this.blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
+        this.columns = cfg.implicit ? new LongIntMap(1024) : null;
     }
 
     /** Packs every row of {@code spill} and closes it. */
@@ -60,8 +69,10 @@ final class RowPacker {
             blockKeys.add(store.store(builder.build()));
         }
         // loadSeconds and skipped lines are the operator's to fill in
-        return new Packed(blockKeys.toArray(), new LoadStats(sum, weightSum, trainRatings, testRatings, 0, trainRows,
-                testOnlyRows, min, max, 0, store.bytes()));
+        LoadStats stats = new LoadStats(sum, weightSum, trainRatings, testRatings, 0, trainRows, testOnlyRows, min,
+                max, 0, store.bytes());
+        return new Packed(blockKeys.toArray(), stats,
+                columns == null ? new long[0] : Arrays.copyOf(columns.keys(), columns.size()));
     }
 
     private void rating(long row, byte kind, long col, float value, float weight) {
@@ -72,6 +83,9 @@ final class RowPacker {
         }
         builder.train(col, value, weight,
                 cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample);
+        if (columns != null) {
+            columns.indexOf(col);
+        }
         // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
         sum += (double) weight * value;
         weightSum += weight;

@@ -104,6 +104,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         LoadStats load = coordinator.agreeOnLoad(
                 packed.stats().with((System.nanoTime() - loadStart) / 1e9, skipped));
         checkLoad(load);
+        if (cfg.implicit) {
+            load = load.withoutMean();
+        }
         metrics.loaded(load.skipped());
         FlatModels models = new FlatModels(cfg.models, cfg.offsets);
         report.loaded(load, models.count, store.heap());
@@ -112,7 +115,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         SnapshotIo snapshots = new SnapshotIo(cfg, store, ps, coordinator, report, subtask(), parallelism(), attempt);
         int first = 1 + snapshots.restore(packed.blockKeys());
         summary.resumedFrom = first - 1;
-        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load)
+        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed.columns())
                 .run(packed.blockKeys(), summary, first);
 
         int best = summary.best();

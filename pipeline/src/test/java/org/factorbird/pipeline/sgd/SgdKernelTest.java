@@ -74,4 +74,37 @@ class SgdKernelTest {
         assertEquals(0f, sq, 1e-8f);
         assertEquals(4f, SgdKernel.predict(3f, row, 0, col, 0, 2), 1e-4f);
     }
+
+    @Test
+    void logisticStepMatchesHandComputedUpdate() {
+        // b_i = 0, u = (1, 0); b_j = 0, v = (0, 1): x = 0, p = 0.5; label 1, weight 2: g = 2 (1 - 0.5) = 1
+        float[] row = {0f, 1f, 0f};
+        float[] col = {0f, 0f, 1f};
+        float loss = SgdKernel.stepLogistic(1f, 2f, row, 0, col, 0, 2, 0.1f, 0.2f, 0.5f);
+        assertEquals(2 * (float) Math.log(2), loss, 1e-6f); // 2 x -log(0.5)
+        // b_i = 0 + 0.1 (1 - 0) ; u1 = 1 + 0.1 (1*0 - 0.2*1) = 0.98 ; u2 = 0 + 0.1 (1*1 - 0) = 0.1
+        assertArrayEquals(new float[] {0.1f, 0.98f, 0.1f}, row, 1e-6f);
+        // b_j = 0.1 ; v1 = 0 + 0.1 (1*1 - 0) = 0.1 ; v2 = 1 + 0.1 (1*0 - 0.2*1) = 0.98
+        assertArrayEquals(new float[] {0.1f, 0.1f, 0.98f}, col, 1e-6f);
+        // a negative (label 0) at x = 0: g = -0.5, loss -log(1 - 0.5)
+        float[] r0 = {0f, 0f, 0f};
+        float[] c0 = {0f, 0f, 0f};
+        assertEquals((float) Math.log(2), SgdKernel.stepLogistic(0f, 1f, r0, 0, c0, 0, 2, 0.1f, 0f, 0f), 1e-6f);
+        assertEquals(-0.05f, r0[0], 1e-7f);
+        assertEquals(-0.05f, c0[0], 1e-7f);
+    }
+
+    @Test
+    void bprStepMovesThePositiveAboveTheNegative() {
+        // u = (1, 0); positive at 0: b = 0, v = (0, 0); negative at 3: b = 0, v = (0, 0): x = 0, g = 0.5
+        float[] row = {0f, 1f, 0f};
+        float[] col = {0f, 0f, 0f, 0f, 0f, 0f};
+        float loss = SgdKernel.stepBpr(1f, row, 0, col, 0, 3, 2, 0.1f, 0f, 0f);
+        assertEquals((float) Math.log(2), loss, 1e-6f); // -log sigmoid(0)
+        // b_p += 0.1 * 0.5, b_n -= 0.1 * 0.5; v_p += 0.1 * 0.5 * u, v_n -= 0.1 * 0.5 * u; u unchanged (v_p = v_n)
+        assertArrayEquals(new float[] {0.05f, 0.05f, 0f, -0.05f, -0.05f, 0f}, col, 1e-7f);
+        assertArrayEquals(new float[] {0f, 1f, 0f}, row, 0f, "the row bias is not used by BPR");
+        // after the step the positive scores higher than the negative
+        assertEquals(true, SgdKernel.predict(0f, row, 0, col, 0, 2) > SgdKernel.predict(0f, row, 0, col, 3, 2));
+    }
 }
