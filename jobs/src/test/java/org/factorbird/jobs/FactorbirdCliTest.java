@@ -17,6 +17,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -154,6 +155,23 @@ class FactorbirdCliTest {
                 "--k", "3", "--rows", ids.toString(), "--output", tmp.resolve("r2").toString()));
         assertEquals("--rows " + ids + " line 2: 'x7' is not a row id (a non-negative integer)", badIds.getMessage());
         assertEquals(1, badIds.exitCode);
+        // a model whose column lines are one value short of its rank (rows and columns of different runs, say)
+        Path broken = tmp.resolve("broken");
+        Files.createDirectories(broken.resolve("columns"));
+        Files.copy(model.resolve("model.json"), broken.resolve("model.json"));
+        try (Stream<Path> rowFiles = Files.walk(model.resolve("rows"))) {
+            Path rowsDir = Files.createDirectories(broken.resolve("rows"));
+            for (Path f : (Iterable<Path>) rowFiles.filter(Files::isRegularFile)::iterator) {
+                Files.copy(f, rowsDir.resolve(f.getFileName()));
+            }
+        }
+        Files.writeString(broken.resolve("columns/part-0.tsv"), "1\t0.1\t0.2\n");
+        Cli.Failure rank = assertThrows(Cli.Failure.class, () -> run("recommend", "--model", broken.toString(),
+                "--k", "3", "--output", tmp.resolve("r3").toString()));
+        assertTrue(rank.getMessage().endsWith("part-0.tsv:1: 2 values, the model's rank needs 3 (bias and 2 factors)"),
+                rank.getMessage());
+        assertFalse(rank.getMessage().contains("\n"), rank.getMessage());
+        assertEquals(1, rank.exitCode);
         Path pairs = tmp.resolve("pairs.csv");
         Files.writeString(pairs, "1,2\n3,4,extra\n");
         String out = run("predict", "--model", model.toString(), "--input", pairs.toString(), "--output",

@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.protocol.Protocol;
+import org.factorbird.ps.protocol.Requests;
 
 /**
  * The points where all subtasks of a run wait for each other, each one AGGREGATE on the parameter server: every
@@ -33,8 +34,24 @@ final class Coordinator {
         this.parallelism = parallelism;
     }
 
+    /**
+     * One barrier; more values than one AGGREGATE carries ({@link Requests#MAX_AGGREGATE_VALUES}) go in several,
+     * chunk c under id {@code id | c << 20} (epochs stay below 2^20).
+     */
     private double[] aggregate(long id, byte[] ops, double... values) {
-        return ps.awaitUnbounded(ps.aggregate(id | ((long) attempt << 40), parallelism, ops, values));
+        long base = id | ((long) attempt << 40);
+        int max = Requests.MAX_AGGREGATE_VALUES;
+        if (values.length <= max) {
+            return ps.awaitUnbounded(ps.aggregate(base, parallelism, ops, values));
+        }
+        double[] out = new double[values.length];
+        for (int from = 0, chunk = 0; from < values.length; from += max, chunk++) {
+            int to = Math.min(values.length, from + max);
+            double[] part = ps.awaitUnbounded(ps.aggregate(base | ((long) chunk << 20), parallelism,
+                    Arrays.copyOfRange(ops, from, to), Arrays.copyOfRange(values, from, to)));
+            System.arraycopy(part, 0, out, from, to - from);
+        }
+        return out;
     }
 
     /** All subtasks have packed their rows: the job's totals (from which the global mean). */
@@ -47,9 +64,9 @@ final class Coordinator {
         return aggregate(TRAINED | epoch, sums(loss.length), loss);
     }
 
-    /** All subtasks have evaluated {@code epoch}; returns the summed {@code sums}. */
-    double[] epochEvaluated(int epoch, double[] sums) {
-        return aggregate(EVALUATED | epoch, sums(sums.length), sums);
+    /** All subtasks have evaluated {@code epoch}; returns {@code values} combined by {@code ops}. */
+    double[] epochEvaluated(int epoch, byte[] ops, double[] values) {
+        return aggregate(EVALUATED | epoch, ops, values);
     }
 
     /** All subtasks have restored the snapshot of {@code epoch}; returns the total {rows, columns} restored. */

@@ -21,7 +21,10 @@ final class EpochMetrics {
     /** Requests and bytes (both directions) exchanged with each PS shard during the epoch, by all subtasks. */
     final double[] psRequests;
     final double[] psBytes;
-    /** {precision, recall, NDCG, MAP} at {@link #rankingK}; null without ranking metrics, NaN where not measured. */
+    /**
+     * {precision, recall, NDCG, MAP, catalog coverage} at {@link #rankingK}; null without ranking metrics, NaN where
+     * not measured.
+     */
     final double[] ranking;
     final int rankingK;
 
@@ -50,8 +53,8 @@ final class EpochMetrics {
         String test = Double.isNaN(testRmse) ? "" : String.format(Locale.ROOT, "  test-rmse %.4f  test-mae %.4f",
                 testRmse, testMae);
         if (ranking != null && !Double.isNaN(ranking[2])) {
-            test += String.format(Locale.ROOT, "  ndcg@%d %.4f  p@%d %.4f", rankingK, ranking[2], rankingK,
-                    ranking[0]);
+            test += String.format(Locale.ROOT, "  ndcg@%d %.4f  p@%d %.4f  coverage %.3f", rankingK, ranking[2],
+                    rankingK, ranking[0], ranking[4]);
         }
         double bytes = Arrays.stream(psBytes).sum();
         double requests = Arrays.stream(psRequests).sum();
@@ -64,7 +67,7 @@ final class EpochMetrics {
         return new EpochRecord(epoch, Json.round(trainRmse(), 6), Json.round(trainRmseDuringEpoch, 6),
                 Json.round(testRmse, 6), Json.round(testMae, 6), Math.round(ratingsPerSecond),
                 Math.round(seconds * 1000) / 1000.0, longs(psRequests), longs(psBytes), ranking(0), ranking(1),
-                ranking(2), ranking(3));
+                ranking(2), ranking(3), ranking(4));
     }
 
     /** NDCG@K when measured after this epoch, else NaN. */

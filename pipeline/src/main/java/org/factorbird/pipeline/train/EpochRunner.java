@@ -87,7 +87,15 @@ final class EpochRunner {
                 from += e.size();
             }
             addTraffic(trafficBefore, ps.traffic(), sums, evalSize);
-            sums = coordinator.epochEvaluated(epoch, sums);
+            byte[] ops = new byte[sums.length]; // traffic: sums
+            int at = 0;
+            for (Evaluator e : evaluators) {
+                for (int i = 0; i < e.size(); i++) {
+                    ops[at + i] = e.op(i);
+                }
+                at += e.size();
+            }
+            sums = coordinator.epochEvaluated(epoch, ops, sums);
             if (snapshot) {
                 // every subtask has written its files (it passed the barrier): the snapshot is complete
                 snapshots.commit(epoch);
@@ -96,7 +104,8 @@ final class EpochRunner {
             double[] psRequests = Arrays.copyOfRange(sums, evalSize, evalSize + shards);
             double[] psBytes = Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
             HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, heldOutAt, models.count);
-            RankingEvaluator.Totals rt = ranking == null ? null : new RankingEvaluator.Totals(sums, rankingAt);
+            RankingEvaluator.Totals rt = ranking == null ? null
+                    : new RankingEvaluator.Totals(sums, rankingAt, models.count);
             double epochBest = Double.POSITIVE_INFINITY;
             for (int m = 0; m < models.count; m++) {
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),

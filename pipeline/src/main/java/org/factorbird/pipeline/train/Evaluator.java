@@ -1,5 +1,7 @@
 package org.factorbird.pipeline.train;
 
+import org.factorbird.ps.protocol.Protocol;
+
 /**
  * One evaluation run after every epoch over this subtask's rows. Each reports a fixed number of partial sums;
  * {@link EpochRunner} adds them up over all subtasks in the epoch's "evaluated" barrier, so an evaluator's
@@ -8,8 +10,13 @@ package org.factorbird.pipeline.train;
  */
 interface Evaluator {
 
-    /** Number of sums this evaluator reports. */
+    /** Number of values this evaluator reports. */
     int size();
+
+    /** How value {@code i} combines over subtasks: {@link Protocol#AGG_SUM} unless the evaluator says otherwise. */
+    default byte op(int i) {
+        return Protocol.AGG_SUM;
+    }
 
     /** Adds this subtask's sums after {@code epoch} into {@code sums[from, from + size())}. */
     void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception;

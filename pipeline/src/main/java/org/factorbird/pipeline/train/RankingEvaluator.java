@@ -10,6 +10,7 @@ import org.factorbird.pipeline.recommend.RowScorer;
 import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 import org.factorbird.ps.PsClient;
+import org.factorbird.ps.protocol.Protocol;
 
 /**
  * Ranking metrics at K (--ranking-k) for every model: precision, recall, NDCG (binary relevance, log2 discount,
@@ -19,34 +20,72 @@ import org.factorbird.ps.PsClient;
  * only those with a relevant held-out rating count. Scored like {@code recommend} ({@link RowScorer}), so the
  * numbers equal those recomputed from {@code train --recommend K} output.
  *
- * <p>Sums, for M models: {@code [5m .. 5m+4]} = sums of precision, recall, NDCG, AP over the counted rows, and
- * their number. Epochs that are not due report zeros (no rows: no numbers).
+ * <p>Catalog coverage, the share of the columns that appear in any sampled row's top K, needs the union of the
+ * subtasks' recommended columns: each subtask reports a HyperLogLog sketch of its own (512 registers per model,
+ * combined by MAX in the barrier), so coverage is an estimate within a few percent (standard error 1.04 /
+ * sqrt(512) = 4.6%).
+ *
+ * <p>Values, for M models: {@code [5m .. 5m+4]} = sums of precision, recall, NDCG, AP over the counted rows, and
+ * their number; then M x 512 sketch registers; then the number of columns (MAX). Epochs that are not due report
+ * zeros (no rows: no numbers).
  */
 final class RankingEvaluator implements Evaluator {
 
     static final long SAMPLE_SALT = 0x72616E6BL;
     private static final int STATS = 5;
+    /** HyperLogLog registers per model: 2^9. */
+    static final int REGISTER_BITS = 9;
+    static final int REGISTERS = 1 << REGISTER_BITS;
+    private static final long COVERAGE_SALT = 0x636F7665L;
 
-    /** The aggregated sums, read as metrics (NaN when no row counted). */
+    /** The aggregated values, read as metrics (NaN when no row counted). */
     static final class Totals {
         private final double[] s;
         private final int from;
+        private final int models;
 
-        Totals(double[] sums, int from) {
+        Totals(double[] sums, int from, int models) {
             this.s = sums;
             this.from = from;
+            this.models = models;
         }
 
-        /** {precision, recall, NDCG, MAP} of model m at K. */
+        /** {precision, recall, NDCG, MAP, catalog coverage} of model m at K. */
         double[] metrics(int m) {
             int at = from + STATS * m;
             double rows = s[at + 4];
-            double[] out = new double[4];
+            double[] out = new double[5];
             for (int i = 0; i < 4; i++) {
                 out[i] = rows > 0 ? s[at + i] / rows : Double.NaN;
             }
+            double columns = s[from + STATS * models + REGISTERS * models];
+            out[4] = rows > 0 && columns > 0
+                    ? Math.min(1.0, estimate(s, from + STATS * models + REGISTERS * m) / columns) : Double.NaN;
             return out;
         }
+    }
+
+    /** HyperLogLog's estimate of the distinct count from registers {@code r[at, at + REGISTERS)}. */
+    static double estimate(double[] r, int at) {
+        double sum = 0;
+        int zeros = 0;
+        for (int j = 0; j < REGISTERS; j++) {
+            sum += Math.pow(2, -r[at + j]);
+            if (r[at + j] == 0) {
+                zeros++;
+            }
+        }
+        double m = REGISTERS;
+        double e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+        return e <= 2.5 * m && zeros > 0 ? m * Math.log(m / zeros) : e; // linear counting for small sets
+    }
+
+    /** Adds column {@code col} to the sketch at {@code r[at, at + REGISTERS)}. */
+    static void sketch(long col, double[] r, int at) {
+        long h = org.factorbird.ps.Hashing.mix64(col ^ COVERAGE_SALT);
+        int j = (int) (h >>> (64 - REGISTER_BITS));
+        int rank = Long.numberOfLeadingZeros((h << REGISTER_BITS) | (1L << (REGISTER_BITS - 1))) + 1;
+        r[at + j] = Math.max(r[at + j], rank);
     }
 
     private final BlockStore store;
@@ -74,7 +113,12 @@ final class RankingEvaluator implements Evaluator {
 
     @Override
     public int size() {
-        return STATS * models.count;
+        return (STATS + REGISTERS) * models.count + 1;
+    }
+
+    @Override
+    public byte op(int i) {
+        return i < STATS * models.count ? Protocol.AGG_SUM : Protocol.AGG_MAX;
     }
 
     boolean due(int epoch) {
@@ -97,15 +141,18 @@ final class RankingEvaluator implements Evaluator {
             scorers[m] = new RowScorer(models.rank[m], k, rowIds, params(m), excluded, exStart);
             pages[m] = new ColumnPage(RecommendOperator.PAGE, models.rank[m]);
         }
-        if (n > 0) {
-            scanColumns(scorers, pages);
-        }
+        long columns = scanColumns(scorers, pages);
+        sums[from + (STATS + REGISTERS) * models.count] = columns;
         long[] top = new long[k];
         for (int m = 0; m < models.count; m++) {
             int at = from + STATS * m;
+            int registers = from + STATS * models.count + REGISTERS * m;
             for (int r = 0; r < n; r++) {
                 int got = scorers[m].top(r, top);
                 addRow(top, got, relevant, relStart[r], relStart[r + 1], k, sums, at);
+                for (int i = 0; i < got; i++) {
+                    sketch(top[i], sums, registers);
+                }
             }
         }
     }
@@ -138,10 +185,12 @@ final class RankingEvaluator implements Evaluator {
         return Math.log(x) / Math.log(2);
     }
 
-    /** Every column of every shard, page by page, offered to every model's rows. */
-    private void scanColumns(RowScorer[] scorers, ColumnPage[] pages) throws Exception {
+    /** Every column of every shard, page by page, offered to every model's rows; returns how many columns. */
+    private long scanColumns(RowScorer[] scorers, ColumnPage[] pages) throws Exception {
         int width = cfg.width();
+        long[] count = {0};
         ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
+            count[0] += scanned.count;
             for (int m = 0; m < models.count; m++) {
                 for (int i = 0; i < scanned.count; i++) {
                     pages[m].add(scanned.keys[i], scanned.values, i * width + models.offset[m]);
@@ -157,6 +206,7 @@ final class RankingEvaluator implements Evaluator {
                 scorers[m].score(pages[m]);
             }
         }
+        return count[0];
     }
 
     /** The sampled rows' current {@code [b_i, u_i]} of model m. */

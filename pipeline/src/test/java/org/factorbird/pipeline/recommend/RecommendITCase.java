@@ -181,6 +181,15 @@ class RecommendITCase {
         }
         sb.append("987654321,").append(cols.keySet().iterator().next()).append('\n'); // unknown row
         sb.append(rows.keySet().iterator().next()).append(",987654321\n"); // unknown column
+        // and random known pairs up to a million lines in all
+        long[] rowIds = rows.keySet().stream().mapToLong(Long::longValue).toArray();
+        long[] colIds = cols.keySet().stream().mapToLong(Long::longValue).toArray();
+        java.util.Random random = new java.util.Random(3);
+        int extra = 1_000_000 - test.size() - 2;
+        for (int i = 0; i < extra; i++) {
+            sb.append(rowIds[random.nextInt(rowIds.length)]).append('\t').append(colIds[random.nextInt(colIds.length)])
+                    .append('\n');
+        }
         Files.writeString(pairs, sb);
         Path pred = tmp.resolve("pred");
         StreamExecutionEnvironment env = env();
@@ -188,12 +197,12 @@ class RecommendITCase {
         JobExecutionResult result = env.execute("predict");
 
         List<String[]> out = lines(pred);
-        assertEquals(test.size() + 2, out.size(), "one line per pair");
+        assertEquals(1_000_000, out.size(), "one line per pair");
         for (String[] l : out) {
             assertEquals(predict(Long.parseLong(l[0]), Long.parseLong(l[1])), Float.parseFloat(l[2]), 1e-5,
                     String.join(" ", l));
         }
-        assertEquals((long) test.size() + 2, (Long) result.getAccumulatorResult(PredictOperator.PREDICTED));
+        assertEquals(1_000_000L, (Long) result.getAccumulatorResult(PredictOperator.PREDICTED));
         long unknownRows = test.stream().filter(p -> !rows.containsKey(Long.parseLong(p[0]))).count() + 1;
         long unknownCols = test.stream().filter(p -> !cols.containsKey(Long.parseLong(p[1]))).count() + 1;
         assertEquals(unknownRows, (Long) result.getAccumulatorResult(PredictOperator.UNKNOWN_ROWS));
@@ -253,12 +262,14 @@ class RecommendITCase {
         }
         double[] sum = new double[4];
         int rowsCounted = 0;
+        Set<Long> covered = new HashSet<>();
         for (Map.Entry<Long, Set<Long>> e : relevant.entrySet()) {
             List<Long> recs = top.get(e.getKey());
             if (recs == null) {
                 continue; // no training ratings: no factors, not ranked
             }
             Set<Long> rel = e.getValue();
+            covered.addAll(recs);
             int hits = 0;
             double dcg = 0;
             double ap = 0;
@@ -284,8 +295,12 @@ class RecommendITCase {
         assertEquals(sum[1] / rowsCounted, last.recallAtK(), 1e-6, "recall@10");
         assertEquals(sum[2] / rowsCounted, last.ndcgAtK(), 1e-6, "ndcg@10");
         assertEquals(sum[3] / rowsCounted, last.mapAtK(), 1e-6, "map@10");
-        System.out.printf("ranking@10 on %d rows: precision %.4f recall %.4f ndcg %.4f map %.4f%n", rowsCounted,
-                last.precisionAtK(), last.recallAtK(), last.ndcgAtK(), last.mapAtK());
+        // coverage is a HyperLogLog estimate: a few percent at most at these sizes (linear counting)
+        double coverage = covered.size() / (double) ModelFiles.readFactors(out.resolve("columns")).size();
+        assertEquals(coverage, last.coverageAtK(), 0.05 * coverage, "catalog coverage");
+        System.out.printf("ranking@10 on %d rows: precision %.4f recall %.4f ndcg %.4f map %.4f coverage %.4f "
+                + "(exact %.4f)%n", rowsCounted, last.precisionAtK(), last.recallAtK(), last.ndcgAtK(), last.mapAtK(),
+                last.coverageAtK(), coverage);
     }
 
     @Test
