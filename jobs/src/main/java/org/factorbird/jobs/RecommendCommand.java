@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.model.ModelDir;
@@ -78,9 +79,12 @@ final class RecommendCommand implements Callable<Integer> {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);
         }
         long t0 = System.nanoTime();
-        JobRunner.execute(env, "factorbird recommend " + model);
-        out.printf(Locale.ROOT, "finished in %.1f s: top %d columns per row of %s (rank %d) in %s%n",
-                (System.nanoTime() - t0) / 1e9, k, model, dir.model().rank(), output);
+        JobExecutionResult result = JobRunner.execute(env, "factorbird recommend " + model);
+        Object bad = result.isJobExecutionResult()
+                ? result.getAccumulatorResult(Recommendations.MALFORMED_EXCLUDE_LINES) : null;
+        out.printf(Locale.ROOT, "finished in %.1f s: top %d columns per row of %s (rank %d) in %s%s%n",
+                (System.nanoTime() - t0) / 1e9, k, model, dir.model().rank(), output,
+                bad != null && (Long) bad > 0 ? "; " + bad + " malformed lines of --exclude skipped" : "");
         return 0;
     }
 }

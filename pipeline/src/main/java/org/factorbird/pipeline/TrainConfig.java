@@ -30,6 +30,7 @@ public final class TrainConfig implements Serializable {
             FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
 
     public static final int MAX_MODELS = 1024;
+    public static final int MAX_EPOCHS = 1_000_000;
 
     public final String input;
     public final String output;
@@ -65,6 +66,7 @@ public final class TrainConfig implements Serializable {
     public static final byte SQUARED = 0;
     public static final byte LOGISTIC = 1;
     public static final byte BPR = 2;
+    private static final String[] LOSS_NAMES = {"squared", "logistic", "bpr"};
     /** K of the ranking metrics; 0: off. */
     public final int rankingK;
     public final int rankingEvery;
@@ -95,6 +97,10 @@ public final class TrainConfig implements Serializable {
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
         this.epochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
+        if (epochs > MAX_EPOCHS) {
+            // epochs live in 20 bits of the barriers' aggregate ids (Coordinator)
+            throw new IllegalArgumentException("--epochs must be <= " + MAX_EPOCHS + " but was " + epochs);
+        }
         this.seed = c.get(FactorbirdOptions.SEED);
         this.parallelism = atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
         String backend = c.get(FactorbirdOptions.STATE_BACKEND);
@@ -157,9 +163,9 @@ public final class TrainConfig implements Serializable {
         this.rankingK = atLeast(c.get(FactorbirdOptions.RANKING_K), 0, "ranking-k");
         this.rankingEvery = atLeast(c.get(FactorbirdOptions.RANKING_EVERY), 1, "ranking-every");
         this.rankingRows = atLeast(c.get(FactorbirdOptions.RANKING_ROWS), 1, "ranking-rows");
-        double threshold = implicit && !c.contains(FactorbirdOptions.RELEVANCE_THRESHOLD) ? -Double.MAX_VALUE
+        double threshold = implicit && !c.contains(FactorbirdOptions.RELEVANCE_THRESHOLD) ? -Float.MAX_VALUE
                 : c.get(FactorbirdOptions.RELEVANCE_THRESHOLD);
-        if (!Double.isFinite(threshold)) {
+        if (!Float.isFinite((float) threshold)) {
             throw new IllegalArgumentException("--relevance-threshold must be a finite number but was " + threshold);
         }
         this.relevanceThreshold = (float) threshold;
@@ -171,6 +177,10 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--select-by ndcg needs --ranking-k K");
         }
         this.selectByNdcg = selectBy.equals("ndcg");
+        if (implicit && !selectByNdcg && (earlyStop > 0 || models.size() > 1)) {
+            throw new IllegalArgumentException("--implicit " + (earlyStop > 0 ? "--early-stop" : "grid")
+                    + " needs --ranking-k K: held-out RMSE cannot judge implicit feedback");
+        }
         this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
         this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
         this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
@@ -192,11 +202,13 @@ public final class TrainConfig implements Serializable {
         this.runId = runId;
     }
 
-    /** A single-model run from {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
-    /** The defaults --implicit changes, for the options not given (see {@link FactorbirdOptions#IMPLICIT}). */
+    /**
+     * The defaults --implicit changes, for the options not given (see {@link FactorbirdOptions#IMPLICIT}); held-out
+     * values are not clipped (scores of implicit models are not ratings).
+     */
     static final Map<ConfigOption<?>, String> IMPLICIT_DEFAULTS = Map.of(FactorbirdOptions.LOSS, "bpr",
             FactorbirdOptions.RANK, "64", FactorbirdOptions.LEARNING_RATE, "0.01", FactorbirdOptions.LAMBDA, "0.02",
-            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64");
+            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64", FactorbirdOptions.CLIP, "false");
 
     /** {@code c} with the implicit defaults filled in where --implicit is on and the option is not given. */
     private static Configuration withImplicitDefaults(Configuration c) {
@@ -205,9 +217,14 @@ public final class TrainConfig implements Serializable {
         }
         Map<String, String> m = new HashMap<>(c.toMap());
         IMPLICIT_DEFAULTS.forEach((o, v) -> m.putIfAbsent(o.key(), v));
+        if (m.containsKey(FactorbirdOptions.RANKING_K.key())) {
+            // held-out RMSE means nothing for implicit feedback: choose and stop by the ranking instead
+            m.putIfAbsent(FactorbirdOptions.SELECT_BY.key(), "ndcg");
+        }
         return Configuration.fromMap(m);
     }
 
+    /** A single-model run from {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
     public static TrainConfig from(Configuration c, long runId) {
         c = withImplicitDefaults(c);
         for (ConfigOption<?> o : GRID_OPTIONS) {
@@ -322,7 +339,7 @@ public final class TrainConfig implements Serializable {
     /** Run settings for model.json. */
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
-                earlyStop, rankingK, relevanceThreshold);
+                earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha);
     }
 
     private static String required(String v, String name) {

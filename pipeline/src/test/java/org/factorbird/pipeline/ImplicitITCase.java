@@ -137,5 +137,29 @@ class ImplicitITCase {
         assertTrue(model >= 0.150, "NDCG@10 " + model + " < 0.150");
         assertTrue(model >= 1.4 * baseline, "NDCG@10 " + model + " < 1.4 x most popular " + baseline);
         assertEquals(model, m.lastEpoch().ndcgAtK(), 1e-6, "training measured the same rows the same way");
+        assertTrue(m.settings().implicit() && m.settings().loss().equals("bpr"), "" + m.settings());
+
+        // predict on an implicit model: scores, never clipped to the range of the values (4..5 here)
+        Path pred = tmp.resolve("pred");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        org.factorbird.pipeline.recommend.Recommendations.predict(env,
+                org.factorbird.pipeline.model.ModelDir.open(out.toString()), test.toString(), pred.toString(), true);
+        env.execute("predict implicit");
+        List<Float> scores = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(pred)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
+                Files.readAllLines(f).forEach(l -> scores.add(Float.parseFloat(l.split("\t")[2])));
+            }
+        }
+        assertEquals(4_889, scores.size());
+        assertTrue(scores.stream().anyMatch(v -> v < 4f || v > 5f), "implicit scores were clipped");
+
+        // implicit grids and early stopping need a ranking to judge by
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TrainConfig.grid(Configuration.fromMap(Map.of("input", "x", "output", "y", "implicit", "true",
+                        "rank", "8,16")), 1L));
+        assertEquals("--implicit grid needs --ranking-k K: held-out RMSE cannot judge implicit feedback",
+                e.getMessage());
     }
 }

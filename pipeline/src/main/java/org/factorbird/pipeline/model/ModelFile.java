@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * {@code OUT/columns/}, one line per id: {@code id<TAB>bias<TAB>f1..fk}.
  *
  * @param format always {@link #FORMAT}
- * @param globalMean mu, exactly the float training used (so predictions from these files equal the job's)
+ * @param globalMean mu, exactly the float training used (0 for implicit feedback)
  * @param input the training ratings (--input)
  * @param test the held-out ratings (--test), if any
  * @param gridIndex the model's index in its grid (grids only)
@@ -39,7 +39,8 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
 
     /** The run settings shared by every model of a run. */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
-            float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold) {}
+            float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold, boolean implicit,
+            String loss, int negatives, float confidenceAlpha) {}
 
     /**
      * @param rows rows written (rows with training ratings)

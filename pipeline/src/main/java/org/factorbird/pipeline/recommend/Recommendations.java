@@ -2,11 +2,13 @@ package org.factorbird.pipeline.recommend;
 
 import java.io.IOException;
 
+import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichFilterFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.connector.file.src.FileSource;
-import org.apache.flink.connector.file.src.reader.TextLineInputFormat;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -39,7 +41,7 @@ public final class Recommendations {
         if (exclude != null) {
             in = in.union(env.fromSource(FileSource.forBulkFileFormat(new RatingFormat(Rating.TRAIN, false),
                     new Path(exclude)).build(), WatermarkStrategy.noWatermarks(), "excluded ratings")
-                    .filter(r -> r.kind != Rating.BAD).name("valid lines")
+                    .filter(new ValidLines()).name("valid lines")
                     .map(r -> new RecInput(RecInput.PAIR, r.row, r.col, null), TypeInformation.of(RecInput.class))
                     .name("exclusions"));
         }
@@ -70,8 +72,10 @@ public final class Recommendations {
                 .transform("predict-rows", TypeInformation.of(RecInput.class), PredictOperator.byRow(dim))
                 .uid("predict-rows");
         float[] range = model.model().ratingRange();
-        float lo = clip && range != null ? range[0] : 1f;
-        float hi = clip && range != null ? range[1] : 0f; // lo > hi: no clipping
+        // implicit models score rankings, not ratings: their predictions are never clipped to the values' range
+        boolean ratings = model.model().settings() == null || !model.model().settings().implicit();
+        float lo = clip && ratings && range != null ? range[0] : 1f;
+        float hi = clip && ratings && range != null ? range[1] : 0f; // lo > hi: no clipping
         withRows.union(factors(env, model, "columns")).keyBy(RecInput::colKey, Types.LONG)
                 .transform("predict-columns", TypeInformation.of(OutLine.class),
                         PredictOperator.byColumn(dim, model.model().globalMean(), lo, hi))
@@ -83,14 +87,37 @@ public final class Recommendations {
     private static DataStream<RecInput> factors(StreamExecutionEnvironment env, ModelDir model, String kind) {
         int dim = model.dim();
         String label = "--model " + model.dir() + "/" + kind;
-        return env.fromSource(FileSource.forRecordStreamFormat(new TextLineInputFormat(),
-                        new Path(model.dir(), kind)).build(), WatermarkStrategy.noWatermarks(), kind)
-                .filter(line -> !line.isEmpty())
+        return env.fromSource(FileSource.forRecordStreamFormat(new NumberedLines(), new Path(model.dir(), kind))
+                        .build(), WatermarkStrategy.noWatermarks(), kind)
                 .map(line -> {
                     float[] v = new float[dim];
-                    long id = ModelDir.parse(line, v, label, 0);
+                    long id = ModelDir.parse(line.text, v, label + " line", line.number);
                     return new RecInput(RecInput.FACTORS, id, 0, v);
                 }, TypeInformation.of(RecInput.class)).name(kind + " factors");
+    }
+
+    /** Name of the accumulator counting the malformed lines of --exclude (skipped, as training skips them). */
+    public static final String MALFORMED_EXCLUDE_LINES = "malformed-exclude-lines";
+
+    /** Drops malformed rating lines, counting them. */
+    static final class ValidLines extends RichFilterFunction<Rating> {
+        private static final long serialVersionUID = 1L;
+        private transient LongCounter bad;
+
+        @Override
+        public void open(OpenContext context) {
+            bad = new LongCounter();
+            getRuntimeContext().addAccumulator(MALFORMED_EXCLUDE_LINES, bad);
+        }
+
+        @Override
+        public boolean filter(Rating r) {
+            if (r.kind == Rating.BAD) {
+                bad.add(1L);
+                return false;
+            }
+            return true;
+        }
     }
 
     /** A first line whose first field holds a letter is a header, as in rating files. */

@@ -11,6 +11,7 @@ package org.factorbird.pipeline.sgd;
  *   g(b_j) = w e - lambdaBias b_j        g(v_j) = w e u_i - lambda v_j
  * </pre>
  * Plain SGD adds eta g; AdaGrad adds G += g^2 first, then eta g / sqrt(G + 1e-8) per coordinate.
+ * Implicit feedback adds the logistic loss ({@link #stepLogistic}) and BPR ({@link #stepBpr}).
  * No allocation, no boxing: this is the per-rating hot path.
  */
 public final class SgdKernel {

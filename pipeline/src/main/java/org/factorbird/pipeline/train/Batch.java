@@ -151,8 +151,9 @@ final class Batch {
             addRow(key, blockParams[b], r * width, blk, r, Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1);
         }
         if (universe != null && universe.length > 0 && negatives > 0) {
-            // the pool of negatives joins the batch's columns: one pull and one push for both
-            poolSize = pool.length;
+            // the pool of negatives joins the batch's columns: one pull and one push for both; no larger than the
+            // negatives the batch draws, so that small batches do not pull a full pool
+            poolSize = (int) Math.min(pool.length, Math.max(1L, (long) ratings * negatives));
             poolSeed = Hashing.mix64(orderSeed ^ 0x6E656761L);
             long ps = poolSeed;
             for (int i = 0; i < poolSize; i++) {
@@ -297,7 +298,8 @@ final class Batch {
     }
 
     /**
-     * Sequential SGD over the batch on the pulled copy, every rating updating every model; afterwards
+     * Sequential SGD over the batch on the pulled copy, every rating updating every model (with implicit feedback,
+     * its negatives too: see {@link #implicit}); afterwards
      * {@link #push} sends the summed deltas.
      *
      * @param loss {@code loss[m]} gains model m's weighted squared errors, each taken before its step
@@ -346,7 +348,8 @@ final class Batch {
             int ro = rowOff[r];
             for (int t = start[r], end = start[r + 1]; t < end; t++) {
                 int cp = colIdx[t] * w;
-                float wt = 1f + alpha * values[t];
+                // the weight column (0 silences a line) times the confidence; never below 0 (no gradient ascent)
+                float wt = Math.max(0f, (weights == null ? 1f : weights[t]) * (1f + alpha * values[t]));
                 weightSum += wt;
                 if (this.loss != TrainConfig.BPR) {
                     for (int m = 0; m < models; m++) {

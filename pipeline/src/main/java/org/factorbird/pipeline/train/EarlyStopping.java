@@ -2,30 +2,41 @@ package org.factorbird.pipeline.train;
 
 import java.util.Locale;
 
-/** --early-stop P: the run ends when the best held-out RMSE of any model has not improved for P epochs. */
+/**
+ * --early-stop P: the run ends when the best value of the selection metric over the models (held-out RMSE, lower
+ * is better; or NDCG@K with --select-by ndcg, higher is better) has not improved for P measurements.
+ */
 final class EarlyStopping {
 
     private final int patience;
-    private double best = Double.POSITIVE_INFINITY;
+    private final String metric;
+    private final boolean higherIsBetter;
+    private double best;
     private int sinceBest;
 
-    /** @param patience epochs without improvement before stopping; 0 never stops */
-    EarlyStopping(int patience) {
+    /**
+     * @param patience measurements without improvement before stopping; 0 never stops
+     * @param metric its name in the message, e.g. "held-out RMSE"
+     */
+    EarlyStopping(int patience, String metric, boolean higherIsBetter) {
         if (patience < 0) {
             throw new IllegalArgumentException("--early-stop must be >= 0 but was " + patience);
         }
         this.patience = patience;
+        this.metric = metric;
+        this.higherIsBetter = higherIsBetter;
+        this.best = higherIsBetter ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
     }
 
     /**
-     * Records the best held-out RMSE over the models after {@code epoch}; returns why the run stops now, or null
+     * Records the best value over the models measured after {@code epoch}; returns why the run stops now, or null
      * to go on.
      */
     String after(int epoch, double epochBest) {
         if (patience == 0) {
             return null;
         }
-        if (epochBest < best) {
+        if (higherIsBetter ? epochBest > best : epochBest < best) {
             best = epochBest;
             sinceBest = 0;
             return null;
@@ -33,7 +44,7 @@ final class EarlyStopping {
         if (++sinceBest < patience) {
             return null;
         }
-        return String.format(Locale.ROOT, "after epoch %d: held-out RMSE %.4f has not improved for %d epochs", epoch,
-                best, sinceBest);
+        return String.format(Locale.ROOT, "after epoch %d: %s %.4f has not improved for %d %s", epoch, metric, best,
+                sinceBest, higherIsBetter ? "measurements" : "epochs");
     }
 }

@@ -56,7 +56,9 @@ final class EpochRunner {
 
     /** Runs epochs {@code first..cfg.epochs} (fewer on an early stop), recording their metrics in {@code summary}. */
     void run(long[] blockKeys, Summary summary, int first) throws Exception {
-        EarlyStopping stopping = new EarlyStopping(cfg.earlyStop);
+        EarlyStopping stopping = cfg.selectByNdcg
+                ? new EarlyStopping(cfg.earlyStop, "NDCG@" + cfg.rankingK, true)
+                : new EarlyStopping(cfg.earlyStop, "held-out RMSE", false);
         int lastSnapshot = -1;
         int lastEpoch = first - 1;
         int shards = ps.shardCount();
@@ -107,12 +109,16 @@ final class EpochRunner {
             RankingEvaluator.Totals rt = ranking == null ? null
                     : new RankingEvaluator.Totals(sums, rankingAt, models.count);
             double epochBest = Double.POSITIVE_INFINITY;
+            double epochBestNdcg = Double.NEGATIVE_INFINITY;
             for (int m = 0; m < models.count; m++) {
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
                         t.sampleRmse(m), t.testRmse(m), t.testMae(m), summary.trainRatings / seconds, seconds,
                         psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK);
                 summary.epochs.get(m).add(em);
                 epochBest = Math.min(epochBest, em.testRmse);
+                if (!Double.isNaN(em.ndcg())) {
+                    epochBestNdcg = Math.max(epochBestNdcg, em.ndcg());
+                }
                 report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
             }
             metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
@@ -120,7 +126,13 @@ final class EpochRunner {
                 TrainHooks.epochDone(epoch);
             }
             lastEpoch = epoch;
-            String stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
+            String stop;
+            if (cfg.selectByNdcg) {
+                // only epochs with a measurement count (--ranking-every)
+                stop = epochBestNdcg > Double.NEGATIVE_INFINITY ? stopping.after(epoch, epochBestNdcg) : null;
+            } else {
+                stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
+            }
             if (stop != null) {
                 summary.stoppedEarly = stop;
                 report.progress("early stop " + stop);

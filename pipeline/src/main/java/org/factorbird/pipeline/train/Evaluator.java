@@ -3,9 +3,10 @@ package org.factorbird.pipeline.train;
 import org.factorbird.ps.protocol.Protocol;
 
 /**
- * One evaluation run after every epoch over this subtask's rows. Each reports a fixed number of partial sums;
- * {@link EpochRunner} adds them up over all subtasks in the epoch's "evaluated" barrier, so an evaluator's
- * metrics must be ratios of sums (RMSE from squared errors and counts, precision from hits and rows, ...).
+ * One evaluation after every epoch (or the epochs it is due) over this subtask's rows. Each reports a fixed number
+ * of values; {@link EpochRunner} combines them over all subtasks in the epoch's "evaluated" barrier by
+ * {@link #op} (sums unless the evaluator says otherwise), so an evaluator's metrics are ratios of sums (RMSE from
+ * squared errors and counts, precision from hits and rows, ...) or mergeable sketches (maxima).
  * {@link HeldOutEvaluator} is the one every run has; further metrics plug in beside it.
  */
 interface Evaluator {

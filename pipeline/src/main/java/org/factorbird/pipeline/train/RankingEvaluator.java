@@ -141,7 +141,8 @@ final class RankingEvaluator implements Evaluator {
             scorers[m] = new RowScorer(models.rank[m], k, rowIds, params(m), excluded, exStart);
             pages[m] = new ColumnPage(RecommendOperator.PAGE, models.rank[m]);
         }
-        long columns = scanColumns(scorers, pages);
+        // a subtask without sampled rows only misses the column count, which the barrier takes from the others (MAX)
+        long columns = n > 0 ? scanColumns(scorers, pages) : 0;
         sums[from + (STATS + REGISTERS) * models.count] = columns;
         long[] top = new long[k];
         for (int m = 0; m < models.count; m++) {
@@ -252,20 +253,30 @@ final class RankingEvaluator implements Evaluator {
                         rel.add(b.testCols[t]);
                     }
                 }
-                if (rel.n == relFrom) {
-                    continue; // nothing relevant held out: the row cannot be scored
-                }
-                Arrays.sort(rel.a, relFrom, rel.n);
-                relAt.add(relFrom);
-                ids.add(b.keys[r]);
-                blocks.add(bk);
-                index.add(r);
-                exAt.add(ex.n);
                 int exFrom = ex.n;
                 for (int t = b.trainFrom(r); t < b.trainEnd[r]; t++) {
                     ex.add(b.cols[t]);
                 }
                 Arrays.sort(ex.a, exFrom, ex.n);
+                // each relevant column once, and none the row trained on (it can never be recommended)
+                Arrays.sort(rel.a, relFrom, rel.n);
+                int kept = relFrom;
+                for (int i = relFrom; i < rel.n; i++) {
+                    long c = rel.a[i];
+                    if ((kept == relFrom || rel.a[kept - 1] != c) && Arrays.binarySearch(ex.a, exFrom, ex.n, c) < 0) {
+                        rel.a[kept++] = c;
+                    }
+                }
+                rel.n = kept;
+                if (rel.n == relFrom) {
+                    ex.n = exFrom;
+                    continue; // nothing relevant held out: the row cannot be scored
+                }
+                relAt.add(relFrom);
+                ids.add(b.keys[r]);
+                blocks.add(bk);
+                index.add(r);
+                exAt.add(exFrom);
             }
         }
         exAt.add(ex.n);

@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.slf4j.LoggerFactory;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
@@ -94,6 +96,10 @@ public final class Cli {
         }
         boolean plain = best instanceof java.io.IOException || best instanceof IllegalArgumentException
                 || best instanceof IllegalStateException || best.getClass().getName().startsWith("org.factorbird");
+        if (!plain) {
+            // not a message for users: keep the whole story in the log the line points to
+            LoggerFactory.getLogger(Cli.class).error("command failed", ex);
+        }
         String m = best.getMessage() == null ? best.getClass().getSimpleName()
                 : plain ? best.getMessage()
                 : best.getClass().getSimpleName() + ": " + best.getMessage() + " (see the log for details)";
