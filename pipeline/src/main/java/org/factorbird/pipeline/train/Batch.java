@@ -3,7 +3,6 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
-import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.Hashing;
@@ -50,35 +49,22 @@ final class Batch {
     private int[] permBlock = new int[256];
     private int[] permRow = new int[256];
 
-    // implicit feedback (universe null: explicit ratings)
-    /** Columns in a batch's pool of negatives at most: pulled and pushed with the batch's own columns. */
-    static final int MAX_POOL = 4096;
-    private byte loss;
-    private int negatives;
-    private float alpha;
-    /** The columns negatives are drawn from (uniformly, with replacement). */
-    private long[] universe;
-    /** Batch slots of this batch's pool, and the seed of its negatives. */
-    private int[] pool = new int[0];
-    private int poolSize;
-    private long poolSeed;
+    /** Implicit feedback's negatives; null for explicit ratings. */
+    private NegativePool negatives;
 
     Batch(int width, int expectedColumns) {
         this.width = width;
         this.columns = new LongIntMap(expectedColumns);
     }
 
-    /**
-     * Trains implicit feedback from now on: every rating is a positive of weight 1 + alpha x value; each draws
-     * {@code negatives} columns from a pool of up to {@link #MAX_POOL} columns drawn uniformly from
-     * {@code universe} for each batch (so negatives cost no round trip of their own).
-     */
-    void implicit(byte loss, int negatives, float alpha, long[] universe) {
-        this.loss = loss;
-        this.negatives = negatives;
-        this.alpha = alpha;
-        this.universe = universe;
-        this.pool = new int[(int) Math.min(MAX_POOL, Math.max(1, universe.length))];
+    /** Trains implicit feedback from now on (see {@link NegativePool}). */
+    void implicit(byte loss, int negativesPerPositive, float alpha, long[] universe) {
+        negatives = new NegativePool(loss, negativesPerPositive, alpha, universe);
+    }
+
+    /** Floats per column (all models). */
+    int width() {
+        return width;
     }
 
     void clear() {
@@ -150,16 +136,8 @@ final class Batch {
             long key = blk.keys[r];
             addRow(key, blockParams[b], r * width, blk, r, Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1);
         }
-        if (universe != null && universe.length > 0 && negatives > 0) {
-            // the pool of negatives joins the batch's columns: one pull and one push for both; no larger than the
-            // negatives the batch draws, so that small batches do not pull a full pool
-            poolSize = (int) Math.min(pool.length, Math.max(1L, (long) ratings * negatives));
-            poolSeed = Hashing.mix64(orderSeed ^ 0x6E656761L);
-            long ps = poolSeed;
-            for (int i = 0; i < poolSize; i++) {
-                ps += 0x9E3779B97F4A7C15L;
-                pool[i] = columns.indexOf(universe[Hashing.below(Hashing.mix64(ps), universe.length)]);
-            }
+        if (negatives != null) {
+            negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
         }
     }
 
@@ -307,8 +285,8 @@ final class Batch {
      */
     double train(FlatModels md, float mu, double[] loss) {
         System.arraycopy(params, 0, orig, 0, columns.size() * width);
-        if (universe != null) {
-            return trainImplicit(md, loss);
+        if (negatives != null) {
+            return negatives.train(this, md, loss);
         }
         int models = md.count;
         int w = width;
@@ -328,56 +306,6 @@ final class Batch {
                                     md.lambda[m], md.lambdaBias[m])
                             : SgdKernel.step(v, wt, mu, row, ro + off, params, co + off, md.rank[m], md.eta[m],
                                     md.lambda[m], md.lambdaBias[m]);
-                }
-            }
-        }
-        return weightSum;
-    }
-
-    /**
-     * Implicit feedback over the batch: per positive, its own step (squared or logistic loss) and {@code negatives}
-     * steps against columns of the pool (label 0; for BPR one pairwise step each), every model alike.
-     */
-    private double trainImplicit(FlatModels md, double[] loss) {
-        int models = md.count;
-        int w = width;
-        double weightSum = 0;
-        long st = poolSeed;
-        for (int r = 0; r < rows; r++) {
-            float[] row = rowParams[r];
-            int ro = rowOff[r];
-            for (int t = start[r], end = start[r + 1]; t < end; t++) {
-                int cp = colIdx[t] * w;
-                // the weight column (0 silences a line) times the confidence; never below 0 (no gradient ascent)
-                float wt = Math.max(0f, (weights == null ? 1f : weights[t]) * (1f + alpha * values[t]));
-                weightSum += wt;
-                if (this.loss != TrainConfig.BPR) {
-                    for (int m = 0; m < models; m++) {
-                        int off = md.offset[m];
-                        loss[m] += this.loss == TrainConfig.LOGISTIC
-                                ? SgdKernel.stepLogistic(1f, wt, row, ro + off, params, cp + off, md.rank[m],
-                                        md.eta[m], md.lambda[m], md.lambdaBias[m])
-                                : SgdKernel.step(1f, wt, 0f, row, ro + off, params, cp + off, md.rank[m], md.eta[m],
-                                        md.lambda[m], md.lambdaBias[m]);
-                    }
-                }
-                for (int n = 0; n < negatives && poolSize > 0; n++) {
-                    st += 0x9E3779B97F4A7C15L;
-                    int cn = pool[Hashing.below(Hashing.mix64(st), poolSize)] * w;
-                    if (cn == cp) {
-                        continue;
-                    }
-                    for (int m = 0; m < models; m++) {
-                        int off = md.offset[m];
-                        loss[m] += switch (this.loss) {
-                            case TrainConfig.BPR -> SgdKernel.stepBpr(wt, row, ro + off, params, cp + off, cn + off,
-                                    md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
-                            case TrainConfig.LOGISTIC -> SgdKernel.stepLogistic(0f, 1f, row, ro + off, params,
-                                    cn + off, md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
-                            default -> SgdKernel.step(0f, 1f, 0f, row, ro + off, params, cn + off, md.rank[m],
-                                    md.eta[m], md.lambda[m], md.lambdaBias[m]);
-                        };
-                    }
                 }
             }
         }
