@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.io.compression.InflaterInputStreamFactory;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.file.src.compression.StandardDeCompressors;
 import org.apache.flink.connector.file.src.FileSourceSplit;
 import org.apache.flink.connector.file.src.reader.BulkFormat;
 import org.apache.flink.connector.file.src.util.ArrayResultIterator;
@@ -100,7 +102,11 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
             this.path = path;
             this.name = path.toString();
             FileSystem fs = path.getFileSystem();
-            this.in = fs.open(path);
+            // compressed files (.gz, .bz2, .xz, .zst, .deflate, by name) are read decompressed: they are whole files
+            // to this format, which never splits
+            InflaterInputStreamFactory<?> decompressor = StandardDeCompressors.getDecompressorForFileName(name);
+            InputStream raw = fs.open(path);
+            this.in = decompressor == null ? raw : decompressor.create(raw);
             this.toSkip = recordsToSkip;
         }
 

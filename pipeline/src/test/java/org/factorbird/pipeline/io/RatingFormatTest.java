@@ -100,4 +100,24 @@ class RatingFormatTest {
             assertEquals(i % 5 + 0.5f, r.value);
         }
     }
+
+    @Test
+    void compressedFilesAreReadDecompressed() throws IOException {
+        String text = "row,col,rating\n1,10,4.0\n2,20,3.5\n3,30,x\n";
+        java.nio.file.Path plain = Files.writeString(dir.resolve("r.csv"), text);
+        java.nio.file.Path gz = dir.resolve("r.csv.gz");
+        try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        List<Rating> a = readAll(plain, Rating.TRAIN, false);
+        List<Rating> b = readAll(gz, Rating.TRAIN, false);
+        assertEquals(3, b.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).row, b.get(i).row);
+            assertEquals(a.get(i).col, b.get(i).col);
+            assertEquals(a.get(i).value, b.get(i).value);
+            assertEquals(a.get(i).kind, b.get(i).kind);
+        }
+        assertTrue(b.get(2).note.endsWith("r.csv.gz:4: rating value 'x' is not a number in '3,30,x'"), b.get(2).note);
+    }
 }
