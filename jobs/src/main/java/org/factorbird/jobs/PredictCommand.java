@@ -43,6 +43,9 @@ final class PredictCommand implements Callable<Integer> {
             description = "Clip predictions to the training ratings' range (--no-clip: do not).")
     boolean clip;
 
+    @Option(names = "--overwrite", description = "Delete --output first when it holds files.")
+    boolean overwrite;
+
     @Option(names = "--parallelism", paramLabel = "P", defaultValue = "2", description = "Subtasks.")
     int parallelism;
 
@@ -62,7 +65,7 @@ final class PredictCommand implements Callable<Integer> {
         try {
             ModelDir dir = ModelDir.open(model);
             TrainCommand.checkInput(input, "--input");
-            TrainCommand.checkOutput(output);
+            TrainCommand.checkOutput(output, overwrite);
             Recommendations.predict(env, dir, input, output, clip);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);

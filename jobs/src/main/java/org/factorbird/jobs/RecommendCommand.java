@@ -47,6 +47,9 @@ final class RecommendCommand implements Callable<Integer> {
             + "(the first field of each line).")
     String rows;
 
+    @Option(names = "--overwrite", description = "Delete --output first when it holds files.")
+    boolean overwrite;
+
     @Option(names = "--parallelism", paramLabel = "P", defaultValue = "2", description = "Subtasks.")
     int parallelism;
 
@@ -73,7 +76,7 @@ final class RecommendCommand implements Callable<Integer> {
             if (rows != null) {
                 TrainCommand.checkInput(rows, "--rows");
             }
-            TrainCommand.checkOutput(output);
+            TrainCommand.checkOutput(output, overwrite);
             Recommendations.recommend(env, dir, k, output, exclude, rows);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);

@@ -120,7 +120,7 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.test != null) {
             checkInput(cfg.test, "--test");
         }
-        checkOutput(cfg.output);
+        checkOutput(cfg.output, cfg.overwrite);
         Configuration flink = FactorbirdJob.flinkConfig(cfg);
         flink.addAll(fsConf);
         if (cfg.stateBackend.equals("rocksdb")) {
@@ -214,15 +214,24 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    static void checkOutput(String path) {
+    /**
+     * Refuses an --output that holds files, or with {@code overwrite} deletes it first (a failed run's leftovers,
+     * a rerun), on any Flink file system.
+     */
+    static void checkOutput(String path, boolean overwrite) {
         try {
             Path p = new Path(path);
             FileSystem fs = p.getFileSystem();
             if (fs.exists(p)) {
                 FileStatus[] content = fs.listStatus(p);
                 if (content != null && content.length > 0) {
-                    throw new Cli.Failure("--output " + path + " already exists and is not empty; remove it or "
-                            + "choose another directory", Cli.FAILED);
+                    if (!overwrite) {
+                        throw new Cli.Failure("--output " + path + " already exists and is not empty; remove it, "
+                                + "choose another directory, or pass --overwrite", Cli.FAILED);
+                    }
+                    if (!fs.delete(p, true)) {
+                        throw new Cli.Failure("cannot delete --output " + path + " (--overwrite)", Cli.FAILED);
+                    }
                 }
             }
         } catch (IOException e) {

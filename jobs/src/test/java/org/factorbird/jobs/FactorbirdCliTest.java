@@ -219,6 +219,11 @@ class FactorbirdCliTest {
         Files.writeString(tmp.resolve("r.csv"), "1,2,3\n");
         assertTrue(error("train", "--input", tmp.resolve("r.csv").toString(), "--output", full.toString())
                 .contains("already exists and is not empty"));
+        // --overwrite deletes the leftovers first (the run then fails on the one-rating input for another reason)
+        assertEquals("no valid training ratings in " + tmp.resolve("empty2.csv") + " (1 malformed lines skipped)",
+                error("train", "--input", Files.writeString(tmp.resolve("empty2.csv"), "1,2\n").toString(),
+                        "--output", full.toString(), "--overwrite", "--epochs", "1"));
+        assertFalse(Files.exists(full.resolve("x")), "--overwrite deleted the old content");
     }
 
     @Test

@@ -28,6 +28,10 @@ public final class FactorbirdOptions {
             .withDescription("Output directory: rows/, columns/ (lines 'id<TAB>bias<TAB>f1..fk') and model.json. "
                     + "Required.");
 
+    public static final ConfigOption<Boolean> OVERWRITE = ConfigOptions.key("overwrite").booleanType()
+            .defaultValue(false).withDescription("Delete --output first when it holds files (e.g. of a failed run); "
+                    + "without it such an --output is refused.");
+
     public static final ConfigOption<String> TEST = ConfigOptions.key("test").stringType().noDefaultValue()
             .withDescription("Held-out ratings in the same format; never trained on. Held-out RMSE and MAE are "
                     + "reported after every epoch.");

@@ -35,6 +35,8 @@ public final class TrainConfig implements Serializable {
     public final String input;
     public final String output;
     public final String test;
+    /** Delete --output first when it holds files. */
+    public final boolean overwrite;
     public final int epochs;
     public final long seed;
     public final int parallelism;
@@ -96,6 +98,7 @@ public final class TrainConfig implements Serializable {
         this.input = required(c.get(FactorbirdOptions.INPUT), "input");
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
+        this.overwrite = c.get(FactorbirdOptions.OVERWRITE);
         this.epochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
         if (epochs > MAX_EPOCHS) {
             // epochs live in 20 bits of the barriers' aggregate ids (Coordinator)
