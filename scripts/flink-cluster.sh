@@ -11,7 +11,9 @@
 set -euo pipefail
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB="$HOME_DIR/jobs/target/lib"
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 CMD="${1:-}"; shift || true
+if [[ "$CMD" == "--help" || "$CMD" == "-h" || "$CMD" == "help" || -z "$CMD" ]]; then usage; exit 0; fi
 DIR="$HOME_DIR/run/flink"; TMS=2; SLOTS=2; REST=8081; RPC=6123; TM_MEMORY=1536m; OWNER=
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -22,7 +24,8 @@ while [[ $# -gt 0 ]]; do
     --rpc-port) RPC="$2"; shift 2 ;;
     --tm-memory) TM_MEMORY="$2"; shift 2 ;;
     --owner-pid) OWNER="$2"; shift 2 ;;   # stop the cluster once this process is gone (test suites)
-    *) echo "flink-cluster: unknown option $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "flink-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$DIR"

@@ -6,6 +6,7 @@
 set -euo pipefail
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JAR="$HOME_DIR/jobs/target/factorbird-jobs.jar"
+usage() { sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 REST=""; PARALLELISM=""; DETACH=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -13,6 +14,7 @@ while [[ $# -gt 0 ]]; do
     --parallelism) PARALLELISM="$2"; shift 2 ;;
     --jar) JAR="$2"; shift 2 ;;
     --detach) DETACH=1; shift ;;
+    -h|--help) usage; exit 0 ;;
     --) shift; break ;;
     *) echo "submit: unknown option $1 (usage: submit.sh --rest HOST:PORT [--parallelism P] -- train ...)" >&2
        exit 2 ;;
@@ -21,6 +23,18 @@ done
 [[ -n "$REST" && $# -gt 0 ]] || { echo "submit: usage: submit.sh --rest HOST:PORT [--parallelism P] -- train ..." >&2; exit 2; }
 [[ -f "$JAR" ]] || { echo "submit: no job jar at $JAR (run mvn -B -DskipTests package)" >&2; exit 2; }
 BASE="http://$REST"
+# paths are resolved where the job runs (the JobManager and TaskManagers), not here: warn about relative ones
+prev=""
+for a in "$@"; do
+  case "$prev" in
+    --input|--test|--output|--snapshot-dir|--resume|--model|--exclude|--rows)
+      if [[ "$a" != /* && "$a" != *://* ]]; then
+        echo "submit: warning: $prev $a is a relative path: the cluster resolves it in its own working" \
+          "directory; give an absolute path or a URI (file:///..., hdfs://..., s3://...)" >&2
+      fi ;;
+  esac
+  prev="$a"
+done
 
 json_field() { # name: the field "name" of the JSON object on stdin (empty when absent), through a JSON parser:
   # jq when installed (no JVM start per poll), else the project's own 'factorbird field'

@@ -57,6 +57,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     /** Restart attempt of this subtask: part of every aggregate id, so attempts never mix their barriers. */
     private transient int attempt;
     private transient long loadStart;
+    /** Lines this subtask has received, and when progress was last printed (subtask 0 prints while loading). */
+    private transient long lines;
+    private transient long lastProgress;
 
     public TrainOperator(TrainConfig cfg) {
         this.cfg = cfg;
@@ -72,6 +75,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         badSamples = new ArrayList<>();
         metrics = new TrainMetrics(getMetricGroup());
         loadStart = System.nanoTime();
+        lastProgress = loadStart; // the first line after 5 s: short loads stay quiet
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         ps = PsClient.connect(cfg.psClientConfig(attempt));
         File[] tmp = getContainingTask().getEnvironment().getIOManager().getSpillingDirectories();
@@ -82,6 +86,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     @Override
     public void processElement(StreamRecord<Rating> element) throws Exception {
         Rating r = element.getValue();
+        if ((++lines & 0xFFFFF) == 0) {
+            loadProgress();
+        }
         if (r.kind == Rating.BAD) {
             skipped++;
             if (badSamples.size() < MAX_BAD_SAMPLES) {
@@ -130,6 +137,16 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         summary.rowsWritten = (long) written[0];
         summary.columnsWritten = (long) written[1];
         report.finished(summary, best);
+    }
+
+    /** Every ~1M lines, at most every 5 s: a line from subtask 0, so that a long load is not silent. */
+    private void loadProgress() {
+        long now = System.nanoTime();
+        if (subtask() == 0 && now - lastProgress > 5_000_000_000L) {
+            lastProgress = now;
+            new RunReport(cfg, 0).progress(String.format(java.util.Locale.ROOT, "loading: subtask 0 of %d has read "
+                    + "%,d lines in %.1f s", parallelism(), lines, (now - loadStart) / 1e9));
+        }
     }
 
     /** Refuses a run with nothing to train on, naming the input and why. */
