@@ -11,6 +11,7 @@ import org.factorbird.pipeline.HyperParams;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.IDefaultValueProvider;
@@ -54,13 +55,13 @@ final class EstimateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--rows", required = true, paramLabel = "R", description = "Rows with ratings.")
+    @Option(names = "--rows", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "R", description = "Rows with ratings.")
     long rows;
 
-    @Option(names = "--cols", required = true, paramLabel = "C", description = "Columns with ratings.")
+    @Option(names = "--cols", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "C", description = "Columns with ratings.")
     long cols;
 
-    @Option(names = "--ratings", required = true, paramLabel = "N", description = "Ratings, held-out ones included.")
+    @Option(names = "--ratings", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "N", description = "Ratings, held-out ones included.")
     long ratings;
 
     @Option(names = "--rank", paramLabel = "K", description = "Rank of every model.")

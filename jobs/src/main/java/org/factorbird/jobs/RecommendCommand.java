@@ -13,6 +13,7 @@ import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.recommend.Recommendations;
 import org.factorbird.ps.cli.Cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,7 +33,7 @@ final class RecommendCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A training run's --output.")
     String model;
 
-    @Option(names = "--k", required = true, paramLabel = "K", description = "Columns per row.")
+    @Option(names = "--k", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "K", description = "Columns per row.")
     int k;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where to write the "

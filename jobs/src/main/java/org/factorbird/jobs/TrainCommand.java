@@ -250,8 +250,15 @@ final class TrainCommand implements Callable<Integer> {
         EpochRecord last = model.lastEpoch();
         String test = model.finalTestRmse() == null ? ""
                 : String.format(Locale.ROOT, "held-out RMSE %.6f, ", model.finalTestRmse());
-        out.printf(Locale.ROOT, "finished in %.1f s: %s%s epochs, rank %d; %s in %s%n", seconds, test,
-                last == null ? "0" : String.valueOf(last.epoch()), model.rank(), cfg.grid ? "best model" : "model",
-                cfg.output);
+        Double ndcg = null;
+        for (EpochRecord e : model.epochs()) {
+            ndcg = e.ndcgAtK() != null ? e.ndcgAtK() : ndcg;
+        }
+        if (ndcg != null) {
+            test += String.format(Locale.ROOT, "NDCG@%d %.4f, ", cfg.rankingK, ndcg);
+        }
+        int epochs = last == null ? 0 : last.epoch();
+        out.printf(Locale.ROOT, "finished in %.1f s: %s%d epoch%s, rank %d; %s in %s%n", seconds, test, epochs,
+                epochs == 1 ? "" : "s", model.rank(), cfg.grid ? "best model" : "model", cfg.output);
     }
 }

@@ -119,6 +119,11 @@ class FactorbirdCliTest {
             assertFalse(f.getMessage().contains("\n"), f.getMessage());
         }
         assertTrue(run().contains("train") && run("--help").contains("estimate"));
+        // a typo of a required option is reported as the typo, not as the missing option; --no- forms are suggested
+        assertEquals("Unknown options: '--kk', '3'; did you mean --k? (see --help)",
+                error("recommend", "--model", "m", "--kk", "3", "--output", "o"));
+        assertEquals("Unknown option: '--no-clipp'; did you mean --no-clip? (see --help)",
+                error("predict", "--model", "m", "--input", "i", "--output", "o", "--no-clipp"));
         assertTrue(run("help", "train").startsWith("Usage: factorbird train"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -22,7 +22,7 @@ public final class FactorbirdOptions {
 
     public static final ConfigOption<String> INPUT = ConfigOptions.key("input").stringType().noDefaultValue()
             .withDescription("Training ratings: a file or directory of text files, lines 'row col value' "
-                    + "(comma, tab or space separated). Any Flink file system URI: file://, hdfs://, s3://. Required.");
+                    + "(comma, tab, space or semicolon separated). Any Flink file system URI: file://, hdfs://, s3://. Required.");
 
     public static final ConfigOption<String> OUTPUT = ConfigOptions.key("output").stringType().noDefaultValue()
             .withDescription("Output directory: rows/, columns/ (lines 'id<TAB>bias<TAB>f1..fk') and model.json. "

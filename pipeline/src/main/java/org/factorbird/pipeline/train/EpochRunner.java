@@ -111,8 +111,10 @@ final class EpochRunner {
             double epochBest = Double.POSITIVE_INFINITY;
             double epochBestNdcg = Double.NEGATIVE_INFINITY;
             for (int m = 0; m < models.count; m++) {
+                // implicit feedback is judged by its ranking: held-out RMSE of its scores would only mislead
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
-                        t.sampleRmse(m), t.testRmse(m), t.testMae(m), summary.trainRatings / seconds, seconds,
+                        t.sampleRmse(m), cfg.implicit ? Double.NaN : t.testRmse(m),
+                        cfg.implicit ? Double.NaN : t.testMae(m), summary.trainRatings / seconds, seconds,
                         psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK);
                 summary.epochs.get(m).add(em);
                 epochBest = Math.min(epochBest, em.testRmse);

@@ -108,6 +108,11 @@ public final class Cli {
 
     /** One line for a usage error, with a suggestion for a mistyped option. */
     public static String message(ParameterException ex) {
+        List<String> unmatched = ex.getCommandLine().getUnmatchedArguments();
+        if (!(ex instanceof UnmatchedArgumentException) && !unmatched.isEmpty() && unmatched.get(0).startsWith("-")) {
+            // a mistyped required option also leaves the required one missing: the typo is what to report
+            ex = new UnmatchedArgumentException(ex.getCommandLine(), unmatched);
+        }
         String m = ex.getMessage().strip();
         if (ex instanceof UnmatchedArgumentException) {
             List<String> s = suggestions((UnmatchedArgumentException) ex);
@@ -131,7 +136,11 @@ public final class Cli {
         List<String> close = new ArrayList<>();
         int best = 3;
         for (OptionSpec o : ex.getCommandLine().getCommandSpec().options()) {
-            for (String name : o.names()) {
+            List<String> names = new ArrayList<>(List.of(o.names()));
+            if (o.negatable()) {
+                names.add("--no-" + o.longestName().substring(2)); // picocli lists only the positive form
+            }
+            for (String name : names) {
                 int d = distance(typed, name);
                 if (d < best) {
                     best = d;

@@ -9,6 +9,7 @@ import org.factorbird.ps.protocol.Auth;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.protocol.Tls;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,10 +26,10 @@ final class PsServerCommand implements Callable<Integer> {
     @Mixin
     Cli.Help help;
 
-    @Option(names = "--shard", required = true, paramLabel = "I", description = "This server's shard index, 0 <= I < N.")
+    @Option(names = "--shard", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "I", description = "This server's shard index, 0 <= I < N.")
     int shard;
 
-    @Option(names = "--shards", required = true, paramLabel = "N", description = "Number of shards in the cluster.")
+    @Option(names = "--shards", required = true, showDefaultValue = CommandLine.Help.Visibility.NEVER, paramLabel = "N", description = "Number of shards in the cluster.")
     int shards;
 
     @Option(names = "--port", paramLabel = "P", defaultValue = "7070", description = "TCP port; 0 picks a free one.")
