@@ -72,6 +72,12 @@ public final class FactorbirdOptions {
             .withDescription("Hold out this fraction of the input (a hash of (row, col, seed): the same split "
                     + "anywhere, at any parallelism) for evaluation, instead of or besides --test.");
 
+    public static final ConfigOption<Double> VALIDATION = ConfigOptions.key("validation").doubleType()
+            .defaultValue(0.0).withDescription("Set this fraction of the training input aside for validation (a hash "
+                    + "of (row, col, seed), independent of --holdout): never trained on, and what picks a grid's best "
+                    + "model and what --early-stop watches; the test data (--test, --holdout) is then only "
+                    + "reported.");
+
     public static final ConfigOption<Double> LOSS_SAMPLE = ConfigOptions.key("loss-sample").doubleType()
             .defaultValue(0.01).withDescription("Fraction of training ratings (a fixed hash sample) on which the "
                     + "training loss is measured after every epoch; 0 reports the loss seen during the epoch.");

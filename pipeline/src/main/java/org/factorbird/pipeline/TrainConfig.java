@@ -55,6 +55,8 @@ public final class TrainConfig implements Serializable {
     public final String psTlsPasswordFile;
     public final int weightColumn;
     public final float holdout;
+    /** Fraction of the training input set aside for validation. */
+    public final float validation;
     public final float lossSample;
     public final boolean clip;
     public final int earlyStop;
@@ -136,6 +138,7 @@ public final class TrainConfig implements Serializable {
         }
         this.weightColumn = wc;
         this.holdout = fraction(c.get(FactorbirdOptions.HOLDOUT), "holdout");
+        this.validation = fraction(c.get(FactorbirdOptions.VALIDATION), "validation");
         this.lossSample = fraction(c.get(FactorbirdOptions.LOSS_SAMPLE), "loss-sample");
         this.clip = c.get(FactorbirdOptions.CLIP);
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
@@ -342,7 +345,8 @@ public final class TrainConfig implements Serializable {
     /** Run settings for model.json. */
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
-                earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha);
+                earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha,
+                validation);
     }
 
     private static String required(String v, String name) {

@@ -224,4 +224,56 @@ class GridSearchITCase {
                 model(out).hyperParameters());
         assertTrue(best <= 0.860, "best held-out RMSE " + best + " > 0.860: " + grid);
     }
+
+    @Test
+    void withAValidationSplitTheTestSetInfluencesNothing() throws Exception {
+        // a second test set: other values, a third of the lines gone, and rows and columns the first never had
+        Path otherTest = Files.createDirectories(tmp.resolve("other-test"));
+        List<String> lines = new ArrayList<>();
+        int i = 0;
+        for (String line : Files.readAllLines(small.resolve("test").resolve("part-00000.csv"))) {
+            if (line.startsWith("row") || i++ % 3 == 0) {
+                continue;
+            }
+            String[] p = line.split(",");
+            lines.add(p[0] + "," + p[1] + "," + (Float.parseFloat(p[2]) + 1.5f));
+        }
+        lines.add("999999,888888,3.0");
+        Files.write(otherTest.resolve("t.csv"), lines);
+        GridFile[] grids = new GridFile[2];
+        Map<Long, float[]>[] rows = new Map[2];
+        Map<Long, float[]>[] cols = new Map[2];
+        for (int run = 0; run < 2; run++) {
+            Path out = tmp.resolve("validated-" + run);
+            Map<String, String> m = base(small.resolve("train").toString(),
+                    (run == 0 ? small.resolve("test") : otherTest).toString(), out, 1);
+            m.putAll(Map.of("epochs", "4", "rank", "3,6", "lambda", "0.01,0.1", "validation", "0.1", "seed", "9",
+                    "batch-rows", "32", "early-stop", "2"));
+            run(TrainConfig.grid(Configuration.fromMap(m), 700L + run));
+            grids[run] = ModelFiles.grid(out);
+            rows[run] = readFactors(out.resolve("rows"));
+            cols[run] = readFactors(out.resolve("columns"));
+            ModelFile model = model(out);
+            assertTrue(model.counts().validationRatings() > 2000, "validation ratings: " + model.counts());
+            assertTrue(model.finalValidationRmse() != null && model.epochs().get(0).validationRmse() != null,
+                    "" + model);
+        }
+        assertEquals(grids[0].best(), grids[1].best(), "the same model chosen");
+        for (int k = 0; k < grids[0].models().size(); k++) {
+            assertEquals(grids[0].models().get(k).index(), grids[1].models().get(k).index(), "the same ranking");
+            assertEquals(grids[0].models().get(k).finalValidationRmse(), grids[1].models().get(k).finalValidationRmse());
+        }
+        assertTrue(!grids[0].models().get(0).finalTestRmse().equals(grids[1].models().get(0).finalTestRmse()),
+                "the test sets differ, and so do their errors");
+        for (int run = 1; run < 2; run++) {
+            assertEquals(rows[0].keySet(), rows[run].keySet());
+            assertEquals(cols[0].keySet(), cols[run].keySet());
+            for (Map.Entry<Long, float[]> e : rows[0].entrySet()) {
+                assertArrayEquals(e.getValue(), rows[run].get(e.getKey()), "row " + e.getKey());
+            }
+            for (Map.Entry<Long, float[]> e : cols[0].entrySet()) {
+                assertArrayEquals(e.getValue(), cols[run].get(e.getKey()), "column " + e.getKey());
+            }
+        }
+    }
 }

@@ -10,6 +10,8 @@ public final class HoldoutSplit {
 
     /** Salt that makes the loss sample independent of the held-out split. */
     public static final long LOSS_SAMPLE_SALT = 0x6C6F7373L;
+    /** Salt that makes the validation split independent of the held-out split. */
+    public static final long VALIDATION_SALT = 0x76616C69L;
 
     private HoldoutSplit() {}
 

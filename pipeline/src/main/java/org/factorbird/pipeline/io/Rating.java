@@ -10,6 +10,8 @@ public class Rating {
     public static final byte TEST = 1;
     /** A skipped input line: {@link #note} says which and why; row, col and value are meaningless. */
     public static final byte BAD = 2;
+    /** A training line set aside for validation (--validation): never trained on, used for every choice. */
+    public static final byte VALIDATION = 3;
 
     public long row;
     public long col;

@@ -34,6 +34,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
     private final boolean strict;
     private final int weightColumn;
     private final float holdout;
+    private final float validation;
     private final long seed;
 
     public RatingFormat(byte kind, boolean strict) {
@@ -45,6 +46,11 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
      * @param holdout      fraction of TRAIN lines turned into TEST ones by {@link HoldoutSplit}
      */
     public RatingFormat(byte kind, boolean strict, int weightColumn, float holdout, long seed) {
+        this(kind, strict, weightColumn, holdout, 0f, seed);
+    }
+
+    /** @param validation fraction of the TRAIN lines that are not held out turned into VALIDATION ones */
+    public RatingFormat(byte kind, boolean strict, int weightColumn, float holdout, float validation, long seed) {
         if (kind != Rating.TRAIN && kind != Rating.TEST) {
             throw new IllegalArgumentException("kind must be TRAIN or TEST but was " + kind);
         }
@@ -52,6 +58,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         this.strict = strict;
         this.weightColumn = weightColumn;
         this.holdout = holdout;
+        this.validation = validation;
         this.seed = seed;
         new RatingLineParser(weightColumn); // checks the column
     }
@@ -148,8 +155,14 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 return bad("line is longer than " + MAX_LINE_BYTES + " bytes", null);
             }
             if (parser.parse(buf, from, to)) {
-                byte k = kind == Rating.TRAIN && holdout > 0
-                        && HoldoutSplit.isHeldOut(seed, parser.row, parser.col, holdout) ? Rating.TEST : kind;
+                byte k = kind;
+                if (kind == Rating.TRAIN && holdout > 0
+                        && HoldoutSplit.isHeldOut(seed, parser.row, parser.col, holdout)) {
+                    k = Rating.TEST;
+                } else if (kind == Rating.TRAIN && validation > 0 && HoldoutSplit.isHeldOut(
+                        seed ^ HoldoutSplit.VALIDATION_SALT, parser.row, parser.col, validation)) {
+                    k = Rating.VALIDATION;
+                }
                 return new Rating(parser.row, parser.col, parser.value, parser.weight, k);
             }
             if (lineNo == 1 && containsLetter(from, to)) {

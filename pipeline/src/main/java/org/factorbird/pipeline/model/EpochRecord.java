@@ -11,6 +11,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param psRequestsPerShard requests exchanged with each PS shard during the epoch, by all subtasks
  * @param psBytesPerShard bytes (both directions) exchanged with each PS shard during the epoch
  * @param precisionAtK with --ranking-k K, after the epochs they were measured after (recallAtK, ndcgAtK, mapAtK too)
+ * @param validationRmse RMSE on the --validation ratings (runs with a validation split only)
  * @param coverageAtK the estimated share of the columns in any sampled row's top K (a sketch: within ~5%)
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -20,4 +21,5 @@ public record EpochRecord(int epoch, Double trainRmse, Double trainRmseDuringEpo
         @JsonInclude(JsonInclude.Include.NON_NULL) Double recallAtK,
         @JsonInclude(JsonInclude.Include.NON_NULL) Double ndcgAtK,
         @JsonInclude(JsonInclude.Include.NON_NULL) Double mapAtK,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Double coverageAtK) {}
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double coverageAtK,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double validationRmse) {}

@@ -19,5 +19,6 @@ public record GridFile(int best, List<Entry> models, float globalMean, long trai
      */
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Entry(int index, int place, ModelFile.HyperParameters hyperParameters, Double finalTestRmse,
-            Double finalTestMae, Double finalTrainRmse, List<EpochRecord> epochs) {}
+            Double finalTestMae, Double finalTrainRmse,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double finalValidationRmse, List<EpochRecord> epochs) {}
 }

@@ -22,13 +22,14 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"format", "globalMean", "rank", "lineFormat", "input", "test", "gridIndex", "hyperParameters", "settings", "counts",
         "ratingRange", "loadSeconds", "stateBytesPerSubtask", "parallelism", "psShards", "stateBackend",
-        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "epochs"})
+        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "finalValidationRmse", "epochs"})
 public record ModelFile(String format, float globalMean, int rank, String lineFormat, String input, String test,
         Integer gridIndex,
         HyperParameters hyperParameters, Settings settings, Counts counts, float[] ratingRange, Double loadSeconds,
         long stateBytesPerSubtask, int parallelism, int psShards, String stateBackend, Integer resumedFromEpoch,
         String stoppedEarly, @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTestRmse,
-        @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTrainRmse, List<EpochRecord> epochs) {
+        @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTrainRmse, Double finalValidationRmse,
+        List<EpochRecord> epochs) {
 
     public static final String FORMAT = "factorbird-model-1";
     public static final String LINE_FORMAT = "id<TAB>bias<TAB>f1..fk";
@@ -40,7 +41,7 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
     /** The run settings shared by every model of a run. */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
             float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold, boolean implicit,
-            String loss, int negatives, float confidenceAlpha) {}
+            String loss, int negatives, float confidenceAlpha, float validation) {}
 
     /**
      * @param rows rows written (rows with training ratings)
@@ -48,7 +49,7 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
      * @param testOnlyRows rows with held-out ratings only (predicted from mu + b_j)
      */
     public record Counts(long trainRatings, long testRatings, long rows, long columns, long testOnlyRows,
-            long skippedLines) {}
+            long skippedLines, long validationRatings) {}
 
     /** The last epoch's record, or null when no epoch ran. */
     public EpochRecord lastEpoch() {

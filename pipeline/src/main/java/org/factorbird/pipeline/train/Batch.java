@@ -34,6 +34,8 @@ final class Batch {
     float[] values = new float[1024];
     /** Null while every weight in the batch is 1. */
     float[] weights;
+    /** For evaluation: whether held-out rating t is a validation one; null while none is. */
+    boolean[] validation;
     int ratings;
 
     float[] params = new float[0];
@@ -68,6 +70,7 @@ final class Batch {
     }
 
     void clear() {
+        validation = null;
         rows = 0;
         ratings = 0;
         columns.clear();
@@ -258,7 +261,19 @@ final class Batch {
         int testFrom = block.testFrom(r);
         int sampleFrom = block.sampleFrom(r);
         startRow(key, params, offset, block.testEnd[r] - testFrom + block.sampleEnd[r] - sampleFrom);
+        int at = ratings;
         append(block.testCols, block.testVals, null, testFrom, block.testEnd[r]);
+        if (block.testKinds != null) {
+            if (validation == null || validation.length < colIdx.length) {
+                validation = validation == null ? new boolean[colIdx.length]
+                        : java.util.Arrays.copyOf(validation, colIdx.length);
+            }
+            for (int t = testFrom; t < block.testEnd[r]; t++) {
+                validation[at + t - testFrom] = block.testKinds[t] == org.factorbird.pipeline.io.Rating.VALIDATION;
+            }
+        } else if (validation != null) {
+            java.util.Arrays.fill(validation, at, ratings, false);
+        }
         split[rows] = ratings;
         appendIndexed(block.cols, block.vals, block.weights, block.sample, sampleFrom, block.sampleEnd[r]);
         endRow();
@@ -323,19 +338,24 @@ final class Batch {
 
     /**
      * Evaluates every model: for held-out ratings {@code test[2m] += e^2, test[2m+1] += |e|} with the prediction
-     * clipped to [lo, hi] (when {@code clip}); for sampled training ratings {@code sample[m] += w e^2}.
+     * clipped to [lo, hi] (when {@code clip}); validation ratings the same into {@code val}; for sampled training
+     * ratings {@code sample[m] += w e^2}.
      *
-     * @return {test ratings, sum of sample weights} of this batch
+     * @return {test ratings, sum of sample weights, validation ratings} of this batch
      */
-    double[] evaluate(FlatModels md, float mu, boolean clip, float lo, float hi, double[] test, double[] sample) {
+    double[] evaluate(FlatModels md, float mu, boolean clip, float lo, float hi, double[] test, double[] sample,
+            double[] val) {
         int w = width;
         long testCount = 0;
+        long valCount = 0;
         double sampleWeight = 0;
         for (int r = 0; r < rows; r++) {
             float[] row = rowParams[r];
             int ro = rowOff[r];
             for (int t = start[r]; t < split[r]; t++) {
                 int co = colIdx[t] * w;
+                boolean isVal = validation != null && validation[t];
+                double[] into = isVal ? val : test;
                 for (int m = 0; m < md.count; m++) {
                     int off = md.offset[m];
                     float p = SgdKernel.predict(mu, row, ro + off, params, co + off, md.rank[m]);
@@ -343,11 +363,15 @@ final class Batch {
                         p = Math.max(lo, Math.min(hi, p));
                     }
                     float e = values[t] - p;
-                    test[2 * m] += e * e;
-                    test[2 * m + 1] += Math.abs(e);
+                    into[2 * m] += e * e;
+                    into[2 * m + 1] += Math.abs(e);
+                }
+                if (isVal) {
+                    valCount++;
+                } else {
+                    testCount++;
                 }
             }
-            testCount += split[r] - start[r];
             for (int t = split[r], end = start[r + 1]; t < end; t++) {
                 int co = colIdx[t] * w;
                 float wt = weights == null ? 1f : weights[t];
@@ -359,6 +383,6 @@ final class Batch {
                 }
             }
         }
-        return new double[] {testCount, sampleWeight};
+        return new double[] {testCount, sampleWeight, valCount};
     }
 }

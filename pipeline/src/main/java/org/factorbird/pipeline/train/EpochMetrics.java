@@ -15,6 +15,8 @@ final class EpochMetrics {
     /** Weighted RMSE on the fixed training sample after the epoch (Factorbird's sampled loss); NaN without one. */
     final double sampleRmse;
     final double testRmse;
+    /** RMSE on the --validation ratings; NaN without them. */
+    final double validationRmse;
     final double testMae;
     final double ratingsPerSecond;
     final double seconds;
@@ -30,7 +32,8 @@ final class EpochMetrics {
 
     EpochMetrics(int epoch, double trainRmseDuringEpoch, double sampleRmse, double testRmse, double testMae,
             double ratingsPerSecond, double seconds, double[] psRequests, double[] psBytes, double[] ranking,
-            int rankingK) {
+            int rankingK, double validationRmse) {
+        this.validationRmse = validationRmse;
         this.ranking = ranking;
         this.rankingK = rankingK;
         this.psRequests = psRequests;
@@ -52,6 +55,9 @@ final class EpochMetrics {
     String line(int epochs, String prefix) {
         String test = Double.isNaN(testRmse) ? "" : String.format(Locale.ROOT, "  test-rmse %.4f  test-mae %.4f",
                 testRmse, testMae);
+        if (!Double.isNaN(validationRmse)) {
+            test = String.format(Locale.ROOT, "  val-rmse %.4f", validationRmse) + test;
+        }
         if (ranking != null && !Double.isNaN(ranking[2])) {
             test += String.format(Locale.ROOT, "  ndcg@%d %.4f  p@%d %.4f  coverage %.3f", rankingK, ranking[2],
                     rankingK, ranking[0], ranking[4]);
@@ -67,7 +73,7 @@ final class EpochMetrics {
         return new EpochRecord(epoch, Json.round(trainRmse(), 6), Json.round(trainRmseDuringEpoch, 6),
                 Json.round(testRmse, 6), Json.round(testMae, 6), Math.round(ratingsPerSecond),
                 Math.round(seconds * 1000) / 1000.0, longs(psRequests), longs(psBytes), ranking(0), ranking(1),
-                ranking(2), ranking(3), ranking(4));
+                ranking(2), ranking(3), ranking(4), Json.round(validationRmse, 6));
     }
 
     /** NDCG@K when measured after this epoch, else NaN. */

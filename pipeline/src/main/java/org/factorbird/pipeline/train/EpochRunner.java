@@ -58,7 +58,7 @@ final class EpochRunner {
     void run(long[] blockKeys, Summary summary, int first) throws Exception {
         EarlyStopping stopping = cfg.selectByNdcg
                 ? new EarlyStopping(cfg.earlyStop, "NDCG@" + cfg.rankingK, true)
-                : new EarlyStopping(cfg.earlyStop, "held-out RMSE", false);
+                : new EarlyStopping(cfg.earlyStop, cfg.validation > 0 ? "validation RMSE" : "held-out RMSE", false);
         int lastSnapshot = -1;
         int lastEpoch = first - 1;
         int shards = ps.shardCount();
@@ -115,9 +115,10 @@ final class EpochRunner {
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
                         t.sampleRmse(m), cfg.implicit ? Double.NaN : t.testRmse(m),
                         cfg.implicit ? Double.NaN : t.testMae(m), summary.trainRatings / seconds, seconds,
-                        psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK);
+                        psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK,
+                        cfg.implicit ? Double.NaN : t.validationRmse(m));
                 summary.epochs.get(m).add(em);
-                epochBest = Math.min(epochBest, em.testRmse);
+                epochBest = Math.min(epochBest, cfg.validation > 0 ? em.validationRmse : em.testRmse);
                 if (!Double.isNaN(em.ndcg())) {
                     epochBestNdcg = Math.max(epochBestNdcg, em.ndcg());
                 }
@@ -133,7 +134,8 @@ final class EpochRunner {
                 // only epochs with a measurement count (--ranking-every)
                 stop = epochBestNdcg > Double.NEGATIVE_INFINITY ? stopping.after(epoch, epochBestNdcg) : null;
             } else {
-                stop = t.testCount() > 0 ? stopping.after(epoch, epochBest) : null;
+                boolean measured = cfg.validation > 0 ? t.validationCount() > 0 : t.testCount() > 0;
+                stop = measured ? stopping.after(epoch, epochBest) : null;
             }
             if (stop != null) {
                 summary.stoppedEarly = stop;

@@ -7,8 +7,9 @@ import org.factorbird.ps.PsClient;
  * Held-out RMSE and MAE of every model (predictions clipped to the training range unless --no-clip), and the
  * weighted training loss on the fixed --loss-sample of the training ratings, measured in the same pass.
  *
- * <p>Sums, for M models: {@code [2m]} squared and {@code [2m+1]} absolute held-out errors, {@code [2M+m]} weighted
- * squared sample errors, {@code [3M]} held-out count, {@code [3M+1]} sample weight.
+ * <p>Sums, for M models: {@code [2m]} squared and {@code [2m+1]} absolute held-out (test) errors, {@code [2M+m]}
+ * weighted squared sample errors, {@code [3M]} test count, {@code [3M+1]} sample weight, {@code [3M+2]} validation
+ * count, {@code [3M+3+2m]} and {@code [3M+4+2m]} squared and absolute validation errors (--validation).
  */
 final class HeldOutEvaluator implements Evaluator {
 
@@ -40,6 +41,14 @@ final class HeldOutEvaluator implements Evaluator {
             return testCount() > 0 ? s[from + 2 * m + 1] / testCount() : Double.NaN;
         }
 
+        double validationCount() {
+            return s[from + 3 * models + 2];
+        }
+
+        double validationRmse(int m) {
+            return validationCount() > 0 ? Math.sqrt(s[from + 3 * models + 3 + 2 * m] / validationCount()) : Double.NaN;
+        }
+
         double sampleRmse(int m) {
             return sampleWeight() > 0 ? Math.sqrt(s[from + 2 * models + m] / sampleWeight()) : Double.NaN;
         }
@@ -61,7 +70,7 @@ final class HeldOutEvaluator implements Evaluator {
 
     @Override
     public int size() {
-        return 3 * models.count + 2;
+        return 5 * models.count + 3;
     }
 
     @Override
@@ -69,6 +78,7 @@ final class HeldOutEvaluator implements Evaluator {
         int m = models.count;
         double[] test = new double[2 * m];
         double[] sample = new double[m];
+        double[] val = new double[2 * m];
         BlockCursor cursor = new BlockCursor(store, blockKeys, false, cfg.batchRows, cfg.batchRatings);
         while (cursor.fill(batch)) {
             Interrupts.check();
@@ -78,11 +88,13 @@ final class HeldOutEvaluator implements Evaluator {
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
             ps.await(batch.pull(ps, true));
-            double[] counts = batch.evaluate(models, load.mu(), cfg.clip, load.min(), load.max(), test, sample);
+            double[] counts = batch.evaluate(models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val);
             sums[from + 3 * m] += counts[0];
             sums[from + 3 * m + 1] += counts[1];
+            sums[from + 3 * m + 2] += counts[2];
         }
         System.arraycopy(test, 0, sums, from, 2 * m);
         System.arraycopy(sample, 0, sums, from + 2 * m, m);
+        System.arraycopy(val, 0, sums, from + 3 * m + 3, 2 * m);
     }
 }

@@ -1,5 +1,7 @@
 package org.factorbird.pipeline.train;
 
+import org.factorbird.pipeline.io.Rating;
+
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
@@ -13,7 +15,9 @@ import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
  *
  * <p>Row {@code r}'s training ratings are {@code [trainEnd[r-1], trainEnd[r])} of cols/vals/weights (weights null
  * when all are 1); its loss-sample ratings are the indices {@code sample[sampleEnd[r-1], sampleEnd[r])} into the
- * same arrays; its held-out ratings {@code [testEnd[r-1], testEnd[r])} of testCols/testVals. A Flink POJO.
+ * same arrays; its held-out ratings {@code [testEnd[r-1], testEnd[r])} of testCols/testVals, each a test rating
+ * or, where {@code testKinds[i]} is {@link Rating#VALIDATION}, a validation one (testKinds null: all test).
+ * A Flink POJO.
  */
 public class RowBlock {
 
@@ -27,6 +31,7 @@ public class RowBlock {
     public int[] testEnd;
     public long[] testCols;
     public float[] testVals;
+    public byte[] testKinds;
 
     public RowBlock() {}
 
@@ -101,6 +106,9 @@ public class RowBlock {
         private final IntList testEnd = new IntList(256);
         private final LongList testCols = new LongList(512);
         private final FloatList testVals = new FloatList(512);
+        private byte[] testKinds = new byte[512];
+        private boolean anyValidation;
+        private int trainRows;
 
         Builder(boolean weighted) {
             this.weighted = weighted;
@@ -118,7 +126,13 @@ public class RowBlock {
             }
         }
 
-        void test(long col, float value) {
+        /** A held-out rating of the current row: test, or validation when {@code validation}. */
+        void test(long col, float value, boolean validation) {
+            if (testCols.n == testKinds.length) {
+                testKinds = java.util.Arrays.copyOf(testKinds, testKinds.length * 2);
+            }
+            testKinds[testCols.n] = validation ? Rating.VALIDATION : Rating.TEST;
+            anyValidation |= validation;
             testCols.add(col);
             testVals.add(value);
         }
@@ -126,6 +140,9 @@ public class RowBlock {
         /** Closes the current row under {@code key}; returns its training ratings. */
         int endRow(long key) {
             int from = trainEnd.n == 0 ? 0 : trainEnd.a[trainEnd.n - 1];
+            if (cols.n > from) {
+                trainRows++;
+            }
             keys.add(key);
             trainEnd.add(cols.n);
             sampleEnd.add(sample.n);
@@ -135,6 +152,15 @@ public class RowBlock {
 
         int rows() {
             return keys.n;
+        }
+
+        /** Rows of the block so far that have training ratings. */
+        int trainRows() {
+            return trainRows;
+        }
+
+        int trainRatings() {
+            return cols.n;
         }
 
         int ratings() {
@@ -153,6 +179,9 @@ public class RowBlock {
             b.testEnd = testEnd.toArray();
             b.testCols = testCols.toArray();
             b.testVals = testVals.toArray();
+            b.testKinds = anyValidation ? java.util.Arrays.copyOf(testKinds, testCols.n) : null;
+            anyValidation = false;
+            trainRows = 0;
             keys.clear();
             trainEnd.clear();
             cols.clear();

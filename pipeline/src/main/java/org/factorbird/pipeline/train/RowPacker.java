@@ -40,6 +40,7 @@ final class RowPacker {
     private double weightSum;
     private long trainRatings;
     private long testRatings;
+    private long validationRatings;
     private long trainRows;
     private long testOnlyRows;
     private float min = Float.POSITIVE_INFINITY;
@@ -70,15 +71,19 @@ final class RowPacker {
         }
         // loadSeconds and skipped lines are the operator's to fill in
         LoadStats stats = new LoadStats(sum, weightSum, trainRatings, testRatings, 0, trainRows, testOnlyRows, min,
-                max, 0, store.bytes());
+                max, 0, store.bytes(), validationRatings);
         return new Packed(blockKeys.toArray(), stats,
                 columns == null ? new long[0] : Arrays.copyOf(columns.keys(), columns.size()));
     }
 
     private void rating(long row, byte kind, long col, float value, float weight) {
-        if (kind == Rating.TEST) {
-            builder.test(col, value);
-            testRatings++;
+        if (kind == Rating.TEST || kind == Rating.VALIDATION) {
+            builder.test(col, value, kind == Rating.VALIDATION);
+            if (kind == Rating.TEST) {
+                testRatings++;
+            } else {
+                validationRatings++;
+            }
             return;
         }
         builder.train(col, value, weight,
@@ -103,7 +108,9 @@ final class RowPacker {
         } else {
             testOnlyRows++;
         }
-        if (builder.rows() >= blockRows || builder.ratings() >= blockRatings) {
+        // blocks close on training rows and ratings only, so held-out data (--test, validation) changes nothing of
+        // how the training ratings are grouped and visited: it only rides along
+        if (builder.trainRows() >= blockRows || builder.trainRatings() >= blockRatings) {
             blockKeys.add(store.store(builder.build()));
         }
     }

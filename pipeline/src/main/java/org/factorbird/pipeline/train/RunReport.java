@@ -44,10 +44,12 @@ final class RunReport {
     }
 
     void loaded(LoadStats load, int models, boolean heap) {
-        progress(String.format(Locale.ROOT, "loaded %,d training and %,d held-out ratings of %,d rows "
+        progress(String.format(Locale.ROOT, "loaded %,d training%s and %,d held-out ratings of %,d rows "
                 + "(%,d malformed lines skipped) in %.1f s (%.2fM lines/s); global mean %.4f; %d model(s); "
                 + "keyed state %.1f MB in the largest subtask (%s)",
-                load.trainRatings(), load.testRatings(), load.trainRows(), load.skipped(), load.loadSeconds(),
+                load.trainRatings(), load.validationRatings() == 0 ? ""
+                        : String.format(Locale.ROOT, ", %,d validation", load.validationRatings()),
+                load.testRatings(), load.trainRows(), load.skipped(), load.loadSeconds(),
                 load.lines() / load.loadSeconds() / 1e6, load.mu(), models, load.stateBytes() / 1e6,
                 heap ? "heap" : "RocksDB"));
     }

@@ -16,6 +16,7 @@ final class Summary {
     final float mu;
     final long trainRatings;
     final long testRatings;
+    final long validationRatings;
     final long skipped;
     final long rows;
     final long testOnlyRows;
@@ -41,6 +42,7 @@ final class Summary {
         this.mu = load.mu();
         this.trainRatings = load.trainRatings();
         this.testRatings = load.testRatings();
+        this.validationRatings = load.validationRatings();
         this.skipped = load.skipped();
         this.rows = load.trainRows();
         this.testOnlyRows = load.testOnlyRows();
@@ -76,7 +78,9 @@ final class Summary {
             }
             return Double.POSITIVE_INFINITY;
         }
-        double s = Double.isNaN(l.testRmse) ? l.trainRmse() : l.testRmse;
+        // validation decides when there is any: the test data is then only reported
+        double s = !Double.isNaN(l.validationRmse) ? l.validationRmse
+                : Double.isNaN(l.testRmse) ? l.trainRmse() : l.testRmse;
         return Double.isNaN(s) ? Double.POSITIVE_INFINITY : s;
     }
 
@@ -95,10 +99,12 @@ final class Summary {
         EpochMetrics last = last(model);
         return new ModelFile(ModelFile.FORMAT, mu, c.models.get(model).rank, ModelFile.LINE_FORMAT,
                 c.input, c.test, c.grid ? model : null, c.models.get(model).toRecord(), c.settings(),
-                new ModelFile.Counts(trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped),
+                new ModelFile.Counts(trainRatings, testRatings, rowsWritten, columnsWritten, testOnlyRows, skipped,
+                        validationRatings),
                 new float[] {min, max}, Json.round(loadSeconds, 6), stateBytesPerSubtask, c.parallelism,
                 c.psServers.size(), c.stateBackend, resumedFrom > 0 ? resumedFrom : null, stoppedEarly,
                 last == null ? null : Json.round(last.testRmse, 6), last == null ? null : Json.round(last.trainRmse(), 6),
+                last == null ? null : Json.round(last.validationRmse, 6),
                 records(model));
     }
 
@@ -127,7 +133,8 @@ final class Summary {
             EpochMetrics l = last(m);
             entries.add(new GridFile.Entry(m, k + 1, c.models.get(m).toRecord(),
                     l == null ? null : Json.round(l.testRmse, 6), l == null ? null : Json.round(l.testMae, 6),
-                    l == null ? null : Json.round(l.trainRmse(), 6), records(m)));
+                    l == null ? null : Json.round(l.trainRmse(), 6), l == null ? null : Json.round(l.validationRmse, 6),
+                    records(m)));
         }
         return new GridFile(best(), entries, mu, trainRatings, testRatings);
     }

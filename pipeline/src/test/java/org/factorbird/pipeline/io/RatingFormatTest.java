@@ -120,4 +120,37 @@ class RatingFormatTest {
         }
         assertTrue(b.get(2).note.endsWith("r.csv.gz:4: rating value 'x' is not a number in '3,30,x'"), b.get(2).note);
     }
+
+    @Test
+    void validationSplitIsADeterministicShareOfTheTrainingLinesNotHeldOut() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 2000; i++) {
+            sb.append(i % 97).append(',').append(i).append(",3\n");
+        }
+        java.nio.file.Path f = Files.writeString(dir.resolve("v.csv"), sb);
+        RatingFormat format = new RatingFormat(Rating.TRAIN, false, 0, 0.2f, 0.25f, 7L);
+        long len = Files.size(f);
+        FileSourceSplit split = new FileSourceSplit("0", new Path(f.toUri()), 0, len, 0, len);
+        int[] kinds = new int[4];
+        try (BulkFormat.Reader<Rating> reader = format.createReader(new Configuration(), split)) {
+            BulkFormat.RecordIterator<Rating> batch;
+            while ((batch = reader.readBatch()) != null) {
+                RecordAndPosition<Rating> r;
+                while ((r = batch.next()) != null) {
+                    Rating x = r.getRecord();
+                    kinds[x.kind]++;
+                    boolean heldOut = HoldoutSplit.isHeldOut(7L, x.row, x.col, 0.2);
+                    boolean validation = !heldOut
+                            && HoldoutSplit.isHeldOut(7L ^ HoldoutSplit.VALIDATION_SALT, x.row, x.col, 0.25);
+                    assertEquals(heldOut ? Rating.TEST : validation ? Rating.VALIDATION : Rating.TRAIN, x.kind);
+                }
+                batch.releaseBatch();
+            }
+        }
+        // 20% held out, then 25% of the remaining 80% for validation: about 400, 400 and 1200
+        assertTrue(kinds[Rating.TEST] > 330 && kinds[Rating.TEST] < 470, "test " + kinds[Rating.TEST]);
+        assertTrue(kinds[Rating.VALIDATION] > 330 && kinds[Rating.VALIDATION] < 470,
+                "validation " + kinds[Rating.VALIDATION]);
+        assertEquals(2000, kinds[Rating.TRAIN] + kinds[Rating.TEST] + kinds[Rating.VALIDATION]);
+    }
 }

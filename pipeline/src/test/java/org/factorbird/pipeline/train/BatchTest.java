@@ -50,7 +50,7 @@ class BatchTest {
         RowBlock.Builder b = new RowBlock.Builder(false);
         b.train(10, 4f, 1f, false);
         b.train(11, 2f, 1f, true);
-        b.test(12, 3f);
+        b.test(12, 3f, false);
         b.endRow(1);
         b.train(10, 1f, 1f, false);
         b.endRow(2);
@@ -123,8 +123,8 @@ class BatchTest {
         ps.await(batch.pull(ps, true));
         double[] test = new double[2];
         double[] sample = new double[1];
-        double[] counts = batch.evaluate(models, MU, false, 1f, 5f, test, sample);
-        assertArrayEquals(new double[] {1, 1}, counts);
+        double[] counts = batch.evaluate(models, MU, false, 1f, 5f, test, sample, new double[2]);
+        assertArrayEquals(new double[] {1, 1, 0}, counts);
         // column 12 is unknown: read-only pulls give zeros, so the prediction is mu + b_1
         float e = 3f - (MU + 0.5f);
         assertEquals(e * e, test[0], 1e-6);

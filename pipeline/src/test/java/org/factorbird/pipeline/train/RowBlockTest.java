@@ -19,7 +19,7 @@ class RowBlockTest {
         b.train(1, 1.0f, 1f, true);
         b.train(2, 2.0f, 1f, false);
         assertEquals(2, b.endRow(10));
-        b.test(3, 3.5f);
+        b.test(3, 3.5f, false);
         assertEquals(0, b.endRow(20));
         b.train(4, 4.0f, 1f, false);
         assertEquals(1, b.endRow(30));

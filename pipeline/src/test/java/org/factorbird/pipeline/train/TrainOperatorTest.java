@@ -105,7 +105,7 @@ class TrainOperatorTest {
 
             ModelFile model = ModelFiles.model(out);
             assertEquals(4.0, model.globalMean(), 0.0);
-            assertEquals(new ModelFile.Counts(1, 2, 1, 1, 1, 1), model.counts());
+            assertEquals(new ModelFile.Counts(1, 2, 1, 1, 1, 1, 0), model.counts());
             assertEquals(List.of("f:3: missing rating value"), Files.readAllLines(out.resolve("skipped-lines.txt")));
         }
     }
