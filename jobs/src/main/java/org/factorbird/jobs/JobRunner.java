@@ -18,6 +18,24 @@ final class JobRunner {
 
     private JobRunner() {}
 
+    /** The options of every command that runs a job over a model: --overwrite and --parallelism. */
+    static final class Options {
+        @picocli.CommandLine.Option(names = "--overwrite", description = "Delete --output first when it holds files.")
+        boolean overwrite;
+
+        @picocli.CommandLine.Option(names = "--parallelism", paramLabel = "P", defaultValue = "2",
+                description = "Subtasks.")
+        int parallelism;
+
+        /** The job's environment at --parallelism, with the command line's file system settings. */
+        StreamExecutionEnvironment environment(Map<String, String> fileSystemKeys) {
+            check(parallelism >= 1, "--parallelism must be >= 1 but was " + parallelism);
+            StreamExecutionEnvironment env = JobRunner.environment(new Configuration(), fileSystemKeys);
+            env.setParallelism(parallelism);
+            return env;
+        }
+    }
+
     /**
      * An environment in STREAMING mode with {@code flink} settings and, for local runs, the file systems
      * configured from {@code fileSystemKeys} ({@code s3.endpoint}, ...): local environments do not read

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.apache.flink.api.common.JobExecutionResult;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.recommend.PredictOperator;
@@ -43,11 +42,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "Clip predictions to the training ratings' range (--no-clip: do not).")
     boolean clip;
 
-    @Option(names = "--overwrite", description = "Delete --output first when it holds files.")
-    boolean overwrite;
-
-    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "2", description = "Subtasks.")
-    int parallelism;
+    @Mixin
+    JobRunner.Options job;
 
     private final PrintStream out;
     private final Map<String, String> fileSystemKeys;
@@ -59,13 +55,11 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JobRunner.check(parallelism >= 1, "--parallelism must be >= 1 but was " + parallelism);
-        StreamExecutionEnvironment env = JobRunner.environment(new Configuration(), fileSystemKeys);
-        env.setParallelism(parallelism);
+        StreamExecutionEnvironment env = job.environment(fileSystemKeys);
         try {
             ModelDir dir = ModelDir.open(model);
             TrainCommand.checkInput(input, "--input");
-            TrainCommand.checkOutput(output, overwrite);
+            TrainCommand.checkOutput(output, job.overwrite);
             Recommendations.predict(env, dir, input, output, clip);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);

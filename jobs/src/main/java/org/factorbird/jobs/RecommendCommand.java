@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.apache.flink.api.common.JobExecutionResult;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.recommend.Recommendations;
@@ -48,11 +47,8 @@ final class RecommendCommand implements Callable<Integer> {
             + "(the first field of each line).")
     String rows;
 
-    @Option(names = "--overwrite", description = "Delete --output first when it holds files.")
-    boolean overwrite;
-
-    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "2", description = "Subtasks.")
-    int parallelism;
+    @Mixin
+    JobRunner.Options job;
 
     private final PrintStream out;
     private final Map<String, String> fileSystemKeys;
@@ -65,9 +61,7 @@ final class RecommendCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         JobRunner.check(k >= 1, "--k must be >= 1 but was " + k);
-        JobRunner.check(parallelism >= 1, "--parallelism must be >= 1 but was " + parallelism);
-        StreamExecutionEnvironment env = JobRunner.environment(new Configuration(), fileSystemKeys);
-        env.setParallelism(parallelism);
+        StreamExecutionEnvironment env = job.environment(fileSystemKeys);
         ModelDir dir;
         try {
             dir = ModelDir.open(model);
@@ -77,7 +71,7 @@ final class RecommendCommand implements Callable<Integer> {
             if (rows != null) {
                 TrainCommand.checkInput(rows, "--rows");
             }
-            TrainCommand.checkOutput(output, overwrite);
+            TrainCommand.checkOutput(output, job.overwrite);
             Recommendations.recommend(env, dir, k, output, exclude, rows);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);
