@@ -260,5 +260,16 @@ final class TrainCommand implements Callable<Integer> {
         int epochs = last == null ? 0 : last.epoch();
         out.printf(Locale.ROOT, "finished in %.1f s: %s%d epoch%s, rank %d; %s in %s%n", seconds, test, epochs,
                 epochs == 1 ? "" : "s", model.rank(), cfg.grid ? "best model" : "model", cfg.output);
+        if (model.phases() != null) {
+            // the slowest subtask's phases; the rest of the wall time is JVM and Flink start-up and waits for it
+            Map<String, Double> p = model.phases();
+            double known = p.values().stream().mapToDouble(Double::doubleValue).sum();
+            double barriers = p.getOrDefault("trainingBarrier", 0.0) + p.getOrDefault("evaluationBarrier", 0.0);
+            out.printf(Locale.ROOT, "time: start-up and other %.1f s, load %.1f s, training %.1f s, evaluation %.1f s, "
+                    + "barriers %.1f s, snapshots %.1f s, output %.1f s%n", Math.max(0, seconds - known),
+                    p.getOrDefault("load", 0.0) + p.getOrDefault("restore", 0.0), p.getOrDefault("training", 0.0),
+                    p.getOrDefault("evaluation", 0.0), barriers, p.getOrDefault("snapshots", 0.0),
+                    p.getOrDefault("output", 0.0));
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.factorbird.pipeline.model;
 
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
@@ -18,18 +19,20 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param loadSeconds seconds from the operator's start to the end of packing
  * @param resumedFromEpoch the epoch of the snapshot the run resumed from (resumed runs only)
  * @param stoppedEarly why --early-stop ended the run (early stops only)
+ * @param phases seconds of each phase (load, restore, training, trainingBarrier, snapshots, evaluation,
+ *     evaluationBarrier, output), each the slowest subtask's
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"format", "globalMean", "rank", "lineFormat", "input", "test", "gridIndex", "hyperParameters", "settings", "counts",
         "ratingRange", "loadSeconds", "stateBytesPerSubtask", "parallelism", "psShards", "stateBackend",
-        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "finalValidationRmse", "epochs"})
+        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "finalValidationRmse", "phases", "epochs"})
 public record ModelFile(String format, float globalMean, int rank, String lineFormat, String input, String test,
         Integer gridIndex,
         HyperParameters hyperParameters, Settings settings, Counts counts, float[] ratingRange, Double loadSeconds,
         long stateBytesPerSubtask, int parallelism, int psShards, String stateBackend, Integer resumedFromEpoch,
         String stoppedEarly, @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTestRmse,
         @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTrainRmse, Double finalValidationRmse,
-        List<EpochRecord> epochs) {
+        Map<String, Double> phases, List<EpochRecord> epochs) {
 
     public static final String FORMAT = "factorbird-model-1";
     public static final String LINE_FORMAT = "id<TAB>bias<TAB>f1..fk";

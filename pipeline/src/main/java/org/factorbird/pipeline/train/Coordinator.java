@@ -79,9 +79,18 @@ final class Coordinator {
         aggregate(RESTORED | FINAL_SNAPSHOT, sums(1), 0);
     }
 
-    /** All subtasks have written their output; returns the total {rows, columns} written. */
-    double[] outputWritten(long rows, long columns) {
-        return aggregate(DONE, sums(2), rows, columns);
+    /**
+     * All subtasks have written their output; returns the total {rows, columns} written, then each of
+     * {@code phases} as the slowest subtask's.
+     */
+    double[] outputWritten(long rows, long columns, double[] phases) {
+        byte[] ops = new byte[2 + phases.length];
+        Arrays.fill(ops, 2, ops.length, Protocol.AGG_MAX);
+        double[] values = new double[2 + phases.length];
+        values[0] = rows;
+        values[1] = columns;
+        System.arraycopy(phases, 0, values, 2, phases.length);
+        return aggregate(DONE, ops, values);
     }
 
     /** Every value summed. */

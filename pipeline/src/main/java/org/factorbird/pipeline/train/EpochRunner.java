@@ -29,11 +29,14 @@ final class EpochRunner {
     private final RankingEvaluator ranking;
     /** The held-out evaluator first, then any others; their sums are laid out in this order. */
     private final List<Evaluator> evaluators;
+    private final Phases phases;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
     private final Batch[] batches;
 
     EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
-            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, long[] columns) {
+            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, long[] columns,
+            Phases phases) {
+        this.phases = phases;
         this.cfg = cfg;
         this.store = store;
         this.ps = ps;
@@ -64,15 +67,19 @@ final class EpochRunner {
         int shards = ps.shardCount();
         for (int epoch = first; epoch <= cfg.epochs; epoch++) {
             long t0 = System.nanoTime();
+            phases.mark();
             long[][] trafficBefore = ps.traffic();
             models.startEpoch(epoch);
             double[] loss = new double[models.count + 1];
             trainEpoch(blockKeys, epoch, loss);
+            phases.lap(Phases.TRAINING);
             double[] trained = coordinator.epochTrained(epoch, loss);
+            phases.lap(Phases.TRAINING_BARRIER);
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean snapshot = snapshots.due(epoch);
             if (snapshot) {
                 snapshots.write(blockKeys, epoch); // between two barriers: no subtask is training
+                phases.lap(Phases.SNAPSHOTS);
             }
             int evalSize = evaluators.stream().mapToInt(Evaluator::size).sum();
             double[] sums = new double[evalSize + 2 * shards];
@@ -89,6 +96,7 @@ final class EpochRunner {
                 from += e.size();
             }
             addTraffic(trafficBefore, ps.traffic(), sums, evalSize);
+            phases.lap(Phases.EVALUATION);
             byte[] ops = new byte[sums.length]; // traffic: sums
             int at = 0;
             for (Evaluator e : evaluators) {
@@ -98,6 +106,7 @@ final class EpochRunner {
                 at += e.size();
             }
             sums = coordinator.epochEvaluated(epoch, ops, sums);
+            phases.lap(Phases.EVALUATION_BARRIER);
             if (snapshot) {
                 // every subtask has written its files (it passed the barrier): the snapshot is complete
                 snapshots.commit(epoch);
@@ -145,9 +154,11 @@ final class EpochRunner {
         }
         if (lastSnapshot != lastEpoch && lastEpoch >= first && snapshots.enabled()) {
             // stopped early: snapshot the final state too (all pushes are applied since the last barrier)
+            phases.mark();
             snapshots.write(blockKeys, lastEpoch);
             coordinator.finalSnapshotWritten();
             snapshots.commit(lastEpoch);
+            phases.lap(Phases.SNAPSHOTS);
         }
     }
 

@@ -3,6 +3,7 @@ package org.factorbird.pipeline.train;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.model.EpochRecord;
@@ -31,6 +32,8 @@ final class Summary {
     int resumedFrom;
     /** Seconds from the operator's start to the end of packing (reading, parsing, keying, packing rows). */
     double loadSeconds;
+    /** Seconds of each phase of the run, the slowest subtask's ({@link Phases}). */
+    Map<String, Double> phases;
     /** Bytes of packed keyed state in the largest subtask. */
     long stateBytesPerSubtask;
 
@@ -105,7 +108,7 @@ final class Summary {
                 c.psServers.size(), c.stateBackend, resumedFrom > 0 ? resumedFrom : null, stoppedEarly,
                 last == null ? null : Json.round(last.testRmse, 6), last == null ? null : Json.round(last.trainRmse(), 6),
                 last == null ? null : Json.round(last.validationRmse, 6),
-                records(model));
+                phases, records(model));
     }
 
     private List<EpochRecord> records(int model) {

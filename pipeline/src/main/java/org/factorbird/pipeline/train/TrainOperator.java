@@ -108,8 +108,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             report.badLines(skipped, badSamples);
         }
         Coordinator coordinator = new Coordinator(ps, attempt, parallelism());
-        LoadStats load = coordinator.agreeOnLoad(
-                packed.stats().with((System.nanoTime() - loadStart) / 1e9, skipped));
+        double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+        LoadStats load = coordinator.agreeOnLoad(packed.stats().with(loadSeconds, skipped));
         checkLoad(load);
         if (cfg.implicit) {
             load = load.withoutMean();
@@ -118,12 +118,17 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         FlatModels models = new FlatModels(cfg.models, cfg.offsets);
         report.loaded(load, models.count, store.heap());
 
+        Phases phases = new Phases();
+        phases.seconds[Phases.LOAD] = loadSeconds;
         Summary summary = new Summary(load, models.count, cfg.selectByNdcg);
         SnapshotIo snapshots = new SnapshotIo(cfg, store, ps, coordinator, report, subtask(), parallelism(), attempt);
+        phases.mark();
         int first = 1 + snapshots.restore(packed.blockKeys());
+        phases.lap(Phases.RESTORE);
         summary.resumedFrom = first - 1;
-        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed.columns())
-                .run(packed.blockKeys(), summary, first);
+        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed.columns(),
+                phases).run(packed.blockKeys(), summary, first);
+        phases.mark();
 
         int best = summary.best();
         FactorWriter writer = new FactorWriter(cfg, line -> output.collect(new StreamRecord<>(line)));
@@ -133,9 +138,11 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
             new RecommendWriter(cfg, line -> output.collect(new StreamRecord<>(line)))
                     .write(store, packed.blockKeys(), ps, best, load.mu());
         }
-        double[] written = coordinator.outputWritten(rows, columns);
+        phases.lap(Phases.OUTPUT);
+        double[] written = coordinator.outputWritten(rows, columns, phases.seconds);
         summary.rowsWritten = (long) written[0];
         summary.columnsWritten = (long) written[1];
+        summary.phases = Phases.asMap(java.util.Arrays.copyOfRange(written, 2, written.length));
         report.finished(summary, best);
     }
 

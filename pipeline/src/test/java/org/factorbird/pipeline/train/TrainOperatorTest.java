@@ -106,6 +106,11 @@ class TrainOperatorTest {
             ModelFile model = ModelFiles.model(out);
             assertEquals(4.0, model.globalMean(), 0.0);
             assertEquals(new ModelFile.Counts(1, 2, 1, 1, 1, 1, 0), model.counts());
+            assertEquals(List.of("load", "restore", "training", "trainingBarrier", "snapshots", "evaluation",
+                    "evaluationBarrier", "output"), List.copyOf(model.phases().keySet()));
+            assertTrue(model.phases().values().stream().allMatch(v -> v >= 0 && v < 60), "" + model.phases());
+            assertTrue(model.phases().get("training") > 0 && model.phases().get("evaluation") > 0,
+                    "" + model.phases());
             assertEquals(List.of("f:3: missing rating value"), Files.readAllLines(out.resolve("skipped-lines.txt")));
         }
     }
