@@ -57,23 +57,14 @@ public final class Factorbird implements Runnable {
             }
             return;
         }
-        int code = commandLine(args, System.out, System.err).execute(withoutFileSystemKeys(args));
+        int code = commandLine(args, System.out, System.err, null).execute(withoutFileSystemKeys(args));
         System.exit(code); // do not wait for lingering non-daemon threads of the embedded cluster
     }
 
     /** Runs a command; throws {@link Cli.Failure} with its one-line message and exit code on failure. */
     public static void run(String[] args, PrintStream out) {
         List<Cli.Failure> failures = new ArrayList<>();
-        CommandLine cl = commandLine(args, out, System.err);
-        cl.setParameterExceptionHandler((ex, a) -> {
-            failures.add(new Cli.Failure(Cli.message(ex), Cli.USAGE));
-            return Cli.USAGE;
-        });
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            Cli.Failure f = Cli.failure(ex);
-            failures.add(f);
-            return f.exitCode;
-        });
+        CommandLine cl = commandLine(args, out, System.err, failures::add);
         int code = cl.execute(withoutFileSystemKeys(args));
         if (!failures.isEmpty()) {
             throw failures.get(0);
@@ -83,7 +74,9 @@ public final class Factorbird implements Runnable {
         }
     }
 
-    static CommandLine commandLine(String[] args, PrintStream out, PrintStream err) {
+    /** The command line; {@code failures} null: failures are printed as one line on {@code err}. */
+    static CommandLine commandLine(String[] args, PrintStream out, PrintStream err,
+            java.util.function.Consumer<Cli.Failure> failures) {
         Map<String, String> fs = fileSystemKeys(args);
         CommandLine cl = new CommandLine(new Factorbird(out));
         cl.addSubcommand("train", new CommandLine(TrainCommand.spec(false, out, fs)));
@@ -94,7 +87,7 @@ public final class Factorbird implements Runnable {
         cl.addSubcommand(new EstimateCommand());
         cl.addSubcommand(new FieldCommand());
         cl.addSubcommand("help", new CommandLine.HelpCommand());
-        return Cli.configure(cl, out, err);
+        return failures == null ? Cli.configure(cl, out, err) : Cli.configure(cl, out, err, failures);
     }
 
     /**

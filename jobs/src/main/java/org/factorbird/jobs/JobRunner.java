@@ -1,12 +1,15 @@
 package org.factorbird.jobs;
 
+import java.io.IOException;
 import java.util.Map;
 
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.ps.cli.Cli;
 
@@ -65,6 +68,47 @@ final class JobRunner {
     static void check(boolean ok, String message) {
         if (!ok) {
             throw new Cli.Failure(message, Cli.USAGE);
+        }
+    }
+
+    static void checkInput(String path, String flag) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (!fs.exists(p)) {
+                throw new Cli.Failure(flag + " " + path + " does not exist", Cli.FAILED);
+            }
+            FileStatus st = fs.getFileStatus(p);
+            if (!st.isDir() && st.getLen() == 0) {
+                throw new Cli.Failure(flag + " " + path + " is empty", Cli.FAILED);
+            }
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot read " + flag + " " + path + ": " + e.getMessage(), Cli.FAILED);
+        }
+    }
+
+    /**
+     * Refuses an --output that holds files, or with {@code overwrite} deletes it first (a failed run's leftovers,
+     * a rerun), on any Flink file system.
+     */
+    static void checkOutput(String path, boolean overwrite) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem();
+            if (fs.exists(p)) {
+                FileStatus[] content = fs.listStatus(p);
+                if (content != null && content.length > 0) {
+                    if (!overwrite) {
+                        throw new Cli.Failure("--output " + path + " already exists and is not empty; remove it, "
+                                + "choose another directory, or pass --overwrite", Cli.FAILED);
+                    }
+                    if (!fs.delete(p, true)) {
+                        throw new Cli.Failure("cannot delete --output " + path + " (--overwrite)", Cli.FAILED);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot check --output " + path + ": " + e.getMessage(), Cli.FAILED);
         }
     }
 }

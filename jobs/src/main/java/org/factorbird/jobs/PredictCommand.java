@@ -58,8 +58,8 @@ final class PredictCommand implements Callable<Integer> {
         StreamExecutionEnvironment env = job.environment(fileSystemKeys);
         try {
             ModelDir dir = ModelDir.open(model);
-            TrainCommand.checkInput(input, "--input");
-            TrainCommand.checkOutput(output, job.overwrite);
+            JobRunner.checkInput(input, "--input");
+            JobRunner.checkOutput(output, job.overwrite);
             Recommendations.predict(env, dir, input, output, clip);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);

@@ -66,12 +66,12 @@ final class RecommendCommand implements Callable<Integer> {
         try {
             dir = ModelDir.open(model);
             if (exclude != null) {
-                TrainCommand.checkInput(exclude, "--exclude");
+                JobRunner.checkInput(exclude, "--exclude");
             }
             if (rows != null) {
-                TrainCommand.checkInput(rows, "--rows");
+                JobRunner.checkInput(rows, "--rows");
             }
-            TrainCommand.checkOutput(output, job.overwrite);
+            JobRunner.checkOutput(output, job.overwrite);
             Recommendations.recommend(env, dir, k, output, exclude, rows);
         } catch (IOException e) {
             throw new Cli.Failure(e.getMessage(), Cli.FAILED);

@@ -14,8 +14,6 @@ import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.fs.FileStatus;
-import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -104,30 +102,23 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Configuration conf = Configuration.fromMap(given());
-        Configuration fsConf = new Configuration();
-        fileSystemKeys.forEach(fsConf::setString);
-        if (!fsConf.keySet().isEmpty()) {
-            // Local environments do not read config.yaml: configure the file systems of this JVM ourselves.
-            FileSystem.initialize(fsConf, null);
-        }
         TrainConfig cfg;
         try {
             cfg = grid ? TrainConfig.grid(conf, newRunId()) : TrainConfig.from(conf, newRunId());
         } catch (IllegalArgumentException e) {
             throw new Cli.Failure(cleanOptionError(e), Cli.USAGE);
         }
-        checkInput(cfg.input, "--input");
+        // the file systems first: the checks below may read s3:// or hdfs://
+        StreamExecutionEnvironment env = JobRunner.environment(FactorbirdJob.flinkConfig(cfg), fileSystemKeys);
+        JobRunner.checkInput(cfg.input, "--input");
         if (cfg.test != null) {
-            checkInput(cfg.test, "--test");
+            JobRunner.checkInput(cfg.test, "--test");
         }
-        checkOutput(cfg.output, cfg.overwrite);
-        Configuration flink = FactorbirdJob.flinkConfig(cfg);
-        flink.addAll(fsConf);
+        JobRunner.checkOutput(cfg.output, cfg.overwrite);
         if (cfg.stateBackend.equals("rocksdb")) {
             out.println("RocksDB memory per subtask: " + FactorbirdJob.rocksdbMemory(cfg).toHumanReadableString()
                     + " (--rocksdb-memory)");
         }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
         boolean local = env instanceof LocalStreamEnvironment;
         List<PsServer> embedded = new ArrayList<>();
         try {
@@ -137,11 +128,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             FactorbirdJob.build(env, cfg);
             long t0 = System.nanoTime();
-            try {
-                env.execute("factorbird train " + cfg.input);
-            } catch (Exception e) {
-                throw Cli.failure(e); // the most specific message of the Flink failure chain
-            }
+            JobRunner.execute(env, "factorbird train " + cfg.input);
             if (local) {
                 summarize(cfg, (System.nanoTime() - t0) / 1e9);
             }
@@ -196,47 +183,6 @@ final class TrainCommand implements Callable<Integer> {
             return "--" + x.group(2) + " has an invalid value '" + x.group(1) + "'";
         }
         return m;
-    }
-
-    static void checkInput(String path, String flag) {
-        try {
-            Path p = new Path(path);
-            FileSystem fs = p.getFileSystem();
-            if (!fs.exists(p)) {
-                throw new Cli.Failure(flag + " " + path + " does not exist", Cli.FAILED);
-            }
-            FileStatus st = fs.getFileStatus(p);
-            if (!st.isDir() && st.getLen() == 0) {
-                throw new Cli.Failure(flag + " " + path + " is empty", Cli.FAILED);
-            }
-        } catch (IOException e) {
-            throw new Cli.Failure("cannot read " + flag + " " + path + ": " + e.getMessage(), Cli.FAILED);
-        }
-    }
-
-    /**
-     * Refuses an --output that holds files, or with {@code overwrite} deletes it first (a failed run's leftovers,
-     * a rerun), on any Flink file system.
-     */
-    static void checkOutput(String path, boolean overwrite) {
-        try {
-            Path p = new Path(path);
-            FileSystem fs = p.getFileSystem();
-            if (fs.exists(p)) {
-                FileStatus[] content = fs.listStatus(p);
-                if (content != null && content.length > 0) {
-                    if (!overwrite) {
-                        throw new Cli.Failure("--output " + path + " already exists and is not empty; remove it, "
-                                + "choose another directory, or pass --overwrite", Cli.FAILED);
-                    }
-                    if (!fs.delete(p, true)) {
-                        throw new Cli.Failure("cannot delete --output " + path + " (--overwrite)", Cli.FAILED);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new Cli.Failure("cannot check --output " + path + ": " + e.getMessage(), Cli.FAILED);
-        }
     }
 
     private void summarize(TrainConfig cfg, double seconds) {

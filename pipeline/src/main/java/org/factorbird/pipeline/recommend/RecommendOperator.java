@@ -16,14 +16,12 @@ import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 /**
  * Top-k columns for the rows of one subtask (after {@code keyBy(row)}): gathers the rows' factors, the pairs to
  * exclude and the rows asked for; at end of input streams every column file of the model past them in pages of
- * {@link #PAGE} columns (so a subtask never holds all columns) and emits {@code row<TAB>rank<TAB>column<TAB>score}.
+ * {@link RowScorer#PAGE} columns (so a subtask never holds all columns) and emits {@code row<TAB>rank<TAB>column<TAB>score}.
  */
 public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         implements OneInputStreamOperator<RecInput, OutLine>, BoundedOneInput {
 
     private static final long serialVersionUID = 1L;
-    /** Columns per page: 4096 x (rank + 1) floats stay in the L2 cache at ranks up to ~50. */
-    public static final int PAGE = 4096;
 
     private final String modelDir;
     private final int k;
@@ -96,20 +94,13 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         Exclusions ex = Exclusions.of(ids, exRows, exCols);
         RowScorer scorer = new RowScorer(model.dim() - 1, k, ids, p, ex.cols, ex.start);
         if (ids.length > 0) {
-            ColumnPage page = new ColumnPage(PAGE, dim - 1);
             for (Path f : model.files("columns")) {
                 model.read(f, (id, values) -> {
-                    page.add(id, values, 0);
-                    if (page.full()) {
-                        checkInterrupted();
-                        scorer.score(page);
-                        page.clear();
-                    }
+                    checkInterrupted();
+                    scorer.offer(id, values, 0);
                 });
             }
-            if (page.count > 0) {
-                scorer.score(page);
-            }
+            scorer.flush();
         }
         StringBuilder sb = new StringBuilder(64);
         float mu = model.model().globalMean();

@@ -21,8 +21,13 @@ public final class RowScorer {
     /** Row r's excluded columns, sorted, at {@code excluded[exStart[r], exStart[r + 1])}; null: none. */
     private final long[] excluded;
     private final int[] exStart;
+    /** Columns per page: 4096 x (rank + 1) floats stay in the L2 cache at ranks up to ~50. */
+    public static final int PAGE = 4096;
+
     private final TopK top;
     private float[] scores = new float[0];
+    /** Columns offered one by one gather here, a page at a time. */
+    private ColumnPage page;
 
     /**
      * @param rowIds the rows, {@code n} of them
@@ -50,6 +55,29 @@ public final class RowScorer {
 
     public int rows() {
         return rowIds.length;
+    }
+
+    /**
+     * Offers column {@code id}, {@code values[from..] = [b_j, v_j1 .. v_jk]}, to every row: gathered into a page
+     * that is scored when full; {@link #flush} scores the rest. The values are copied.
+     */
+    public void offer(long id, float[] values, int from) {
+        if (page == null) {
+            page = new ColumnPage(PAGE, rank);
+        }
+        page.add(id, values, from);
+        if (page.full()) {
+            score(page);
+            page.clear();
+        }
+    }
+
+    /** Scores the columns offered since the last full page. */
+    public void flush() {
+        if (page != null && page.count > 0) {
+            score(page);
+            page.clear();
+        }
     }
 
     /** Offers every column of {@code page} to every row. */

@@ -4,8 +4,6 @@ import java.util.Arrays;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
-import org.factorbird.pipeline.recommend.ColumnPage;
-import org.factorbird.pipeline.recommend.RecommendOperator;
 import org.factorbird.pipeline.recommend.RowScorer;
 import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
@@ -136,13 +134,11 @@ final class RankingEvaluator implements Evaluator {
         int k = cfg.rankingK;
         int n = rowIds.length;
         RowScorer[] scorers = new RowScorer[models.count];
-        ColumnPage[] pages = new ColumnPage[models.count];
         for (int m = 0; m < models.count; m++) {
             scorers[m] = new RowScorer(models.rank[m], k, rowIds, params(m), excluded, exStart);
-            pages[m] = new ColumnPage(RecommendOperator.PAGE, models.rank[m]);
         }
         // a subtask without sampled rows only misses the column count, which the barrier takes from the others (MAX)
-        long columns = n > 0 ? scanColumns(scorers, pages) : 0;
+        long columns = n > 0 ? scanColumns(scorers) : 0;
         sums[from + (STATS + REGISTERS) * models.count] = columns;
         long[] top = new long[k];
         for (int m = 0; m < models.count; m++) {
@@ -187,25 +183,19 @@ final class RankingEvaluator implements Evaluator {
     }
 
     /** Every column of every shard, page by page, offered to every model's rows; returns how many columns. */
-    private long scanColumns(RowScorer[] scorers, ColumnPage[] pages) throws Exception {
+    private long scanColumns(RowScorer[] scorers) throws Exception {
         int width = cfg.width();
         long[] count = {0};
         ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
             count[0] += scanned.count;
             for (int m = 0; m < models.count; m++) {
                 for (int i = 0; i < scanned.count; i++) {
-                    pages[m].add(scanned.keys[i], scanned.values, i * width + models.offset[m]);
-                    if (pages[m].full()) {
-                        scorers[m].score(pages[m]);
-                        pages[m].clear();
-                    }
+                    scorers[m].offer(scanned.keys[i], scanned.values, i * width + models.offset[m]);
                 }
             }
         });
-        for (int m = 0; m < models.count; m++) {
-            if (pages[m].count > 0) {
-                scorers[m].score(pages[m]);
-            }
+        for (RowScorer s : scorers) {
+            s.flush();
         }
         return count[0];
     }

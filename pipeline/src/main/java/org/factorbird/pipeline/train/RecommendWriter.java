@@ -5,8 +5,6 @@ import java.util.function.Consumer;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.OutLine;
-import org.factorbird.pipeline.recommend.ColumnPage;
-import org.factorbird.pipeline.recommend.RecommendOperator;
 import org.factorbird.pipeline.recommend.RowScorer;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
@@ -63,19 +61,12 @@ final class RecommendWriter {
         RowScorer scorer = new RowScorer(rank, cfg.recommend, ids.toArray(), params.toArray(), excluded.toArray(),
                 exStart.toArray());
         if (ids.n > 0) {
-            ColumnPage page = new ColumnPage(RecommendOperator.PAGE, rank);
             ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
                 for (int i = 0; i < scanned.count; i++) {
-                    page.add(scanned.keys[i], scanned.values, i * width + offset);
-                    if (page.full()) {
-                        scorer.score(page);
-                        page.clear();
-                    }
+                    scorer.offer(scanned.keys[i], scanned.values, i * width + offset);
                 }
             });
-            if (page.count > 0) {
-                scorer.score(page);
-            }
+            scorer.flush();
         }
         StringBuilder sb = new StringBuilder(64);
         scorer.emit(mu, (row, r, col, score) -> {

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 import org.slf4j.LoggerFactory;
 
@@ -55,8 +56,18 @@ public final class Cli {
         return cl;
     }
 
-    /** Applies the conventions to {@code cl} (and its subcommands). */
+    /** Applies the conventions to {@code cl} (and its subcommands); failures are printed as one line. */
     public static CommandLine configure(CommandLine cl, PrintStream out, PrintStream err) {
+        return configure(cl, out, err, f -> err.println(cl.getCommandSpec().root().name() + ": error: "
+                + f.getMessage()));
+    }
+
+    /**
+     * Applies the conventions to {@code cl} (and its subcommands); every usage error and failure goes to
+     * {@code failures} as one {@link Failure} (its exit code is the command's).
+     */
+    public static CommandLine configure(CommandLine cl, PrintStream out, PrintStream err,
+            Consumer<Failure> failures) {
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -65,12 +76,12 @@ public final class Cli {
         cl.setExpandAtFiles(false);
         cl.setUsageHelpAutoWidth(true);
         cl.setParameterExceptionHandler((ex, args) -> {
-            err.println(name(ex.getCommandLine()) + ": error: " + message(ex));
+            failures.accept(new Failure(message(ex), USAGE));
             return USAGE;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Failure f = failure(ex);
-            err.println(name(cmd) + ": error: " + f.getMessage());
+            failures.accept(f);
             return f.exitCode;
         });
         return cl;
@@ -173,11 +184,6 @@ public final class Cli {
             }
         }
         return d[a.length()][b.length()];
-    }
-
-    /** The program's name ("factorbird", "ps-cluster"), whichever subcommand failed. */
-    private static String name(CommandLine cl) {
-        return cl.getCommandSpec().root().name();
     }
 
     /** Runs {@code command} with {@code args} and exits the JVM with its exit code: for {@code main} methods. */
