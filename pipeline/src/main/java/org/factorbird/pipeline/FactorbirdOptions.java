@@ -72,11 +72,29 @@ public final class FactorbirdOptions {
             .withDescription("Hold out this fraction of the input (a hash of (row, col, seed): the same split "
                     + "anywhere, at any parallelism) for evaluation, instead of or besides --test.");
 
+    /** --validation of an explicit-feedback grid search (and tune) that does not set it. */
+    public static final double GRID_VALIDATION = 0.05;
+
     public static final ConfigOption<Double> VALIDATION = ConfigOptions.key("validation").doubleType()
             .defaultValue(0.0).withDescription("Set this fraction of the training input aside for validation (a hash "
                     + "of (row, col, seed), independent of --holdout): never trained on, and what picks a grid's best "
-                    + "model and what --early-stop watches; the test data (--test, --holdout) is then only "
-                    + "reported.");
+                    + "model, what --prune ranks and what --early-stop watches; the test data (--test, --holdout) is "
+                    + "then only reported. Default for explicit-feedback 'grid' and 'tune': " + GRID_VALIDATION
+                    + "; 0 turns it off.");
+
+    public static final ConfigOption<String> PRUNE = ConfigOptions.key("prune").stringType().defaultValue("none")
+            .withDescription("Grid search: 'halving' (successive halving inside the one pass: every --prune-every "
+                    + "epochs the models still training are ranked by validation RMSE and all but the best --keep "
+                    + "share stop; a stopped model costs no arithmetic and no PS bytes afterwards and keeps its last "
+                    + "parameters) or 'none'.");
+
+    public static final ConfigOption<Integer> PRUNE_EVERY = ConfigOptions.key("prune-every").intType()
+            .defaultValue(2).withDescription("With --prune halving: rank and stop models after every this many "
+                    + "epochs.");
+
+    public static final ConfigOption<Double> KEEP = ConfigOptions.key("keep").doubleType().defaultValue(0.5)
+            .withDescription("With --prune halving: the share of the models still training that goes on at each "
+                    + "pruning (rounded up; at least one).");
 
     public static final ConfigOption<Double> LOSS_SAMPLE = ConfigOptions.key("loss-sample").doubleType()
             .defaultValue(0.01).withDescription("Fraction of training ratings (a fixed hash sample) on which the "

@@ -30,6 +30,7 @@ public final class TrainConfig implements Serializable {
             FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
 
     public static final int MAX_MODELS = 1024;
+    private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;
 
     public final String input;
@@ -58,6 +59,11 @@ public final class TrainConfig implements Serializable {
     /** Fraction of the training input set aside for validation. */
     public final float validation;
     public final float lossSample;
+    /** Successive halving (--prune halving): stop models every {@link #pruneEvery} epochs; false: never. */
+    public final boolean prune;
+    public final int pruneEvery;
+    /** Share of the training models that goes on at each pruning. */
+    public final double keep;
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
@@ -138,7 +144,8 @@ public final class TrainConfig implements Serializable {
         }
         this.weightColumn = wc;
         this.holdout = fraction(c.get(FactorbirdOptions.HOLDOUT), "holdout");
-        this.validation = fraction(c.get(FactorbirdOptions.VALIDATION), "validation");
+        this.validation = fraction(c.contains(FactorbirdOptions.VALIDATION) || !grid || c.get(FactorbirdOptions.IMPLICIT)
+                ? c.get(FactorbirdOptions.VALIDATION) : FactorbirdOptions.GRID_VALIDATION, "validation");
         this.lossSample = fraction(c.get(FactorbirdOptions.LOSS_SAMPLE), "loss-sample");
         this.clip = c.get(FactorbirdOptions.CLIP);
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
@@ -186,6 +193,29 @@ public final class TrainConfig implements Serializable {
         if (implicit && !selectByNdcg && (earlyStop > 0 || models.size() > 1)) {
             throw new IllegalArgumentException("--implicit " + (earlyStop > 0 ? "--early-stop" : "grid")
                     + " needs --ranking-k K: held-out RMSE cannot judge implicit feedback");
+        }
+        String prune = c.get(FactorbirdOptions.PRUNE);
+        if (!prune.equals("none") && !prune.equals("halving")) {
+            throw new IllegalArgumentException("--prune must be 'none' or 'halving' but was '" + prune + "'");
+        }
+        this.prune = prune.equals("halving");
+        this.pruneEvery = atLeast(c.get(FactorbirdOptions.PRUNE_EVERY), 1, "prune-every");
+        double keep = c.get(FactorbirdOptions.KEEP);
+        if (!(keep > 0 && keep < 1)) {
+            throw new IllegalArgumentException("--keep must be in (0, 1) but was " + keep);
+        }
+        this.keep = keep;
+        if (this.prune && !grid) {
+            throw new IllegalArgumentException("--prune halving is for 'factorbird grid' (one model has nothing to "
+                    + "prune)");
+        }
+        if (this.prune && (implicit || selectByNdcg)) {
+            throw new IllegalArgumentException("--prune halving ranks models by validation RMSE, which cannot judge "
+                    + (implicit ? "--implicit" : "--select-by ndcg") + " runs; leave --prune out");
+        }
+        if (this.prune && validation == 0) {
+            throw new IllegalArgumentException("--prune halving ranks models on the validation split: --validation "
+                    + "must be > 0 (it is " + GRID_VALIDATION_TEXT + " unless set)");
         }
         this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
         this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");

@@ -4,6 +4,7 @@ import static org.factorbird.pipeline.ModelFiles.model;
 import static org.factorbird.pipeline.ModelFiles.readFactors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -96,7 +97,7 @@ class GridSearchITCase {
         Map<String, String> grid = base(small.resolve("train").toString(), small.resolve("test").toString(),
                 tmp.resolve("grid"), 1);
         grid.putAll(Map.of("epochs", "4", "rank", "3,6", "lambda", "0.02", "schedule", "constant,decay,adagrad",
-                "learning-rate", "0.02", "keep-all", "true", "batch-rows", "32"));
+                "learning-rate", "0.02", "keep-all", "true", "batch-rows", "32", "validation", "0"));
         TrainConfig g = TrainConfig.grid(Configuration.fromMap(grid), 101L);
         assertEquals(6, g.models.size());
         run(g);
@@ -275,5 +276,80 @@ class GridSearchITCase {
                 assertArrayEquals(e.getValue(), cols[run].get(e.getKey()), "column " + e.getKey());
             }
         }
+    }
+
+    @Test
+    void halvingStopsModelsWhichThenCostNoBytesAndKeepTheirParameters() throws Exception {
+        Path out = tmp.resolve("halving");
+        Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 1);
+        m.putAll(Map.of("epochs", "6", "rank", "3,6", "lambda", "0.01,0.1", "learning-rate", "0.01,0.03",
+                "prune", "halving", "prune-every", "2", "keep", "0.5", "keep-all", "true", "batch-rows", "32"));
+        TrainConfig g = TrainConfig.grid(Configuration.fromMap(m), 801L);
+        assertEquals(0.05f, g.validation, "an explicit grid validates on 5% unless told otherwise");
+        run(g);
+        GridFile grid = ModelFiles.grid(out);
+        assertEquals("halving every 2 epochs, keep 0.5", grid.pruning());
+        Map<Integer, Integer> stops = new java.util.TreeMap<>();
+        for (GridFile.Entry e : grid.models()) {
+            int last = e.stoppedAfterEpoch() == null ? 6 : e.stoppedAfterEpoch();
+            stops.merge(last, 1, Integer::sum);
+            assertEquals(last, e.epochs().size(), "model " + e.index() + " has a record per epoch it trained");
+        }
+        assertEquals(Map.of(2, 4, 4, 2, 6, 2), stops, "8 models: 4 stop after epoch 2, 2 after epoch 4");
+        // each pruning stopped the worse half on validation, and the best is the best of those trained to the end
+        for (GridFile.Entry e : grid.models()) {
+            if (e.stoppedAfterEpoch() != null) {
+                int at = e.stoppedAfterEpoch();
+                long better = grid.models().stream().filter(o -> o.epochs().size() > at
+                        && o.epochs().get(at - 1).validationRmse() <= e.epochs().get(at - 1).validationRmse()).count();
+                assertEquals(at == 2 ? 4 : 2, better, "models kept over model " + e.index() + " after epoch " + at);
+            }
+        }
+        GridFile.Entry best = grid.models().get(0);
+        assertEquals(grid.best(), best.index());
+        assertEquals(null, best.stoppedAfterEpoch());
+        // PS bytes per epoch fall as the models stop: 8, 4, then 2 models' floats per column
+        List<EpochRecord> epochs = best.epochs();
+        double[] bytes = new double[6];
+        for (int e = 0; e < 6; e++) {
+            bytes[e] = java.util.Arrays.stream(epochs.get(e).psBytesPerShard()).sum();
+        }
+        // (batches differ by epoch, so their distinct columns do too: a fraction of a percent)
+        assertEquals(bytes[0], bytes[1], 0.01 * bytes[0], "as many bytes every epoch while the same models train");
+        assertTrue(bytes[2] < 0.6 * bytes[1] && bytes[2] > 0.4 * bytes[1], java.util.Arrays.toString(bytes));
+        assertTrue(bytes[4] < 0.6 * bytes[3] && bytes[4] > 0.4 * bytes[3], java.util.Arrays.toString(bytes));
+        // a stopped model keeps the parameters it had: the same as training it alone for the epochs it trained
+        GridFile.Entry stopped = grid.models().stream().filter(e -> Integer.valueOf(2).equals(e.stoppedAfterEpoch()))
+                .findFirst().orElseThrow();
+        HyperParams p = g.models.get(stopped.index());
+        Map<String, String> single = base(small.resolve("train").toString(), small.resolve("test").toString(),
+                tmp.resolve("halving-alone"), 1);
+        single.putAll(Map.of("epochs", "2", "rank", String.valueOf(p.rank), "lambda", String.valueOf(p.lambda),
+                "learning-rate", String.valueOf(p.learningRate), "batch-rows", "32", "validation", "0.05"));
+        run(TrainConfig.from(Configuration.fromMap(single), 802L));
+        for (String kind : List.of("rows", "columns")) {
+            Map<Long, float[]> a = readFactors(tmp.resolve("halving-alone").resolve(kind));
+            Map<Long, float[]> b = readFactors(out.resolve("models").resolve(String.valueOf(stopped.index()))
+                    .resolve(kind));
+            assertEquals(a.keySet(), b.keySet(), kind);
+            for (Map.Entry<Long, float[]> e : a.entrySet()) {
+                assertArrayEquals(e.getValue(), b.get(e.getKey()), kind + " id " + e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void pruningIsRefusedWhereItCannotWork() {
+        Map<String, String> m = base("in", null, tmp.resolve("x"), 1);
+        m.putAll(Map.of("rank", "3,6", "prune", "halving", "validation", "0"));
+        assertEquals("--prune halving ranks models on the validation split: --validation must be > 0 (it is 0.05 "
+                + "unless set)", assertThrows(IllegalArgumentException.class,
+                        () -> TrainConfig.grid(Configuration.fromMap(m), 1L)).getMessage());
+        m.put("prune", "fast");
+        assertEquals("--prune must be 'none' or 'halving' but was 'fast'", assertThrows(
+                IllegalArgumentException.class, () -> TrainConfig.grid(Configuration.fromMap(m), 1L)).getMessage());
+        m.putAll(Map.of("prune", "halving", "validation", "0.1", "keep", "1"));
+        assertEquals("--keep must be in (0, 1) but was 1.0", assertThrows(
+                IllegalArgumentException.class, () -> TrainConfig.grid(Configuration.fromMap(m), 1L)).getMessage());
     }
 }

@@ -72,20 +72,33 @@ public final class PsClient implements AutoCloseable {
      * their deterministic initial values, or, with {@code readOnly}, read as zeros and not created.
      */
     public CompletableFuture<Void> pull(long[] keys, int n, float[] values, boolean readOnly) {
-        checkArrays(keys, n, values);
-        return batches.pull(keys, n, values, readOnly);
+        return pull(keys, n, values, readOnly, Ranges.ALL);
+    }
+
+    /**
+     * Pulls only {@code ranges} of each key's values: those of {@code keys[i]} land, back to back, in
+     * {@code values[i*w..(i+1)*w)}, w = {@code ranges.width(dim())}. Nothing else crosses the wire.
+     */
+    public CompletableFuture<Void> pull(long[] keys, int n, float[] values, boolean readOnly, Ranges ranges) {
+        checkArrays(keys, n, values, ranges);
+        return batches.pull(keys, n, values, readOnly, ranges);
     }
 
     /** Adds {@code deltas[i*dim..(i+1)*dim)} to the values of {@code keys[i]}, for i in [0, n). */
     public CompletableFuture<Void> push(long[] keys, int n, float[] deltas) {
-        checkArrays(keys, n, deltas);
-        return batches.write(Protocol.PUSH, keys, n, deltas);
+        return push(keys, n, deltas, Ranges.ALL);
+    }
+
+    /** Adds {@code deltas[i*w..(i+1)*w)} to {@code ranges} of the values of {@code keys[i]} (see {@link #pull}). */
+    public CompletableFuture<Void> push(long[] keys, int n, float[] deltas, Ranges ranges) {
+        checkArrays(keys, n, deltas, ranges);
+        return batches.write(Protocol.PUSH, keys, n, deltas, ranges);
     }
 
     /** Overwrites the values of {@code keys[i]} with {@code values[i*dim..(i+1)*dim)} (snapshot restore). */
     public CompletableFuture<Void> set(long[] keys, int n, float[] values) {
-        checkArrays(keys, n, values);
-        return batches.write(Protocol.SET, keys, n, values);
+        checkArrays(keys, n, values, Ranges.ALL);
+        return batches.write(Protocol.SET, keys, n, values, Ranges.ALL);
     }
 
     /**
@@ -152,13 +165,17 @@ public final class PsClient implements AutoCloseable {
         connections.close();
     }
 
-    private void checkArrays(long[] keys, int n, float[] values) {
+    private void checkArrays(long[] keys, int n, float[] values, Ranges ranges) {
         if (n < 0 || n > keys.length) {
             throw new IllegalArgumentException("n must be in [0, " + keys.length + "] but was " + n);
         }
-        if ((long) n * dim > values.length) {
-            throw new IllegalArgumentException("values must hold n*dim = " + (long) n * dim + " floats but has "
-                    + values.length);
+        if (!ranges.fits(dim)) {
+            throw new IllegalArgumentException("ranges " + ranges + " must lie within the " + dim + " floats per key");
+        }
+        int width = ranges.width(dim);
+        if ((long) n * width > values.length) {
+            throw new IllegalArgumentException("values must hold n*" + width + " = " + (long) n * width
+                    + " floats but has " + values.length);
         }
     }
 }

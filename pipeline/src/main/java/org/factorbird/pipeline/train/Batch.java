@@ -7,6 +7,7 @@ import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
+import org.factorbird.ps.Ranges;
 
 /**
  * A batch of rows trained against one pulled copy of their columns (Factorbird's co-partitioning plus
@@ -38,8 +39,12 @@ final class Batch {
     boolean[] validation;
     int ratings;
 
+    /** The pulled columns: {@link #colWidth} floats each, the active models' (see {@link FlatModels}). */
     float[] params = new float[0];
     float[] orig = new float[0];
+    /** Floats per pulled column and which of the stored ones they are, as of the last {@link #pull}. */
+    private int colWidth;
+    private Ranges pulled = Ranges.ALL;
 
     /** The blocks of rows gathered for this batch (see {@link #addBlock}) and their parameters. */
     int blocks;
@@ -64,9 +69,9 @@ final class Batch {
         negatives = new NegativePool(loss, negativesPerPositive, alpha, universe);
     }
 
-    /** Floats per column (all models). */
-    int width() {
-        return width;
+    /** Floats per pulled column: the active models' (see {@link #pull}). */
+    int colWidth() {
+        return colWidth;
     }
 
     void clear() {
@@ -279,15 +284,17 @@ final class Batch {
         endRow();
     }
 
-    /** Pulls every distinct column of the batch into {@link #params}. */
-    CompletableFuture<Void> pull(PsClient ps, boolean readOnly) {
+    /** Pulls the active models' floats of every distinct column of the batch into {@link #params}. */
+    CompletableFuture<Void> pull(PsClient ps, boolean readOnly, FlatModels md) {
         int n = columns.size();
-        if (params.length < n * width) {
-            int cap = Math.max(n * width, params.length * 2);
+        colWidth = md.colWidth;
+        pulled = md.ranges;
+        if (params.length < n * colWidth) {
+            int cap = Math.max(n * colWidth, params.length * 2);
             params = new float[cap];
             orig = new float[cap];
         }
-        return ps.pull(columns.keys(), n, params, readOnly);
+        return ps.pull(columns.keys(), n, params, readOnly, pulled);
     }
 
     /**
@@ -299,12 +306,13 @@ final class Batch {
      * @return the sum of the weights of the batch's ratings
      */
     double train(FlatModels md, float mu, double[] loss) {
-        System.arraycopy(params, 0, orig, 0, columns.size() * width);
+        System.arraycopy(params, 0, orig, 0, columns.size() * colWidth);
         if (negatives != null) {
             return negatives.train(this, md, loss);
         }
-        int models = md.count;
-        int w = width;
+        int models = md.liveCount;
+        int[] live = md.live;
+        int w = colWidth;
         double weightSum = 0;
         for (int r = 0; r < rows; r++) {
             float[] row = rowParams[r];
@@ -314,12 +322,14 @@ final class Batch {
                 float v = values[t];
                 float wt = weights == null ? 1f : weights[t];
                 weightSum += wt;
-                for (int m = 0; m < models; m++) {
+                for (int i = 0; i < models; i++) {
+                    int m = live[i];
                     int off = md.offset[m];
+                    int coff = co + md.colOffset[m];
                     loss[m] += md.adagrad[m]
-                            ? SgdKernel.stepAdagrad(v, wt, mu, row, ro + off, params, co + off, md.rank[m], md.eta[m],
+                            ? SgdKernel.stepAdagrad(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
                                     md.lambda[m], md.lambdaBias[m])
-                            : SgdKernel.step(v, wt, mu, row, ro + off, params, co + off, md.rank[m], md.eta[m],
+                            : SgdKernel.step(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
                                     md.lambda[m], md.lambdaBias[m]);
                 }
             }
@@ -327,17 +337,17 @@ final class Batch {
         return weightSum;
     }
 
-    /** Pushes params - orig for every distinct column. The client encodes before returning. */
+    /** Pushes params - orig for every distinct column, into the floats pulled. The client encodes before returning. */
     CompletableFuture<Void> push(PsClient ps) {
-        int n = columns.size() * width;
+        int n = columns.size() * colWidth;
         for (int i = 0; i < n; i++) {
             orig[i] = params[i] - orig[i];
         }
-        return ps.push(columns.keys(), columns.size(), orig);
+        return ps.push(columns.keys(), columns.size(), orig, pulled);
     }
 
     /**
-     * Evaluates every model: for held-out ratings {@code test[2m] += e^2, test[2m+1] += |e|} with the prediction
+     * Evaluates every active model: for held-out ratings {@code test[2m] += e^2, test[2m+1] += |e|} with the prediction
      * clipped to [lo, hi] (when {@code clip}); validation ratings the same into {@code val}; for sampled training
      * ratings {@code sample[m] += w e^2}.
      *
@@ -345,7 +355,7 @@ final class Batch {
      */
     double[] evaluate(FlatModels md, float mu, boolean clip, float lo, float hi, double[] test, double[] sample,
             double[] val) {
-        int w = width;
+        int w = colWidth;
         long testCount = 0;
         long valCount = 0;
         double sampleWeight = 0;
@@ -356,9 +366,9 @@ final class Batch {
                 int co = colIdx[t] * w;
                 boolean isVal = validation != null && validation[t];
                 double[] into = isVal ? val : test;
-                for (int m = 0; m < md.count; m++) {
-                    int off = md.offset[m];
-                    float p = SgdKernel.predict(mu, row, ro + off, params, co + off, md.rank[m]);
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float p = SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m], md.rank[m]);
                     if (clip) {
                         p = Math.max(lo, Math.min(hi, p));
                     }
@@ -376,9 +386,10 @@ final class Batch {
                 int co = colIdx[t] * w;
                 float wt = weights == null ? 1f : weights[t];
                 sampleWeight += wt;
-                for (int m = 0; m < md.count; m++) {
-                    int off = md.offset[m];
-                    float e = values[t] - SgdKernel.predict(mu, row, ro + off, params, co + off, md.rank[m]);
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float e = values[t] - SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m],
+                            md.rank[m]);
                     sample[m] += wt * e * e;
                 }
             }

@@ -62,6 +62,7 @@ final class EpochRunner {
         EarlyStopping stopping = cfg.selectByNdcg
                 ? new EarlyStopping(cfg.earlyStop, "NDCG@" + cfg.rankingK, true)
                 : new EarlyStopping(cfg.earlyStop, cfg.validation > 0 ? "validation RMSE" : "held-out RMSE", false);
+        Pruning pruning = new Pruning(cfg);
         int lastSnapshot = -1;
         int lastEpoch = first - 1;
         int shards = ps.shardCount();
@@ -107,11 +108,6 @@ final class EpochRunner {
             }
             sums = coordinator.epochEvaluated(epoch, ops, sums);
             phases.lap(Phases.EVALUATION_BARRIER);
-            if (snapshot) {
-                // every subtask has written its files (it passed the barrier): the snapshot is complete
-                snapshots.commit(epoch);
-                lastSnapshot = epoch;
-            }
             double[] psRequests = Arrays.copyOfRange(sums, evalSize, evalSize + shards);
             double[] psBytes = Arrays.copyOfRange(sums, evalSize + shards, evalSize + 2 * shards);
             HeldOutEvaluator.Totals t = new HeldOutEvaluator.Totals(sums, heldOutAt, models.count);
@@ -119,7 +115,8 @@ final class EpochRunner {
                     : new RankingEvaluator.Totals(sums, rankingAt, models.count);
             double epochBest = Double.POSITIVE_INFINITY;
             double epochBestNdcg = Double.NEGATIVE_INFINITY;
-            for (int m = 0; m < models.count; m++) {
+            for (int i = 0; i < models.liveCount; i++) {
+                int m = models.live[i]; // a stopped model's list ends at the epoch it stopped after
                 // implicit feedback is judged by its ranking: held-out RMSE of its scores would only mislead
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
                         t.sampleRmse(m), cfg.implicit ? Double.NaN : t.testRmse(m),
@@ -132,6 +129,16 @@ final class EpochRunner {
                     epochBestNdcg = Math.max(epochBestNdcg, em.ndcg());
                 }
                 report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
+            }
+            String pruned = pruning.after(epoch, models, summary);
+            if (pruned != null) {
+                report.progress(pruned);
+            }
+            if (snapshot) {
+                // every subtask has written its files (it passed the barrier): the snapshot is complete, and
+                // records which models have stopped, this epoch's pruning included
+                snapshots.commit(epoch, models);
+                lastSnapshot = epoch;
             }
             metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
             if (report.leader()) {
@@ -157,7 +164,7 @@ final class EpochRunner {
             phases.mark();
             snapshots.write(blockKeys, lastEpoch);
             coordinator.finalSnapshotWritten();
-            snapshots.commit(lastEpoch);
+            snapshots.commit(lastEpoch, models);
             phases.lap(Phases.SNAPSHOTS);
         }
     }
@@ -185,7 +192,7 @@ final class EpochRunner {
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
         BlockCursor cursor = new BlockCursor(store, keys, true, cfg.batchRows, cfg.batchRatings);
         Batch current = batches[0];
-        CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false) : null;
+        CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false, models) : null;
         int turn = 0;
         while (pull != null) {
             Interrupts.check();
@@ -194,7 +201,7 @@ final class EpochRunner {
             ps.await(pull);
             loss[models.count] += current.train(models, mu, loss);
             pushes = CompletableFuture.allOf(pushes, current.push(ps));
-            pull = more ? following.pull(ps, false) : null;
+            pull = more ? following.pull(ps, false, models) : null;
             for (int b = 0; b < current.blocks; b++) {
                 store.writeBack(current.blockKeys[b], current.blockParams[b]);
             }

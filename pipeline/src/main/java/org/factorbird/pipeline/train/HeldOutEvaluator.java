@@ -87,7 +87,7 @@ final class HeldOutEvaluator implements Evaluator {
                 continue;
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
-            ps.await(batch.pull(ps, true));
+            ps.await(batch.pull(ps, true, models));
             double[] counts = batch.evaluate(models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val);
             sums[from + 3 * m] += counts[0];
             sums[from + 3 * m + 1] += counts[1];

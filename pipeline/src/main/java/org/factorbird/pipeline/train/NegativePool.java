@@ -64,8 +64,8 @@ final class NegativePool {
      * @return the sum of the positives' weights
      */
     double train(Batch b, FlatModels md, double[] lossSums) {
-        int models = md.count;
-        int w = b.width();
+        int models = md.liveCount;
+        int w = b.colWidth();
         float[] params = b.params;
         double weightSum = 0;
         long st = seed;
@@ -78,12 +78,14 @@ final class NegativePool {
                 float wt = Math.max(0f, (b.weights == null ? 1f : b.weights[t]) * (1f + alpha * b.values[t]));
                 weightSum += wt;
                 if (loss != TrainConfig.BPR) {
-                    for (int m = 0; m < models; m++) {
+                    for (int i = 0; i < models; i++) {
+                        int m = md.live[i];
                         int off = md.offset[m];
+                        int co = cp + md.colOffset[m];
                         lossSums[m] += loss == TrainConfig.LOGISTIC
-                                ? SgdKernel.stepLogistic(1f, wt, row, ro + off, params, cp + off, md.rank[m],
+                                ? SgdKernel.stepLogistic(1f, wt, row, ro + off, params, co, md.rank[m],
                                         md.eta[m], md.lambda[m], md.lambdaBias[m])
-                                : SgdKernel.step(1f, wt, 0f, row, ro + off, params, cp + off, md.rank[m], md.eta[m],
+                                : SgdKernel.step(1f, wt, 0f, row, ro + off, params, co, md.rank[m], md.eta[m],
                                         md.lambda[m], md.lambdaBias[m]);
                     }
                 }
@@ -93,14 +95,16 @@ final class NegativePool {
                     if (cn == cp) {
                         continue;
                     }
-                    for (int m = 0; m < models; m++) {
+                    for (int i = 0; i < models; i++) {
+                        int m = md.live[i];
                         int off = md.offset[m];
+                        int coff = md.colOffset[m];
                         lossSums[m] += switch (loss) {
-                            case TrainConfig.BPR -> SgdKernel.stepBpr(wt, row, ro + off, params, cp + off, cn + off,
-                                    md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
+                            case TrainConfig.BPR -> SgdKernel.stepBpr(wt, row, ro + off, params, cp + coff,
+                                    cn + coff, md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
                             case TrainConfig.LOGISTIC -> SgdKernel.stepLogistic(0f, 1f, row, ro + off, params,
-                                    cn + off, md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
-                            default -> SgdKernel.step(0f, 1f, 0f, row, ro + off, params, cn + off, md.rank[m],
+                                    cn + coff, md.rank[m], md.eta[m], md.lambda[m], md.lambdaBias[m]);
+                            default -> SgdKernel.step(0f, 1f, 0f, row, ro + off, params, cn + coff, md.rank[m],
                                     md.eta[m], md.lambda[m], md.lambdaBias[m]);
                         };
                     }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
+import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.recommend.RowScorer;
 import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
@@ -133,15 +134,17 @@ final class RankingEvaluator implements Evaluator {
         }
         int k = cfg.rankingK;
         int n = rowIds.length;
-        RowScorer[] scorers = new RowScorer[models.count];
-        for (int m = 0; m < models.count; m++) {
+        RowScorer[] scorers = new RowScorer[models.count]; // null for a stopped model: it is not measured again
+        for (int i = 0; i < models.liveCount; i++) {
+            int m = models.live[i];
             scorers[m] = new RowScorer(models.rank[m], k, rowIds, params(m), excluded, exStart);
         }
         // a subtask without sampled rows only misses the column count, which the barrier takes from the others (MAX)
         long columns = n > 0 ? scanColumns(scorers) : 0;
         sums[from + (STATS + REGISTERS) * models.count] = columns;
         long[] top = new long[k];
-        for (int m = 0; m < models.count; m++) {
+        for (int l = 0; l < models.liveCount; l++) {
+            int m = models.live[l];
             int at = from + STATS * m;
             int registers = from + STATS * models.count + REGISTERS * m;
             for (int r = 0; r < n; r++) {
@@ -188,14 +191,17 @@ final class RankingEvaluator implements Evaluator {
         long[] count = {0};
         ColumnSlice.forEachPage(ps, 0, 1, scanned -> { // slice 0 of 1: every column
             count[0] += scanned.count;
-            for (int m = 0; m < models.count; m++) {
+            for (int l = 0; l < models.liveCount; l++) {
+                int m = models.live[l];
                 for (int i = 0; i < scanned.count; i++) {
                     scorers[m].offer(scanned.keys[i], scanned.values, i * width + models.offset[m]);
                 }
             }
         });
         for (RowScorer s : scorers) {
-            s.flush();
+            if (s != null) {
+                s.flush();
+            }
         }
         return count[0];
     }
@@ -239,7 +245,9 @@ final class RankingEvaluator implements Evaluator {
                 }
                 int relFrom = rel.n;
                 for (int t = b.testFrom(r); t < b.testEnd[r]; t++) {
-                    if (b.testVals[t] >= cfg.relevanceThreshold) {
+                    // validation ratings are for choosing, not for the test metrics
+                    boolean validation = b.testKinds != null && b.testKinds[t] == Rating.VALIDATION;
+                    if (!validation && b.testVals[t] >= cfg.relevanceThreshold) {
                         rel.add(b.testCols[t]);
                     }
                 }

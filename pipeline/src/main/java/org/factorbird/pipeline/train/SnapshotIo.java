@@ -72,19 +72,23 @@ final class SnapshotIo {
         Snapshots.write(Snapshots.file(dir, "columns", subtask), colKeys.a, colKeys.n, colValues.a, width);
     }
 
-    /** Marks the snapshot of {@code epoch} complete; call after a barrier that every writer has passed. */
-    void commit(int epoch) throws Exception {
+    /**
+     * Marks the snapshot of {@code epoch} complete, with which models had stopped by then; call after a barrier
+     * that every writer has passed.
+     */
+    void commit(int epoch, FlatModels models) throws Exception {
         if (subtask == 0) {
-            Snapshots.writeManifest(cfg.snapshotDir, epoch, cfg.width(), parallelism);
+            Snapshots.writeManifest(cfg.snapshotDir, epoch, cfg.width(), parallelism, models.stoppedAt);
         }
     }
 
     /**
      * Restores rows and columns from the newest complete snapshot of --snapshot-dir (after a failure) or of
      * --resume (a warm start); returns its epoch, or 0 when starting fresh. Every subtask restores the rows it owns
-     * and the columns of its output slice, then all wait for each other.
+     * and the columns of its output slice, then all wait for each other. Models that had stopped by the snapshot
+     * ({@code --prune}) stop again in {@code models}.
      */
-    int restore(long[] blockKeys) throws Exception {
+    int restore(long[] blockKeys, FlatModels models) throws Exception {
         Snapshots.Manifest snap = cfg.snapshotDir == null ? null : Snapshots.latest(cfg.snapshotDir);
         if (snap == null && cfg.resume != null) {
             snap = Snapshots.latest(cfg.resume);
@@ -99,6 +103,11 @@ final class SnapshotIo {
         if (snap.width != width) {
             throw new IllegalStateException("the snapshot in " + snap.dir + " holds " + snap.width
                     + " floats per id, this run's models need " + width + " (same ranks, schedules and grid?)");
+        }
+        for (int m = 0; m < snap.stoppedAt.length && m < models.count; m++) {
+            if (snap.stoppedAt[m] > 0) {
+                models.stop(m, snap.stoppedAt[m]);
+            }
         }
         long rows = restoreRows(snap, blockKeys, width);
         long columns = restoreColumns(snap, width);

@@ -21,7 +21,8 @@ import org.apache.flink.core.fs.Path;
  * <pre>
  * DIR/epoch-00004/rows-00000.bin      subtask 0's rows:  count:int32, then per row    key:int64 width x float32
  * DIR/epoch-00004/columns-00000.bin   output slice 0 of the columns, same layout
- * DIR/epoch-00004/_MANIFEST           "factorbird-snapshot-1 epoch=4 width=11 parallelism=2", written last
+ * DIR/epoch-00004/_MANIFEST           "factorbird-snapshot-1 epoch=4 width=11 parallelism=2 stopped=0", written last
+ *                                     (stopped: per model, the epoch it stopped after with --prune; 0: training)
  * </pre>
  *
  * Every subtask writes its files between the epoch's "trained" barrier (all pushes applied) and the next one, so
@@ -35,16 +36,21 @@ final class Snapshots {
 
     private Snapshots() {}
 
-    /** A complete snapshot: its directory, epoch and parameter width. */
+    /**
+     * A complete snapshot: its directory, epoch and parameter width, and per model the epoch after which it stopped
+     * training ({@code grid --prune halving}; 0 while it trains, an empty array for snapshots without that field).
+     */
     static final class Manifest {
         final Path dir;
         final int epoch;
         final int width;
+        final int[] stoppedAt;
 
-        Manifest(Path dir, int epoch, int width) {
+        Manifest(Path dir, int epoch, int width, int[] stoppedAt) {
             this.dir = dir;
             this.epoch = epoch;
             this.width = width;
+            this.stoppedAt = stoppedAt;
         }
     }
 
@@ -93,11 +99,16 @@ final class Snapshots {
         }
     }
 
-    static void writeManifest(String root, int epoch, int width, int parallelism) throws IOException {
+    static void writeManifest(String root, int epoch, int width, int parallelism, int[] stoppedAt)
+            throws IOException {
         Path p = new Path(epochDir(root, epoch), MANIFEST);
+        StringBuilder stopped = new StringBuilder();
+        for (int m = 0; m < stoppedAt.length; m++) {
+            stopped.append(m == 0 ? "" : ",").append(stoppedAt[m]);
+        }
         try (OutputStream out = p.getFileSystem().create(p, FileSystem.WriteMode.OVERWRITE)) {
-            out.write(String.format(Locale.ROOT, "%s epoch=%d width=%d parallelism=%d%n", FORMAT, epoch, width,
-                    parallelism).getBytes(StandardCharsets.UTF_8));
+            out.write(String.format(Locale.ROOT, "%s epoch=%d width=%d parallelism=%d stopped=%s%n", FORMAT, epoch,
+                    width, parallelism, stopped).getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -132,7 +143,7 @@ final class Snapshots {
             int epoch = field(text, "epoch", manifest);
             int width = field(text, "width", manifest);
             if (best == null || epoch > best.epoch) {
-                best = new Manifest(st.getPath(), epoch, width);
+                best = new Manifest(st.getPath(), epoch, width, stoppedAt(text, manifest));
             }
         }
         return best;
@@ -145,6 +156,25 @@ final class Snapshots {
             }
         }
         throw new IOException("manifest " + file + " has no " + name);
+    }
+
+    /** The optional {@code stopped=e0,e1,...} field: per model, the epoch it stopped after (0: training). */
+    private static int[] stoppedAt(String text, Path file) throws IOException {
+        for (String part : text.split(" ")) {
+            if (part.startsWith("stopped=")) {
+                String[] v = part.substring("stopped=".length()).split(",");
+                int[] out = new int[v.length];
+                try {
+                    for (int m = 0; m < v.length; m++) {
+                        out[m] = Integer.parseInt(v[m]);
+                    }
+                } catch (NumberFormatException e) {
+                    throw new IOException("manifest " + file + " has a malformed " + part, e);
+                }
+                return out;
+            }
+        }
+        return new int[0];
     }
 
     /** Every file of {@code kind} in a snapshot directory. */

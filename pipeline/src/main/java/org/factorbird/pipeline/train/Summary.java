@@ -36,6 +36,8 @@ final class Summary {
     Map<String, Double> phases;
     /** Bytes of packed keyed state in the largest subtask. */
     long stateBytesPerSubtask;
+    /** Per model, the epoch after which --prune stopped it; 0 for a model trained to the end. */
+    int[] stoppedAt;
 
     /** --select-by ndcg: see {@link #score}. */
     final boolean selectByNdcg;
@@ -56,6 +58,7 @@ final class Summary {
         for (int m = 0; m < models; m++) {
             epochs.add(new ArrayList<>());
         }
+        this.stoppedAt = new int[models];
     }
 
     EpochMetrics last(int model) {
@@ -137,25 +140,29 @@ final class Summary {
             entries.add(new GridFile.Entry(m, k + 1, c.models.get(m).toRecord(),
                     l == null ? null : Json.round(l.testRmse, 6), l == null ? null : Json.round(l.testMae, 6),
                     l == null ? null : Json.round(l.trainRmse(), 6), l == null ? null : Json.round(l.validationRmse, 6),
-                    records(m)));
+                    stoppedAt[m] > 0 ? stoppedAt[m] : null, records(m)));
         }
-        return new GridFile(best(), entries, mu, trainRatings, testRatings);
+        return new GridFile(best(), entries, mu, trainRatings, testRatings, validationRatings,
+                c.prune ? String.format(Locale.ROOT, "halving every %d epochs, keep %s", c.pruneEvery, c.keep) : null);
     }
 
     String table(TrainConfig c) {
         StringBuilder sb = new StringBuilder();
         String ndcgHeader = c.rankingK > 0 ? String.format(Locale.ROOT, "%-10s ", "ndcg@" + c.rankingK) : "";
-        sb.append(String.format(Locale.ROOT, "%-5s %-6s %-10s %-10s %s%-65s%n", "place", "index", "test-rmse",
-                "train-rmse", ndcgHeader, "hyper-parameters"));
+        sb.append(String.format(Locale.ROOT, "%-5s %-6s %-10s %-10s %-10s %-6s %s%-65s%n", "place", "index",
+                "val-rmse", "test-rmse", "train-rmse", "epochs", ndcgHeader, "hyper-parameters"));
         List<Integer> order = ranking();
         for (int k = 0; k < order.size(); k++) {
             int m = order.get(k);
             EpochMetrics l = last(m);
             String ndcg = c.rankingK == 0 ? "" : String.format(Locale.ROOT, "%-10s ",
                     l == null || Double.isNaN(l.ndcg()) ? "-" : String.format(Locale.ROOT, "%.4f", l.ndcg()));
-            sb.append(String.format(Locale.ROOT, "%-5d %-6d %-10s %-10s %s%s%n", k + 1, m,
+            sb.append(String.format(Locale.ROOT, "%-5d %-6d %-10s %-10s %-10s %-6s %s%s%n", k + 1, m,
+                    l == null || Double.isNaN(l.validationRmse) ? "-"
+                            : String.format(Locale.ROOT, "%.4f", l.validationRmse),
                     l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.testRmse),
-                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.trainRmse()), ndcg,
+                    l == null ? "-" : String.format(Locale.ROOT, "%.4f", l.trainRmse()),
+                    l == null ? "-" : String.valueOf(l.epoch), ndcg,
                     c.models.get(m).describe()));
         }
         return sb.toString();

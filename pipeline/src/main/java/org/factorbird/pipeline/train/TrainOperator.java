@@ -123,12 +123,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         Summary summary = new Summary(load, models.count, cfg.selectByNdcg);
         SnapshotIo snapshots = new SnapshotIo(cfg, store, ps, coordinator, report, subtask(), parallelism(), attempt);
         phases.mark();
-        int first = 1 + snapshots.restore(packed.blockKeys());
+        int first = 1 + snapshots.restore(packed.blockKeys(), models);
         phases.lap(Phases.RESTORE);
         summary.resumedFrom = first - 1;
         new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed.columns(),
                 phases).run(packed.blockKeys(), summary, first);
         phases.mark();
+        summary.stoppedAt = models.stoppedAt.clone();
 
         int best = summary.best();
         FactorWriter writer = new FactorWriter(cfg, line -> output.collect(new StreamRecord<>(line)));

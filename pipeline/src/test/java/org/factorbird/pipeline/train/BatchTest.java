@@ -2,6 +2,8 @@ package org.factorbird.pipeline.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -74,7 +76,7 @@ class BatchTest {
         laidOut.sort(null);
         assertEquals(List.of(1f, 2f, 4f), laidOut);
 
-        ps.await(batch.pull(ps, false));
+        ps.await(batch.pull(ps, false, models));
         float[] cols = Arrays.copyOf(batch.params, 2 * DIM);
         long[] colKeys = new long[2];
         for (int c = 0; c < 2; c++) {
@@ -120,7 +122,7 @@ class BatchTest {
         batch.addBlock(1, block, rows, block.evalRows(), block.evalRatings());
         batch.layoutEvaluation();
         assertEquals(1, batch.rows, "only row 1 has held-out or sampled ratings");
-        ps.await(batch.pull(ps, true));
+        ps.await(batch.pull(ps, true, models));
         double[] test = new double[2];
         double[] sample = new double[1];
         double[] counts = batch.evaluate(models, MU, false, 1f, 5f, test, sample, new double[2]);
@@ -133,5 +135,53 @@ class BatchTest {
         float e11 = 2f - (MU + 0.5f);
         assertEquals(e11 * e11, sample[0], 1e-6);
         assertEquals(0, server.storedKeys(), "read-only pulls create nothing");
+    }
+
+    @Test
+    void aStoppedModelIsNeitherPulledNorTrainedNorPushed() throws Exception {
+        HyperParams p = new HyperParams(2, 0.1f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
+        FlatModels two = new FlatModels(List.of(p, p), new int[] {0, DIM, 2 * DIM});
+        two.startEpoch(1);
+        two.stop(0, 1);
+        assertEquals(1, two.liveCount);
+        assertEquals(DIM, two.colWidth);
+        TableSpec wide = TableSpec.single(2 * DIM, 0, 2L, 5L, 0.1f);
+        try (PsServer s2 = PsServer.startLocal(0, 1);
+                PsClient c2 = PsClient.connect(new PsClientConfig(List.of(s2.address()), wide))) {
+            RowBlock block = block();
+            float[] rows = {0.1f, 0.2f, -0.3f, 0.7f, 0.6f, 0.5f, -0.1f, 0.05f, 0.4f, 0.3f, 0.2f, 0.1f};
+            float[] rowsBefore = rows.clone();
+            Batch batch = new Batch(2 * DIM, 16);
+            batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+            batch.layoutTraining(7L, 42L, 1);
+            long before = c2.traffic()[0][2];
+            c2.await(batch.pull(c2, false, two));
+            // one reply: 4 length + 12 header + 8 counts + 2 keys x 3 floats of model 1 only
+            assertEquals(24 + 2 * DIM * 4, c2.traffic()[0][2] - before);
+            long[] keys = {batch.rowKeys[0], batch.rowKeys[1]};
+            float[][] stored = new float[2][];
+            long[] colKeys = {10, 11};
+            for (int c = 0; c < 2; c++) {
+                stored[c] = s2.valuesOf(colKeys[c]).clone();
+            }
+            double[] loss = new double[2];
+            batch.train(two, MU, loss);
+            assertEquals(0.0, loss[0], 0.0, "the stopped model is not trained");
+            assertTrue(loss[1] > 0);
+            for (int r = 0; r < 2; r++) {
+                for (int j = 0; j < DIM; j++) {
+                    assertEquals(rowsBefore[r * 2 * DIM + j], rows[r * 2 * DIM + j], 0f, "model 0 of row " + keys[r]);
+                }
+            }
+            assertFalse(Arrays.equals(rowsBefore, rows), "model 1 trained");
+            c2.await(batch.push(c2));
+            for (int c = 0; c < 2; c++) {
+                float[] after = s2.valuesOf(colKeys[c]);
+                assertArrayEquals(Arrays.copyOfRange(stored[c], 0, DIM), Arrays.copyOfRange(after, 0, DIM),
+                        "model 0 of column " + colKeys[c] + " untouched on the PS");
+                assertFalse(Arrays.equals(Arrays.copyOfRange(stored[c], DIM, 2 * DIM),
+                        Arrays.copyOfRange(after, DIM, 2 * DIM)), "model 1 of column " + colKeys[c] + " pushed");
+            }
+        }
     }
 }

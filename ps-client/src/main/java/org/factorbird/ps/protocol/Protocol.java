@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 
 /**
@@ -31,9 +32,12 @@ import org.factorbird.ps.TableSpec;
  *                 clusterIdLength:int16 clusterId:UTF-8 (empty: any cluster)
  *                 (d = the sum of the segment dims; see TableSpec for the initial values)
  *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
- * PULL      0x02  flags:int8 n:int32 keys:n*int64            flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
- *   reply   0x82  n:int32 dim:int32 values:n*d*float32        values of key i at [i*d, (i+1)*d)
- * PUSH      0x03  n:int32 dim:int32 keys:n*int64 deltas:n*d*float32    the server adds the deltas (Hogwild!)
+ * RANGES          r:int16, then r x (from:int32 length:int32)  part of a PULL, PUSH or SET: the floats of each key
+ *                 it carries, sorted and disjoint within [0, d) (see {@link Ranges}); r = 0: all d of them.
+ *                 w = the sum of the lengths, or d when r = 0
+ * PULL      0x02  flags:int8 RANGES n:int32 keys:n*int64     flags bit 0 = READ_ONLY (unknown keys read as 0, not created)
+ *   reply   0x82  n:int32 w:int32 values:n*w*float32        the ranges of key i, back to back, at [i*w, (i+1)*w)
+ * PUSH      0x03  RANGES n:int32 w:int32 keys:n*int64 deltas:n*w*float32    the server adds the deltas (Hogwild!)
  *   reply   0x83  n:int32
  * AGGREGATE 0x04  id:int64 parties:int32 n:int32 ops:n*int8 values:n*float64   ops: 0 sum, 1 min, 2 max
  *   reply   0x84  n:int32 values:n*float64                   sent to every party once all have arrived
@@ -45,7 +49,7 @@ import org.factorbird.ps.TableSpec;
  *   reply   0x87  (empty): authenticated. A server with a secret answers nothing but AUTH and STATUS before
  *                 this; a wrong proof or any other request gets an ERROR and the connection is closed. The
  *                 secret never crosses the wire, and fresh nonces on both sides make a recorded handshake useless.
- * SET       0x08  n:int32 dim:int32 keys:n*int64 values:n*d*float32   the server overwrites (restores a snapshot)
+ * SET       0x08  RANGES n:int32 w:int32 keys:n*int64 values:n*w*float32   the server overwrites (restores a snapshot)
  *   reply   0x88  n:int32
  * STATUS    0x06  (no payload; needs no HELLO: a health check that changes nothing)
  *   reply   0x86  shardIndex:int32 shardCount:int32 runId:int64 storedKeys:int64 requests:int64
@@ -53,8 +57,8 @@ import org.factorbird.ps.TableSpec;
  * ERROR     0xFF  code:int16 messageLength:int16 message:UTF-8
  * </pre>
  *
- * Example: a PULL of key 7 with request id 1 is the 29 bytes
- * {@code 00 00 00 19  FB 1D  01  02  00 00 00 00 00 00 00 01  00  00 00 00 01  00 00 00 00 00 00 00 07}.
+ * Example: a PULL of all floats of key 7 with request id 1 is the 31 bytes
+ * {@code 00 00 00 1B  FB 1D  01  02  00 00 00 00 00 00 00 01  00  00 00  00 00 00 01  00 00 00 00 00 00 00 07}.
  */
 public final class Protocol {
 
@@ -208,9 +212,16 @@ public final class Protocol {
      */
     public static ByteBuf pull(ByteBufAllocator alloc, long requestId, boolean readOnly, long[] keys,
             int[] positions, int from, int to) {
+        return pull(alloc, requestId, readOnly, Ranges.ALL, keys, positions, from, to);
+    }
+
+    /** A PULL of {@code ranges} of the values of {@code keys[positions[i]]} for i in [from, to). */
+    public static ByteBuf pull(ByteBufAllocator alloc, long requestId, boolean readOnly, Ranges ranges, long[] keys,
+            int[] positions, int from, int to) {
         int n = to - from;
-        ByteBuf buf = startFrame(alloc, PULL, requestId, 1 + 4 + 8 * n);
+        ByteBuf buf = startFrame(alloc, PULL, requestId, 1 + rangesBytes(ranges) + 4 + 8 * n);
         buf.writeByte(readOnly ? PULL_READ_ONLY : 0);
+        writeRanges(buf, ranges);
         buf.writeInt(n);
         for (int i = from; i < to; i++) {
             buf.writeLong(keys[positions == null ? i : positions[i]]);
@@ -224,26 +235,42 @@ public final class Protocol {
      */
     public static ByteBuf push(ByteBufAllocator alloc, long requestId, int dim, long[] keys, float[] deltas,
             int[] positions, int from, int to) {
-        return keysAndValues(alloc, PUSH, requestId, dim, keys, deltas, positions, from, to);
+        return keysAndValues(alloc, PUSH, requestId, Ranges.ALL, dim, keys, deltas, positions, from, to);
     }
 
-    /** PUSH (add) or SET (overwrite): the same layout. */
-    public static ByteBuf keysAndValues(ByteBufAllocator alloc, byte op, long requestId, int dim, long[] keys,
-            float[] deltas, int[] positions, int from, int to) {
+    /**
+     * PUSH (add) or SET (overwrite): the same layout. {@code width} floats per key ({@code ranges.width(dim)}) at
+     * {@code deltas[position * width]}.
+     */
+    public static ByteBuf keysAndValues(ByteBufAllocator alloc, byte op, long requestId, Ranges ranges, int width,
+            long[] keys, float[] deltas, int[] positions, int from, int to) {
         int n = to - from;
-        ByteBuf buf = startFrame(alloc, op, requestId, 4 + 4 + n * bytesPerKey(dim));
+        ByteBuf buf = startFrame(alloc, op, requestId, rangesBytes(ranges) + 4 + 4 + n * bytesPerKey(width));
+        writeRanges(buf, ranges);
         buf.writeInt(n);
-        buf.writeInt(dim);
+        buf.writeInt(width);
         for (int i = from; i < to; i++) {
             buf.writeLong(keys[positions == null ? i : positions[i]]);
         }
         int base = buf.writerIndex();
-        buf.writeZero(4 * n * dim);
-        java.nio.FloatBuffer body = buf.nioBuffer(base, 4 * n * dim).asFloatBuffer();
+        buf.writeZero(4 * n * width);
+        java.nio.FloatBuffer body = buf.nioBuffer(base, 4 * n * width).asFloatBuffer();
         for (int i = from; i < to; i++) {
-            body.put(deltas, (positions == null ? i : positions[i]) * dim, dim);
+            body.put(deltas, (positions == null ? i : positions[i]) * width, width);
         }
         return buf;
+    }
+
+    /** Bytes of {@code ranges} on the wire. */
+    public static int rangesBytes(Ranges ranges) {
+        return 2 + 8 * ranges.count();
+    }
+
+    private static void writeRanges(ByteBuf buf, Ranges ranges) {
+        buf.writeShort(ranges.count());
+        for (int i = 0; i < ranges.count(); i++) {
+            buf.writeInt(ranges.from(i)).writeInt(ranges.length(i));
+        }
     }
 
     public static ByteBuf aggregate(ByteBufAllocator alloc, long requestId, long id, int parties, byte[] ops,

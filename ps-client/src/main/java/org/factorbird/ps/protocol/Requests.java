@@ -6,6 +6,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 
 /**
@@ -38,15 +39,15 @@ public final class Requests {
     /** HELLO: the client joins run {@code spec.runId()} expecting this shard of this cluster. */
     public record Hello(int shardIndex, int shardCount, TableSpec spec, String clusterId) {}
 
-    /** PULL of {@code n} keys ({@code keys.getLong(8 * i)}); read-only pulls create nothing. */
-    public record Pull(boolean readOnly, int n, ByteBuf keys) {
+    /** PULL of {@code ranges} of {@code n} keys ({@code keys.getLong(8 * i)}); read-only pulls create nothing. */
+    public record Pull(boolean readOnly, Ranges ranges, int n, ByteBuf keys) {
         public long key(int i) {
             return keys.getLong(8 * i);
         }
     }
 
-    /** PUSH (add) or SET (overwrite) of {@code n} keys x {@code dim} finite values. */
-    public record Push(int n, int dim, ByteBuf keys, FloatBuffer values) {
+    /** PUSH (add) or SET (overwrite) of {@code ranges} of {@code n} keys: {@code width} finite values each. */
+    public record Push(Ranges ranges, int n, int width, ByteBuf keys, FloatBuffer values) {
         public long key(int i) {
             return keys.getLong(8 * i);
         }
@@ -88,12 +89,13 @@ public final class Requests {
 
     public static Pull pull(ByteBuf p) {
         byte flags = p.readByte();
+        Ranges ranges = ranges(p, "PULL");
         int n = p.readInt();
         if (n < 0 || p.readableBytes() != 8L * n) {
             throw new BadRequest(Protocol.E_BAD_REQUEST, "PULL of " + n + " keys must carry " + 8L * n
                     + " B of keys but carries " + p.readableBytes() + " B");
         }
-        Pull pull = new Pull((flags & Protocol.PULL_READ_ONLY) != 0, n, p.slice(p.readerIndex(), 8 * n));
+        Pull pull = new Pull((flags & Protocol.PULL_READ_ONLY) != 0, ranges, n, p.slice(p.readerIndex(), 8 * n));
         if (!pull.readOnly()) {
             checkKeys(pull.keys(), n);
         }
@@ -102,8 +104,13 @@ public final class Requests {
 
     /** PUSH or SET ({@code op} names it in messages). */
     public static Push push(ByteBuf p, String op) {
+        Ranges ranges = ranges(p, op);
         int n = p.readInt();
         int dim = p.readInt();
+        if (!ranges.isAll() && dim != ranges.width(0)) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, op + " of ranges " + ranges + " must carry "
+                    + ranges.width(0) + " floats per key but says " + dim);
+        }
         if (n < 0 || dim < 1 || p.readableBytes() != (long) n * Protocol.bytesPerKey(dim)) {
             throw new BadRequest(Protocol.E_BAD_REQUEST, op + " of " + n + " keys x " + dim + " must carry "
                     + (long) n * Protocol.bytesPerKey(Math.max(dim, 0)) + " B but carries " + p.readableBytes() + " B");
@@ -117,7 +124,7 @@ public final class Requests {
                         + keys.getLong(8 * (i / dim)) + " (training diverged? lower the learning rate)");
             }
         }
-        return new Push(n, dim, keys, values);
+        return new Push(ranges, n, dim, keys, values);
     }
 
     public static Aggregate aggregate(ByteBuf p) {
@@ -146,6 +153,28 @@ public final class Requests {
         byte[] bytes = new byte[p.readableBytes()];
         p.readBytes(bytes);
         return new Auth(phase, bytes);
+    }
+
+    /** Reads RANGES; checks what the payload decides (counts, order, lengths), not the store's dim. */
+    private static Ranges ranges(ByteBuf p, String op) {
+        int r = p.readUnsignedShort();
+        if (r == 0) {
+            return Ranges.ALL;
+        }
+        if (r > Ranges.MAX_RANGES || p.readableBytes() < 8L * r) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, op + " with " + r + " ranges is malformed");
+        }
+        int[] from = new int[r];
+        int[] length = new int[r];
+        for (int i = 0; i < r; i++) {
+            from[i] = p.readInt();
+            length[i] = p.readInt();
+        }
+        try {
+            return Ranges.of(from, length);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest(Protocol.E_BAD_REQUEST, op + ": " + e.getMessage());
+        }
     }
 
     private static void checkKeys(ByteBuf keys, int n) {

@@ -14,6 +14,7 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.TooLongFrameException;
 
+import org.factorbird.ps.Ranges;
 import org.junit.jupiter.api.Test;
 
 class ProtocolTest {
@@ -23,9 +24,33 @@ class ProtocolTest {
     @Test
     void pullOfOneKeyHasTheDocumentedBytes() {
         ByteBuf frame = Protocol.pull(ALLOC, 1, false, new long[] {7}, null, 0, 1);
-        assertEquals("00000019" + "fb1d" + "01" + "02" + "0000000000000001" + "00" + "00000001"
+        assertEquals("0000001b" + "fb1d" + "01" + "02" + "0000000000000001" + "00" + "0000" + "00000001"
                 + "0000000000000007", ByteBufUtil.hexDump(frame));
         frame.release();
+    }
+
+    @Test
+    void pullOfRangesNamesThemAfterTheFlags() {
+        Ranges ranges = Ranges.of(new int[] {2, 9}, new int[] {3, 1});
+        ByteBuf frame = Protocol.pull(ALLOC, 1, true, ranges, new long[] {7}, null, 0, 1);
+        assertEquals("0000002b" + "fb1d" + "01" + "02" + "0000000000000001" + "01" + "0002" + "00000002" + "00000003"
+                + "00000009" + "00000001" + "00000001" + "0000000000000007", ByteBufUtil.hexDump(frame));
+        frame.release();
+    }
+
+    @Test
+    void rangesMergeNeighboursAndRefuseOverlaps() {
+        Ranges merged = Ranges.of(new int[] {0, 3, 8}, new int[] {3, 2, 1});
+        assertEquals(2, merged.count());
+        assertEquals(6, merged.width(100));
+        assertEquals("[0,5),[8,9)", merged.toString());
+        assertTrue(merged.fits(9));
+        assertFalse(merged.fits(8));
+        assertEquals(11, Ranges.ALL.width(11));
+        assertEquals("range 1 [2, +1) must start at or after 3 with a length >= 1",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Ranges.of(new int[] {0, 2}, new int[] {3, 1})).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Ranges.of(new int[] {0}, new int[] {0}));
     }
 
     @Test
@@ -39,6 +64,7 @@ class ProtocolTest {
         assertEquals(Protocol.PUSH, f.op());
         assertEquals(9, f.requestId());
         ByteBuf p = f.payload();
+        assertEquals(0, p.readShort()); // no ranges: every float of each key
         assertEquals(2, p.readInt());
         assertEquals(2, p.readInt());
         assertEquals(30, p.readLong());
@@ -136,12 +162,22 @@ class ProtocolTest {
         Requests.Push push = Requests.push(payload(Protocol.push(a, 9, 2, new long[] {4, 11}, new float[] {1f, 2f,
                 3f, 4f}, null, 0, 2)), "PUSH");
         assertEquals(2, push.n());
-        assertEquals(2, push.dim());
+        assertEquals(2, push.width());
+        assertEquals(Ranges.ALL, push.ranges());
         assertEquals(11L, push.key(1));
         assertEquals(3f, push.values().get(2));
         Requests.Pull pull = Requests.pull(payload(Protocol.pull(a, 1, true, new long[] {7, 8}, null, 0, 2)));
         assertTrue(pull.readOnly());
         assertEquals(8L, pull.key(1));
+        Ranges two = Ranges.of(new int[] {1, 4}, new int[] {1, 1});
+        Requests.Push part = Requests.push(payload(Protocol.keysAndValues(a, Protocol.PUSH, 9, two, 2,
+                new long[] {4}, new float[] {5f, 6f}, null, 0, 1)), "PUSH");
+        assertEquals(two, part.ranges());
+        assertEquals(6f, part.values().get(1));
+        ByteBuf wrongWidth = payload(Protocol.keysAndValues(a, Protocol.PUSH, 9, two, 1, new long[] {4},
+                new float[] {5f}, null, 0, 1));
+        assertEquals("PUSH of ranges [1,2),[4,5) must carry 2 floats per key but says 1",
+                assertThrows(Requests.BadRequest.class, () -> Requests.push(wrongWidth, "PUSH")).getMessage());
         Requests.Aggregate agg = Requests.aggregate(payload(Protocol.aggregate(a, 1, 42L, 3,
                 new byte[] {Protocol.AGG_SUM, Protocol.AGG_MAX}, new double[] {1.5, -2})));
         assertEquals(new Requests.Aggregate(42L, 3, agg.ops(), agg.values()), agg);

@@ -3,6 +3,7 @@ package org.factorbird.ps.server;
 import java.nio.FloatBuffer;
 
 import org.factorbird.ps.Hashing;
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 
 /**
@@ -117,19 +118,46 @@ public final class ColumnStore {
 
     /** Adds {@code deltas[from..from+dim)} to the values of {@code key} (created first if absent): a PUSH. */
     public void add(long key, FloatBuffer deltas, int from) {
+        add(key, deltas, from, Ranges.ALL);
+    }
+
+    /** Adds {@code deltas[from..)} to {@code ranges} of the values of {@code key} (created first if absent). */
+    public void add(long key, FloatBuffer deltas, int from, Ranges ranges) {
         int off = findOrCreate(key) * dim;
         float[] v = values; // after findOrCreate: it may have grown the table
-        for (int j = 0; j < dim; j++) {
-            v[off + j] += deltas.get(from + j);
+        if (ranges.isAll()) {
+            for (int j = 0; j < dim; j++) {
+                v[off + j] += deltas.get(from + j);
+            }
+            return;
+        }
+        int at = from;
+        for (int r = 0; r < ranges.count(); r++) {
+            int o = off + ranges.from(r);
+            for (int j = 0, len = ranges.length(r); j < len; j++) {
+                v[o + j] += deltas.get(at++);
+            }
         }
     }
 
     /** Overwrites the values of {@code key} (created first if absent) with {@code src[from..from+dim)}: a SET. */
     public void set(long key, FloatBuffer src, int from) {
+        set(key, src, from, Ranges.ALL);
+    }
+
+    /** Overwrites {@code ranges} of the values of {@code key} (created first if absent) with {@code src[from..)}. */
+    public void set(long key, FloatBuffer src, int from, Ranges ranges) {
         int off = findOrCreate(key) * dim;
-        float[] v = values;
-        for (int j = 0; j < dim; j++) {
-            v[off + j] = src.get(from + j);
+        if (ranges.isAll()) {
+            src.position(from);
+            src.get(values, off, dim);
+            return;
+        }
+        int at = from;
+        for (int r = 0; r < ranges.count(); r++) {
+            src.position(at);
+            src.get(values, off + ranges.from(r), ranges.length(r));
+            at += ranges.length(r);
         }
     }
 
@@ -138,10 +166,22 @@ public final class ColumnStore {
      * (a training pull) or, when {@code readOnly}, left out, so {@code out} keeps its zeros there.
      */
     public void read(long key, boolean readOnly, FloatBuffer out, int at) {
+        read(key, readOnly, out, at, Ranges.ALL);
+    }
+
+    /** Like {@link #read(long, boolean, FloatBuffer, int)}, for {@code ranges} of the values, back to back. */
+    public void read(long key, boolean readOnly, FloatBuffer out, int at, Ranges ranges) {
         int slot = readOnly ? find(key) : findOrCreate(key);
-        if (slot >= 0) {
-            out.position(at);
+        if (slot < 0) {
+            return;
+        }
+        out.position(at);
+        if (ranges.isAll()) {
             out.put(values, slot * dim, dim);
+            return;
+        }
+        for (int r = 0; r < ranges.count(); r++) {
+            out.put(values, slot * dim + ranges.from(r), ranges.length(r));
         }
     }
 

@@ -9,6 +9,7 @@ import io.netty.handler.codec.TooLongFrameException;
 
 import java.nio.FloatBuffer;
 
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.protocol.ProtocolException;
 import org.factorbird.ps.protocol.PsFrame;
@@ -151,21 +152,22 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
 
     private void pull(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Pull r) {
         int n = r.n();
-        int dim = store.dim();
-        long replyBytes = 4 + Protocol.HEADER_BYTES + 8 + 4L * n * dim;
+        Ranges ranges = checkRanges(r.ranges(), store, "PULL");
+        int width = ranges.width(store.dim());
+        long replyBytes = 4 + Protocol.HEADER_BYTES + 8 + 4L * n * width;
         if (replyBytes > state.maxFrameBytes) {
             throw new Requests.BadRequest(Protocol.E_BAD_REQUEST, "PULL of " + n + " keys needs a " + replyBytes
                     + " B reply, above the maximum frame of " + state.maxFrameBytes + " B");
         }
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.PULL | Protocol.REPLY), id,
-                8 + 4 * n * dim);
-        out.writeInt(n).writeInt(dim);
+                8 + 4 * n * width);
+        out.writeInt(n).writeInt(width);
         // one float view over the whole reply body: bulk copies per key, no per-key objects
         int base = out.writerIndex();
-        out.writeZero(4 * n * dim);
-        FloatBuffer body = out.nioBuffer(base, 4 * n * dim).asFloatBuffer();
+        out.writeZero(4 * n * width);
+        FloatBuffer body = out.nioBuffer(base, 4 * n * width).asFloatBuffer();
         for (int i = 0; i < n; i++) {
-            store.read(r.key(i), r.readOnly(), body, i * dim);
+            store.read(r.key(i), r.readOnly(), body, i * width, ranges);
         }
         state.keysServed += n;
         reply(ctx, out);
@@ -173,23 +175,32 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
 
     /** PUSH adds the values, SET overwrites them (restoring a snapshot). */
     private void push(ChannelHandlerContext ctx, long id, byte op, ColumnStore store, Requests.Push r) {
-        int dim = r.dim();
-        if (dim != store.dim()) {
-            throw new Requests.BadRequest(Protocol.E_MISMATCH, Protocol.opName(op) + " with dim " + dim
+        Ranges ranges = checkRanges(r.ranges(), store, Protocol.opName(op));
+        int width = r.width();
+        if (width != ranges.width(store.dim())) {
+            throw new Requests.BadRequest(Protocol.E_MISMATCH, Protocol.opName(op) + " with dim " + width
                     + " to a store of dim " + store.dim());
         }
         FloatBuffer values = r.values();
         for (int i = 0; i < r.n(); i++) {
             if (op == Protocol.SET) {
-                store.set(r.key(i), values, i * dim);
+                store.set(r.key(i), values, i * width, ranges);
             } else {
-                store.add(r.key(i), values, i * dim);
+                store.add(r.key(i), values, i * width, ranges);
             }
         }
         state.keysServed += r.n();
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (op | Protocol.REPLY), id, 4);
         out.writeInt(r.n());
         reply(ctx, out);
+    }
+
+    private static Ranges checkRanges(Ranges ranges, ColumnStore store, String op) {
+        if (!ranges.fits(store.dim())) {
+            throw new Requests.BadRequest(Protocol.E_MISMATCH, op + " of ranges " + ranges + " beyond the "
+                    + store.dim() + " floats per key of this store");
+        }
+        return ranges;
     }
 
     private void aggregate(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Aggregate r) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.FloatBuffer;
 
 import org.factorbird.ps.Hashing;
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 import org.junit.jupiter.api.Test;
 
@@ -38,6 +39,22 @@ class ColumnStoreTest {
         float[] out = new float[2];
         store.get(3, out, 0);
         assertArrayEquals(new float[] {1.0f, -1.0f}, out);
+    }
+
+    @Test
+    void rangesAddSetAndReadOnlyTheirFloats() {
+        ColumnStore store = new ColumnStore(TableSpec.single(5, 5, 1L, 0L, 0f)); // 5 floats per key, all 0
+        Ranges r = Ranges.of(new int[] {1, 4}, new int[] {2, 1});
+        store.add(8, FloatBuffer.wrap(new float[] {7f, 1f, 2f, 3f}), 1, r);
+        float[] out = new float[5];
+        store.get(8, out, 0);
+        assertArrayEquals(new float[] {0f, 1f, 2f, 0f, 3f}, out);
+        store.set(8, FloatBuffer.wrap(new float[] {-1f, -2f, -3f}), 0, r);
+        store.get(8, out, 0);
+        assertArrayEquals(new float[] {0f, -1f, -2f, 0f, -3f}, out);
+        FloatBuffer read = FloatBuffer.allocate(4);
+        store.read(8, true, read, 1, r);
+        assertArrayEquals(new float[] {0f, -1f, -2f, -3f}, read.array());
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import org.factorbird.ps.Hashing;
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.PsClientConfig;
@@ -91,6 +92,50 @@ class PsServerClientTest {
             assertArrayEquals(Arrays.copyOfRange(after, 3 * i, 3 * i + 3), owner.valuesOf(keys[i]));
             assertNull(servers.get(1 - Hashing.shardOf(keys[i], 2)).valuesOf(keys[i]));
         }
+    }
+
+    @Test
+    void rangesPullAndPushOnlyTheirFloatsAndCostOnlyTheirBytes() {
+        PsClient c = client();
+        long[] keys = {1, 2, 3, 4, 5, 6};
+        float[] full = new float[keys.length * 3];
+        c.await(c.pull(keys, keys.length, full, false));
+        Ranges ends = Ranges.of(new int[] {0, 2}, new int[] {1, 1}); // floats 0 and 2 of 3
+        float[] part = new float[keys.length * 2];
+        long before = received(c);
+        c.await(c.pull(keys, keys.length, part, false, ends));
+        long partBytes = received(c) - before;
+        for (int i = 0; i < keys.length; i++) {
+            assertEquals(full[3 * i], part[2 * i], 0f);
+            assertEquals(full[3 * i + 2], part[2 * i + 1], 0f);
+        }
+        float[] deltas = new float[keys.length * 2];
+        Arrays.fill(deltas, 1f);
+        c.await(c.push(keys, keys.length, deltas, ends));
+        float[] after = new float[keys.length * 3];
+        before = received(c);
+        c.await(c.pull(keys, keys.length, after, false));
+        long fullBytes = received(c) - before;
+        for (int i = 0; i < keys.length; i++) {
+            assertEquals(full[3 * i] + 1f, after[3 * i], 0f);
+            assertEquals(full[3 * i + 1], after[3 * i + 1], 0f, "the float outside the ranges is untouched");
+            assertEquals(full[3 * i + 2] + 1f, after[3 * i + 2], 0f);
+        }
+        // each reply frame: 4 length + 12 header + 8 counts + 4 B per float; 6 keys over 2 shards
+        int frames = 2;
+        assertEquals(frames * 24 + 4 * 6 * 3, fullBytes);
+        assertEquals(frames * 24 + 4 * 6 * 2, partBytes);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.push(keys, 1, deltas,
+                Ranges.of(new int[] {2}, new int[] {2})));
+        assertTrue(e.getMessage().contains("ranges [2,4) must lie within the 3 floats per key"), e.getMessage());
+    }
+
+    private static long received(PsClient c) {
+        long sum = 0;
+        for (long[] t : c.traffic()) {
+            sum += t[2];
+        }
+        return sum;
     }
 
     @Test

@@ -6,11 +6,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.factorbird.ps.Hashing;
+import org.factorbird.ps.Ranges;
 import org.factorbird.ps.protocol.Protocol;
 
 /**
  * Batched pulls and writes: splits a batch of keys by shard ({@link Hashing#shardOf}) and into frames of at most
- * {@code maxKeysPerFrame} keys, sends each frame, and completes one future when every frame is answered. No copy
+ * {@code maxKeysPerFrame} keys (counted for whole keys, so a request of fewer floats per key fits too), sends each frame, and completes one future when every frame is answered. No copy
  * of the keys: frames are encoded from {@code positions}, the key indices grouped by shard.
  */
 public final class Splitter {
@@ -53,20 +54,22 @@ public final class Splitter {
         this.maxKeysPerFrame = maxKeysPerFrame;
     }
 
-    /** Pulls {@code keys[0..n)} into {@code values[i*dim..(i+1)*dim)}. */
-    public CompletableFuture<Void> pull(long[] keys, int n, float[] values, boolean readOnly) {
+    /** Pulls {@code ranges} of {@code keys[0..n)} into {@code values[i*w..(i+1)*w)}, w = the ranges' width. */
+    public CompletableFuture<Void> pull(long[] keys, int n, float[] values, boolean readOnly, Ranges ranges) {
+        int width = ranges.width(dim);
         return split(keys, n, (conn, positions, from, to, done) -> {
             long id = conn.nextRequestId();
-            conn.send(id, Protocol.pull(alloc, id, readOnly, keys, positions, from, to),
-                    Replies.pull(conn, dim, values, positions, from, to, done));
+            conn.send(id, Protocol.pull(alloc, id, readOnly, ranges, keys, positions, from, to),
+                    Replies.pull(conn, width, values, positions, from, to, done));
         });
     }
 
-    /** PUSH (adds) or SET (overwrites) {@code values[i*dim..(i+1)*dim)} for {@code keys[0..n)}. */
-    public CompletableFuture<Void> write(byte op, long[] keys, int n, float[] values) {
+    /** PUSH (adds) or SET (overwrites) {@code values[i*w..(i+1)*w)} into {@code ranges} of {@code keys[0..n)}. */
+    public CompletableFuture<Void> write(byte op, long[] keys, int n, float[] values, Ranges ranges) {
+        int width = ranges.width(dim);
         return split(keys, n, (conn, positions, from, to, done) -> {
             long id = conn.nextRequestId();
-            conn.send(id, Protocol.keysAndValues(alloc, op, id, dim, keys, values, positions, from, to),
+            conn.send(id, Protocol.keysAndValues(alloc, op, id, ranges, width, keys, values, positions, from, to),
                     Replies.write(conn, to - from, done));
         });
     }
