@@ -15,7 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * Command line entry point: {@code factorbird train|grid|recommend|predict|generate|estimate|field [options]}. The same class is the
+ * Command line entry point: {@code factorbird train|grid|tune|recommend|predict|generate|estimate|field [options]}. The same class is the
  * job jar's main class, so {@code flink run factorbird-jobs.jar train ...} submits the training job to a cluster.
  *
  * <p>Errors end in one line on stderr ("factorbird: error: ...") and exit code 1; usage errors (an unknown
@@ -79,8 +79,9 @@ public final class Factorbird implements Runnable {
             java.util.function.Consumer<Cli.Failure> failures) {
         Map<String, String> fs = fileSystemKeys(args);
         CommandLine cl = new CommandLine(new Factorbird(out));
-        cl.addSubcommand("train", new CommandLine(TrainCommand.spec(false, out, fs)));
-        cl.addSubcommand("grid", new CommandLine(TrainCommand.spec(true, out, fs)));
+        cl.addSubcommand("train", new CommandLine(TrainCommand.spec(TrainCommand.Mode.TRAIN, out, fs)));
+        cl.addSubcommand("grid", new CommandLine(TrainCommand.spec(TrainCommand.Mode.GRID, out, fs)));
+        cl.addSubcommand("tune", new CommandLine(TrainCommand.spec(TrainCommand.Mode.TUNE, out, fs)));
         cl.addSubcommand(new RecommendCommand(out, fs));
         cl.addSubcommand(new PredictCommand(out, fs));
         cl.addSubcommand(new GenerateCommand());

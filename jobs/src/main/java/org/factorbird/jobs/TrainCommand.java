@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -23,6 +24,9 @@ import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.Json;
 import org.factorbird.pipeline.model.ModelFile;
+import org.factorbird.pipeline.model.ModelFile.HyperParameters;
+import org.factorbird.pipeline.tune.DataProfile;
+import org.factorbird.pipeline.tune.SearchSpace;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.cli.Cli;
 import org.factorbird.ps.server.PsServer;
@@ -38,29 +42,42 @@ import picocli.CommandLine.Model.OptionSpec;
  */
 final class TrainCommand implements Callable<Integer> {
 
+    /** What the command does: train one model, a grid in one pass, or tune (derive a grid, search, refit). */
+    enum Mode { TRAIN, GRID, TUNE }
+
+    private final Mode mode;
     private final boolean grid;
     private final PrintStream out;
     /** Flink file system settings from the command line ({@code --s3.endpoint URL}, ...). */
     private final Map<String, String> fileSystemKeys;
     private CommandSpec spec;
 
-    private TrainCommand(boolean grid, PrintStream out, Map<String, String> fileSystemKeys) {
-        this.grid = grid;
+    private TrainCommand(Mode mode, PrintStream out, Map<String, String> fileSystemKeys) {
+        this.mode = mode;
+        this.grid = mode != Mode.TRAIN;
         this.out = out;
         this.fileSystemKeys = fileSystemKeys;
     }
 
-    /** The command line of {@code train} (or {@code grid}): one option per {@link FactorbirdOptions} entry. */
-    static CommandSpec spec(boolean grid, PrintStream out, Map<String, String> fileSystemKeys) {
-        TrainCommand command = new TrainCommand(grid, out, fileSystemKeys);
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(grid ? "grid" : "train")
+    /** The command line of {@code train}, {@code grid} or {@code tune}: one option per {@link FactorbirdOptions} entry. */
+    static CommandSpec spec(Mode mode, PrintStream out, Map<String, String> fileSystemKeys) {
+        TrainCommand command = new TrainCommand(mode, out, fileSystemKeys);
+        boolean grid = mode == Mode.GRID;
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(mode.name().toLowerCase(Locale.ROOT))
                 .addMixin("help", CommandSpec.forAnnotatedObject(new Cli.Help()));
         command.spec = spec;
         StringBuilder gridOptions = new StringBuilder();
         TrainConfig.GRID_OPTIONS.forEach(o -> gridOptions.append(gridOptions.length() == 0 ? "" : " ")
                 .append("--").append(o.key()));
         spec.usageMessage().sortOptions(false).customSynopsis("factorbird " + spec.name() + " --input PATH --output DIR [options]")
-                .description(grid
+                .description(mode == Mode.TUNE
+                        ? new String[] {"Tunes the hyper-parameters by itself: derives a search space from the data "
+                                + "(rank, lambda, learning rate; see README 'Tuning'), searches it in ONE pruned pass "
+                                + "(grid --prune halving) choosing on a validation split only, then refits the winner "
+                                + "on all training data. Hyper-parameters given are kept fixed. Writes a model "
+                                + "directory plus grid.json (the search) and search/ (its best model).",
+                                "Example: factorbird tune --input r.csv --test t.csv --output out"}
+                        : grid
                         ? new String[] {"Trains many hyper-parameter settings in ONE pass over the data. These "
                                 + "options accept a comma-separated list, and the grid is their Cartesian product: "
                                 + gridOptions, "Example: factorbird grid --input r.csv --test t.csv --output out "
@@ -70,8 +87,15 @@ final class TrainCommand implements Callable<Integer> {
         for (ConfigOption<?> o : FactorbirdOptions.all()) {
             spec.addOption(option(o));
         }
+        if (mode == Mode.TUNE) {
+            spec.addOption(OptionSpec.builder(BUDGET).type(String.class).paramLabel("M").description(
+                    "Models the search may start with (it prunes them as it goes) [default: "
+                            + SearchSpace.DEFAULT_BUDGET + "]").build());
+        }
         return spec;
     }
+
+    private static final String BUDGET = "--budget-models";
 
     private static OptionSpec option(ConfigOption<?> o) {
         String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
@@ -92,7 +116,8 @@ final class TrainCommand implements Callable<Integer> {
         Map<String, String> m = new LinkedHashMap<>();
         for (OptionSpec o : spec.options()) {
             Object v = o.getValue();
-            if (v != null && o.longestName().startsWith("--") && !o.usageHelp() && !o.versionHelp()) {
+            if (v != null && o.longestName().startsWith("--") && !o.usageHelp() && !o.versionHelp()
+                    && !o.longestName().equals(BUDGET)) {
                 m.put(o.longestName().substring(2), String.valueOf(v));
             }
         }
@@ -101,7 +126,104 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Configuration conf = Configuration.fromMap(given());
+        return mode == Mode.TUNE ? tune() : run(given(), true);
+    }
+
+    /**
+     * tune: profiles the head of the input, searches the derived grid with halving on a validation split into
+     * OUT/search, then trains the winner on all training data into OUT and copies the search's grid.json there.
+     */
+    private int tune() {
+        Map<String, String> given = given();
+        String input = given.get(FactorbirdOptions.INPUT.key());
+        String output = given.get(FactorbirdOptions.OUTPUT.key());
+        if (input == null || output == null) {
+            throw new Cli.Failure("tune needs --input and --output", Cli.USAGE);
+        }
+        if (given.containsKey(FactorbirdOptions.IMPLICIT.key())) {
+            throw new Cli.Failure("tune searches explicit ratings by validation RMSE; for --implicit use grid with "
+                    + "--ranking-k", Cli.USAGE);
+        }
+        String budgetText = spec.findOption(BUDGET).getValue();
+        int budget;
+        try {
+            budget = budgetText == null ? SearchSpace.DEFAULT_BUDGET : Integer.parseInt(budgetText);
+        } catch (NumberFormatException e) {
+            throw new Cli.Failure(BUDGET + " has an invalid value '" + budgetText + "'", Cli.USAGE);
+        }
+        // the file systems first: the profile may read s3:// or hdfs://
+        JobRunner.environment(new Configuration(), fileSystemKeys);
+        JobRunner.checkInput(input, "--input");
+        JobRunner.checkOutput(output, Boolean.parseBoolean(given.getOrDefault(FactorbirdOptions.OVERWRITE.key(),
+                "false")));
+        DataProfile profile;
+        try {
+            profile = DataProfile.of(input, PROFILE_LINES);
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot profile --input " + input + ": " + e.getMessage(), Cli.FAILED);
+        }
+        SearchSpace space;
+        try {
+            space = SearchSpace.derive(profile, budget, given);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.Failure(e.getMessage(), Cli.USAGE);
+        }
+        out.println("tune: " + profile);
+        out.println("tune: searching " + space + " on a validation split, then refitting the winner on all "
+                + "training data");
+        Map<String, String> refit = new LinkedHashMap<>(given);
+        refit.putAll(space.options);
+        refit.remove(FactorbirdOptions.PRUNE.key());
+        refit.remove(FactorbirdOptions.PRUNE_EVERY.key());
+        refit.remove(FactorbirdOptions.KEEP.key());
+        String searchDir = new Path(output, "search").toString();
+        if (space.models > 1) {
+            Map<String, String> search = new LinkedHashMap<>(given);
+            search.putAll(space.options);
+            search.put(FactorbirdOptions.OUTPUT.key(), searchDir);
+            search.put(FactorbirdOptions.OVERWRITE.key(), "true"); // OUT was checked above
+            new TrainCommand(Mode.GRID, out, fileSystemKeys).run(search, false);
+            HyperParameters best;
+            try {
+                best = Json.read(new Path(searchDir, "model.json"), ModelFile.class).hyperParameters();
+            } catch (IOException e) {
+                throw new Cli.Failure("the search wrote no model.json in " + searchDir + ": " + e.getMessage(),
+                        Cli.FAILED);
+            }
+            refit.put(FactorbirdOptions.RANK.key(), String.valueOf(best.rank()));
+            refit.put(FactorbirdOptions.LEARNING_RATE.key(), String.valueOf(best.learningRate()));
+            refit.put(FactorbirdOptions.LAMBDA.key(), String.valueOf(best.lambda()));
+            refit.put(FactorbirdOptions.LAMBDA_BIAS.key(), String.valueOf(best.lambdaBias()));
+            refit.put(FactorbirdOptions.SCHEDULE.key(), best.schedule());
+            refit.put(FactorbirdOptions.DECAY.key(), String.valueOf(best.decay()));
+            refit.put(FactorbirdOptions.INIT_STD.key(), String.valueOf(best.initStd()));
+        }
+        refit.put(FactorbirdOptions.VALIDATION.key(), "0"); // the choice is made: train on everything
+        out.printf(Locale.ROOT, "tune: chose rank %s, learning rate %s, lambda %s; refitting on all training data%n",
+                refit.get(FactorbirdOptions.RANK.key()), refit.get(FactorbirdOptions.LEARNING_RATE.key()),
+                refit.get(FactorbirdOptions.LAMBDA.key()));
+        new TrainCommand(Mode.TRAIN, out, fileSystemKeys).run(refit, false);
+        try {
+            FileSystem fs = new Path(output).getFileSystem();
+            Path grid = new Path(searchDir, "grid.json");
+            if (fs.exists(grid)) {
+                try (java.io.InputStream in = fs.open(grid);
+                        java.io.OutputStream o = fs.create(new Path(output, "grid.json"), FileSystem.WriteMode.OVERWRITE)) {
+                    in.transferTo(o);
+                }
+            }
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot copy grid.json into " + output + ": " + e.getMessage(), Cli.FAILED);
+        }
+        return 0;
+    }
+
+    /** Lines of the input that tune reads to profile the data. */
+    static final int PROFILE_LINES = 1_000_000;
+
+    /** Trains (one model or a grid) with the options {@code given}; {@code checkOutput}: refuse a used OUT. */
+    private int run(Map<String, String> given, boolean checkOutput) {
+        Configuration conf = Configuration.fromMap(given);
         TrainConfig cfg;
         try {
             cfg = grid ? TrainConfig.grid(conf, newRunId()) : TrainConfig.from(conf, newRunId());
@@ -114,7 +236,9 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.test != null) {
             JobRunner.checkInput(cfg.test, "--test");
         }
-        JobRunner.checkOutput(cfg.output, cfg.overwrite);
+        if (checkOutput) {
+            JobRunner.checkOutput(cfg.output, cfg.overwrite);
+        }
         if (cfg.stateBackend.equals("rocksdb")) {
             out.println("RocksDB memory per subtask: " + FactorbirdJob.rocksdbMemory(cfg).toHumanReadableString()
                     + " (--rocksdb-memory)");
