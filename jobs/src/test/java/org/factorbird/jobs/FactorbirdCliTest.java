@@ -100,7 +100,8 @@ class FactorbirdCliTest {
 
     @Test
     void everyCommandAnswersHelpAndRefusesAnUnknownOptionInOneLineWithExitCode2() {
-        for (String command : List.of("train", "grid", "recommend", "predict", "generate", "estimate", "field")) {
+        for (String command : List.of("train", "grid", "tune", "recommend", "predict", "generate", "estimate",
+                "field")) {
             String help = run(command, "--help");
             assertTrue(help.startsWith("Usage: factorbird " + command), help);
             // the command's required arguments, so that the unknown option is the only mistake
@@ -305,6 +306,31 @@ class FactorbirdCliTest {
         ModelFile model = model(out);
         assertFalse(model.settings().clip(), "" + model);
         assertEquals(0.1f, model.settings().holdout(), "" + model);
+    }
+
+    @Test
+    void tuneOnMovieLensNeedsNoHyperParametersChoosesOnValidationAndBeatsLibmf() throws IOException {
+        Path ml = org.factorbird.pipeline.MovieLens.require();
+        Path out = tmp.resolve("tuned");
+        String text = run("tune", "--input", ml.resolve("train.csv").toString(), "--test",
+                ml.resolve("test.csv").toString(), "--output", out.toString());
+        assertTrue(text.contains("tune: 90,752 ratings of 610 rows x 9,374 columns"), text);
+        assertTrue(text.contains("tune: searching 27 models: --rank 8,32,128"), text);
+        GridFile search = ModelFiles.grid(out); // the search's grid.json, copied beside the model
+        assertEquals(27, search.models().size());
+        assertTrue(search.validationRatings() > 4000, "the search ranked on a validation split: " + search.validationRatings());
+        assertEquals("halving every 5 epochs, keep 0.5", search.pruning());
+        GridFile.Entry winner = search.models().get(0);
+        double bestValidation = search.models().stream().mapToDouble(e -> e.finalValidationRmse()).min().orElseThrow();
+        assertEquals(bestValidation, winner.finalValidationRmse(), 0.0, "the winner is the best on validation");
+        ModelFile model = model(out);
+        assertEquals(winner.hyperParameters(), model.hyperParameters(), "the refit trains the winner's setting");
+        assertEquals(0f, model.settings().validation(), "the refit trains on all training data");
+        assertEquals(40, model.epochs().size());
+        System.out.printf("tune on MovieLens: held-out RMSE %.4f with %s%n", model.finalTestRmse(),
+                model.hyperParameters());
+        assertTrue(model.finalTestRmse() <= 0.858, "tuned held-out RMSE " + model.finalTestRmse()
+                + " > 0.858 (LIBMF's best of 12: 0.872)");
     }
 
     @Test

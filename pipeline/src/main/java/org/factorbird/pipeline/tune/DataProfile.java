@@ -71,7 +71,9 @@ public record DataProfile(long ratings, long rows, long columns, double mean, do
                     1 << 16)) {
                 int len = 0;
                 int b;
+                long consumed = 0; // bytes of the lines read, terminators included
                 while ((b = in.read()) >= 0) {
+                    consumed++;
                     if (b != '\n') {
                         if (len < line.length) {
                             line[len++] = (byte) b;
@@ -98,8 +100,10 @@ public record DataProfile(long ratings, long rows, long columns, double mean, do
                     rows.indexOf(parser.row);
                     cols.indexOf(parser.col);
                 }
+                // plain files: exactly the lines' bytes; compressed ones: what the decompressor took (read ahead
+                // by at most a buffer, which matters only for files that small)
+                bytesRead += decompressor == null ? consumed : raw.count;
             }
-            bytesRead += raw.count;
         }
         if (n == 0) {
             throw new IOException("no valid rating line in the head of " + input);
