@@ -154,7 +154,9 @@ class GridSearchITCase {
             run(TrainConfig.grid(Configuration.fromMap(m), 300L + parallelism));
             ModelFile model = model(out);
             assertEquals(expectedHeldOut, model.counts().testRatings(), "parallelism " + parallelism);
-            assertEquals(lines - expectedHeldOut, model.counts().trainRatings());
+            // an explicit grid sets 5% of the training input aside for validation
+            assertEquals(lines - expectedHeldOut, model.counts().trainRatings() + model.counts().validationRatings());
+            assertTrue(model.counts().validationRatings() > 0.04 * lines, "" + model.counts());
             best = Math.min(best, model.finalTestRmse());
         }
         System.out.printf("planted, --holdout 0.1: best held-out RMSE %.4f = %.3f x sigma%n", best, best / SIGMA);
