@@ -12,7 +12,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.model.GridFile;
 import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
+import org.factorbird.pipeline.report.Report;
 
 /**
  * What a run tells its user: progress lines (printed by subtask 0 only, the numbers are global), the malformed
@@ -70,14 +73,21 @@ final class RunReport {
         }
     }
 
-    /** model.json of the best model, and for a grid grid.json, the ranking and with --keep-all every model.json. */
+    /**
+     * model.json of the best model, report.html and metrics.csv, and for a grid grid.json, the ranking and with
+     * --keep-all every model.json.
+     */
     void finished(Summary summary, int best) throws IOException {
         if (!leader) {
             return;
         }
-        Json.write(new Path(cfg.output, "model.json"), summary.modelFile(cfg, best));
+        ModelFile model = summary.modelFile(cfg, best);
+        GridFile grid = cfg.grid ? summary.gridFile(cfg) : null;
+        Json.write(new Path(cfg.output, "model.json"), model);
+        // the pictures of the run, from the same records (factorbird report rebuilds them from the JSON)
+        Report.write(cfg.output, model, grid);
         if (cfg.grid) {
-            Json.write(new Path(cfg.output, "grid.json"), summary.gridFile(cfg));
+            Json.write(new Path(cfg.output, "grid.json"), grid);
             progress("grid of " + cfg.models.size() + " models, best first:\n" + summary.table(cfg).stripTrailing());
             if (cfg.keepAll) {
                 for (int m = 0; m < cfg.models.size(); m++) {
