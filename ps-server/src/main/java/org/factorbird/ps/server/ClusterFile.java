@@ -38,7 +38,7 @@ final class ClusterFile {
 
     /** The top-level settings a cluster file may hold (besides {@code servers}). */
     static final Set<String> SETTINGS = Set.of("cluster-id", "bind", "rank", "heap", "stats-interval", "log-dir",
-            "pid-dir", "auth-secret-file", "tls-keystore", "tls-password-file", "log4j");
+            "pid-dir", "auth-secret-file", "tls-keystore", "tls-password-file", "log4j", "metrics-port");
 
     /** One server of the file. */
     static final class Server {

@@ -100,6 +100,17 @@ public final class PsCluster {
         if (!rank.isEmpty()) {
             cmd.addAll(List.of("--rank", rank));
         }
+        String metrics = setting("metrics-port", "");
+        if (!metrics.isEmpty()) {
+            // shard s serves its metrics on the base port + s, so servers sharing a host do not collide
+            int base;
+            try {
+                base = Integer.parseInt(metrics);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("metrics-port must be a port number but was '" + metrics + "'");
+            }
+            cmd.addAll(List.of("--metrics-port", String.valueOf(base + s.shard)));
+        }
         return cmd;
     }
 

@@ -36,9 +36,12 @@ public final class PsServer implements AutoCloseable {
 
     /** Every accepted connection, closed explicitly by {@link #close}. */
     private final ChannelGroup connections;
+    /** The Prometheus endpoint, or null without --metrics-port. */
+    private final PsMetrics metrics;
 
     private PsServer(EventLoopGroup group, Channel serverChannel, ShardState state, String address,
-            ChannelGroup connections) {
+            ChannelGroup connections, PsMetrics metrics) {
+        this.metrics = metrics;
         this.group = group;
         this.connections = connections;
         this.serverChannel = serverChannel;
@@ -73,6 +76,13 @@ public final class PsServer implements AutoCloseable {
         private int statsIntervalSeconds = 0;
         private byte[] secret;
         private io.netty.handler.ssl.SslContext tls;
+        private int metricsPort = -1;
+
+        /** Serves Prometheus metrics on this port of the bind address (0: a free one; -1, the default: none). */
+        public Builder metricsPort(int p) {
+            this.metricsPort = p;
+            return this;
+        }
 
         public Builder bind(String host) {
             this.bind = host;
@@ -152,6 +162,10 @@ public final class PsServer implements AutoCloseable {
             throw new IllegalArgumentException("cluster id must be at most " + Protocol.MAX_CLUSTER_ID_BYTES
                     + " bytes");
         }
+        if (o.metricsPort < -1 || o.metricsPort > 65535) {
+            throw new IllegalArgumentException("metrics port must be in [0, 65535] (or -1: none) but was "
+                    + o.metricsPort);
+        }
         if (o.statsIntervalSeconds < 0) {
             throw new IllegalArgumentException("stats interval must be >= 0 s but was " + o.statsIntervalSeconds);
         }
@@ -161,12 +175,13 @@ public final class PsServer implements AutoCloseable {
                 o.secret);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ChannelGroup connections = new DefaultChannelGroup("ps-shard-" + shardIndex, GlobalEventExecutor.INSTANCE);
+        Channel ch = null;
         try {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new PsServerInitializer(state, o.tls, connections));
-            Channel ch = b.bind(o.bind, o.port).syncUninterruptibly().channel();
+            ch = b.bind(o.bind, o.port).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
             String address = bound.getHostString() + ":" + bound.getPort();
             LOG.info("parameter server shard {} of {} (cluster '{}') listening on {}", shardIndex, shardCount,
@@ -175,8 +190,17 @@ public final class PsServer implements AutoCloseable {
                 ch.eventLoop().scheduleAtFixedRate(new RateLogger(state, o.statsIntervalSeconds),
                         o.statsIntervalSeconds, o.statsIntervalSeconds, TimeUnit.SECONDS);
             }
-            return new PsServer(group, ch, state, address, connections);
+            PsMetrics metrics = null;
+            if (o.metricsPort >= 0) {
+                metrics = PsMetrics.start(o.bind, o.metricsPort, state, connections);
+                LOG.info("parameter server shard {}: Prometheus metrics on http://{}:{}/metrics", shardIndex, o.bind,
+                        metrics.port());
+            }
+            return new PsServer(group, ch, state, address, connections, metrics);
         } catch (RuntimeException e) {
+            if (ch != null) {
+                ch.close().syncUninterruptibly(); // bound, but the metrics port was not: free the port again
+            }
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw new IllegalStateException("cannot start parameter server shard " + shardIndex + " on "
                     + o.bind + ":" + o.port + ": " + e.getMessage(), e);
@@ -224,6 +248,11 @@ public final class PsServer implements AutoCloseable {
         return address;
     }
 
+    /** The port of the Prometheus endpoint, or -1 without one. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
     public int port() {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
@@ -238,7 +267,7 @@ public final class PsServer implements AutoCloseable {
         return onLoop(() -> tableBytes(state));
     }
 
-    private static long tableBytes(ShardState state) {
+    static long tableBytes(ShardState state) {
         return state.store == null ? 0L : (long) state.store.capacity() * 8L + 4L * state.store.values().length;
     }
 
@@ -264,6 +293,9 @@ public final class PsServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
         serverChannel.close().syncUninterruptibly();
         // Close every client connection first: shutting the event loop down alone left accepted sockets open
         // with nobody reading them, and clients waited a whole request timeout for replies that never came.

@@ -70,6 +70,11 @@ final class PsServerCommand implements Callable<Integer> {
             description = "Largest request or reply frame.")
     int maxFrameBytes;
 
+    @Option(names = "--metrics-port", paramLabel = "P", defaultValue = "-1", description = "Serve the server's "
+            + "counters (requests, keys, bytes, table size, connections, refusals) in Prometheus text format on "
+            + "http://BIND:P/metrics; 0 picks a free port, -1 serves none.")
+    int metricsPort;
+
     @Override
     public Integer call() throws InterruptedException {
         PsServer server;
@@ -79,7 +84,7 @@ final class PsServerCommand implements Callable<Integer> {
             }
             server = PsServer.builder().bind(bind).port(port).shard(shard, shards)
                     .requiredDim(rank == null ? 0 : rank + 1).maxFrameBytes(maxFrameBytes).clusterId(clusterId)
-                    .statsIntervalSeconds(statsInterval)
+                    .statsIntervalSeconds(statsInterval).metricsPort(metricsPort)
                     .secret(secretFile == null ? null : Auth.readSecret(secretFile))
                     .tls(keyStore == null ? null : Tls.server(keyStore,
                             passwordFile == null ? new char[0] : Tls.readPassword(passwordFile)))
@@ -92,7 +97,9 @@ final class PsServerCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }, "ps-server-shutdown"));
-        System.out.println("ps-server shard " + shard + "/" + shards + " listening on " + server.address());
+        System.out.println("ps-server shard " + shard + "/" + shards + " listening on " + server.address()
+                + (server.metricsPort() < 0 ? "" : "; metrics on http://" + bind + ":" + server.metricsPort()
+                        + "/metrics"));
         if (parentPid != null && parentPid > 0) {
             watchOwner(parentPid);
         }

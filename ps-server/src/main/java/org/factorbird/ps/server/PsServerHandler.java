@@ -76,6 +76,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
     }
 
     private void reject(ChannelHandlerContext ctx, long id, short code, String message) {
+        state.refused++;
         if (state.warnings.allow()) {
             LOG.warn("shard {}: refused request {} from {}: {}{}", state.shardIndex, id,
                     ctx.channel().remoteAddress(), message, state.warnings.suppressedNote());
@@ -256,6 +257,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (c instanceof ProtocolException || c instanceof TooLongFrameException) {
             // The byte stream cannot be re-synchronised: say why, then close this connection only.
+            state.refused++;
             short code = c instanceof ProtocolException ? ((ProtocolException) c).code() : Protocol.E_BAD_REQUEST;
             if (state.warnings.allow()) {
                 LOG.warn("shard {}: closing connection from {}: {}{}", state.shardIndex,

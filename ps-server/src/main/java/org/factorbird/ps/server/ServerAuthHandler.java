@@ -83,6 +83,7 @@ final class ServerAuthHandler extends ChannelInboundHandlerAdapter {
 
     /** Refuses an unauthenticated or failed connection: logged, answered with an ERROR, then closed. */
     static void refuse(ChannelHandlerContext ctx, ShardState state, long id, String message) {
+        state.refused++;
         if (state.warnings.allow()) {
             LOG.warn("shard {}: refused connection from {}: {}{}", state.shardIndex, ctx.channel().remoteAddress(),
                     message, state.warnings.suppressedNote());

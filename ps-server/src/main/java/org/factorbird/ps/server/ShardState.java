@@ -25,10 +25,13 @@ final class ShardState {
     /** Warnings about bad clients: a flood of garbage must not flood the log. */
     final WarningBudget warnings = new WarningBudget(20, 10_000);
 
-    long requests;
-    long keysServed;
-    long bytesIn;
-    long bytesOut;
+    // written by the event loop only; volatile so that a metrics scrape on another thread reads current values
+    volatile long requests;
+    volatile long keysServed;
+    volatile long bytesIn;
+    volatile long bytesOut;
+    /** Requests answered with an ERROR, and connections closed for a bad stream or a failed AUTH. */
+    volatile long refused;
 
     ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId, byte[] secret) {
         this.clusterId = clusterId;
