@@ -66,7 +66,7 @@ class CommandLinesTest {
         Run typo = run(new PsClusterCommand(), "status", "--config", file.toString());
         assertEquals(1, typo.code());
         assertEquals("ps-cluster: error: " + file + ":2: unknown setting 'stats-intreval' (servers, auth-secret-file, "
-                + "bind, cluster-id, heap, log-dir, log4j, pid-dir, rank, stats-interval, tls-keystore, "
+                + "bind, cluster-id, heap, log-dir, log4j, metrics-port, pid-dir, rank, stats-interval, tls-keystore, "
                 + "tls-password-file)\n", typo.err());
     }
 
