@@ -2,19 +2,21 @@
 # A local standalone Flink 2.3 session cluster built from Maven artifacts (the Flink distribution tarball is not
 # on Maven Central): 1 JobManager and N TaskManagers as separate JVMs, the web UI / REST API on --rest-port.
 #   scripts/flink-cluster.sh start [--dir DIR] [--taskmanagers N] [--slots S] [--rest-port P] [--rpc-port P]
-#                                  [--tm-memory SIZE] [--owner-pid PID]
+#                                  [--tm-memory SIZE] [--prometheus-port P|P1-P2] [--owner-pid PID]
 #   scripts/flink-cluster.sh stop [--dir DIR]
 #   scripts/flink-cluster.sh status [--dir DIR]
 # Defaults: DIR run/flink, 2 TaskManagers x 2 slots, REST 8081, RPC 6123, 1536m per TaskManager.
+# --prometheus-port: Flink's Prometheus reporter on each process (the first free port of the range), so the job's
+# metrics (factorbird_epoch, factorbird_trainRmse, ...) are scraped from http://HOST:PORT/metrics; default: off.
 # The classpath is jobs/target/lib (Flink, RocksDB, file systems, log4j: the 'provided' dependencies of jobs/).
 # To use an existing Flink installation instead, see README.md ("Running on a cluster").
 set -euo pipefail
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB="$HOME_DIR/jobs/target/lib"
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 CMD="${1:-}"; shift || true
 if [[ "$CMD" == "--help" || "$CMD" == "-h" || "$CMD" == "help" || -z "$CMD" ]]; then usage; exit 0; fi
-DIR="$HOME_DIR/run/flink"; TMS=2; SLOTS=2; REST=8081; RPC=6123; TM_MEMORY=1536m; OWNER=
+DIR="$HOME_DIR/run/flink"; TMS=2; SLOTS=2; REST=8081; RPC=6123; TM_MEMORY=1536m; OWNER=; PROM=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) DIR="$2"; shift 2 ;;
@@ -23,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     --rest-port) REST="$2"; shift 2 ;;
     --rpc-port) RPC="$2"; shift 2 ;;
     --tm-memory) TM_MEMORY="$2"; shift 2 ;;
+    --prometheus-port) PROM="$2"; shift 2 ;;
     --owner-pid) OWNER="$2"; shift 2 ;;   # stop the cluster once this process is gone (test suites)
     -h|--help) usage; exit 0 ;;
     *) echo "flink-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -59,6 +62,10 @@ case "$CMD" in
     mkdir -p "$DIR/conf" "$DIR/log" "$DIR/tmp" "$DIR/upload"
     sed -e "s|@RPC_PORT@|$RPC|g" -e "s|@REST_PORT@|$REST|g" -e "s|@SLOTS@|$SLOTS|g" -e "s|@DIR@|$DIR|g" \
         -e "s|@TM_MEMORY@|$TM_MEMORY|g" "$HOME_DIR/conf/flink-config.yaml" > "$DIR/conf/config.yaml"
+    if [[ -n "$PROM" ]]; then
+      printf '%s\n' "metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory" \
+        "metrics.reporter.prom.port: $PROM" >> "$DIR/conf/config.yaml"
+    fi
     cp "$HOME_DIR/conf/log4j-flink.properties" "$DIR/conf/log4j.properties"
     OPENS=$(sed -n 's/^env.java.opts.all: //p' "$DIR/conf/config.yaml")
     params() { java -cp "$LIB/*" org.apache.flink.runtime.util.bash.BashJavaUtils "$1" --configDir "$DIR/conf" \

@@ -15,7 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * Command line entry point: {@code factorbird train|grid|tune|recommend|predict|generate|estimate|field|report [options]}. The same class is the
+ * Command line entry point: {@code factorbird train|grid|tune|recommend|predict|generate|estimate|field|report|follow [options]}. The same class is the
  * job jar's main class, so {@code flink run factorbird-jobs.jar train ...} submits the training job to a cluster.
  *
  * <p>Errors end in one line on stderr ("factorbird: error: ...") and exit code 1; usage errors (an unknown
@@ -88,6 +88,7 @@ public final class Factorbird implements Runnable {
         cl.addSubcommand(new EstimateCommand());
         cl.addSubcommand(new FieldCommand());
         cl.addSubcommand(new ReportCommand(fs));
+        cl.addSubcommand(new FollowCommand(out, fs));
         cl.addSubcommand("help", new CommandLine.HelpCommand());
         return failures == null ? Cli.configure(cl, out, err) : Cli.configure(cl, out, err, failures);
     }

@@ -254,7 +254,7 @@ final class TrainCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             JobRunner.execute(env, "factorbird train " + cfg.input);
             if (local) {
-                summarize(cfg, (System.nanoTime() - t0) / 1e9);
+                RunSummary.print(out, cfg.output, (System.nanoTime() - t0) / 1e9, cfg.rankingK);
             }
         } finally {
             embedded.forEach(PsServer::close);
@@ -309,37 +309,4 @@ final class TrainCommand implements Callable<Integer> {
         return m;
     }
 
-    private void summarize(TrainConfig cfg, double seconds) {
-        ModelFile model;
-        try {
-            model = Json.read(new Path(cfg.output, "model.json"), ModelFile.class);
-        } catch (IOException e) {
-            out.printf(Locale.ROOT, "finished in %.1f s; output in %s%n", seconds, cfg.output);
-            return;
-        }
-        EpochRecord last = model.lastEpoch();
-        String test = model.finalTestRmse() == null ? ""
-                : String.format(Locale.ROOT, "held-out RMSE %.6f, ", model.finalTestRmse());
-        Double ndcg = null;
-        for (EpochRecord e : model.epochs()) {
-            ndcg = e.ndcgAtK() != null ? e.ndcgAtK() : ndcg;
-        }
-        if (ndcg != null) {
-            test += String.format(Locale.ROOT, "NDCG@%d %.4f, ", cfg.rankingK, ndcg);
-        }
-        int epochs = last == null ? 0 : last.epoch();
-        out.printf(Locale.ROOT, "finished in %.1f s: %s%d epoch%s, rank %d; %s in %s%n", seconds, test, epochs,
-                epochs == 1 ? "" : "s", model.rank(), cfg.grid ? "best model" : "model", cfg.output);
-        if (model.phases() != null) {
-            // the slowest subtask's phases; the rest of the wall time is JVM and Flink start-up and waits for it
-            Map<String, Double> p = model.phases();
-            double known = p.values().stream().mapToDouble(Double::doubleValue).sum();
-            double barriers = p.getOrDefault("trainingBarrier", 0.0) + p.getOrDefault("evaluationBarrier", 0.0);
-            out.printf(Locale.ROOT, "time: start-up and other %.1f s, load %.1f s, training %.1f s, evaluation %.1f s, "
-                    + "barriers %.1f s, snapshots %.1f s, output %.1f s%n", Math.max(0, seconds - known),
-                    p.getOrDefault("load", 0.0) + p.getOrDefault("restore", 0.0), p.getOrDefault("training", 0.0),
-                    p.getOrDefault("evaluation", 0.0), barriers, p.getOrDefault("snapshots", 0.0),
-                    p.getOrDefault("output", 0.0));
-        }
-    }
 }

@@ -44,6 +44,48 @@ class ClusterIT {
         return data;
     }
 
+    /** The first of {@code n} consecutive ports that are free now. */
+    static int freePorts(int n) throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = freePort();
+            boolean free = base + n <= 65535;
+            for (int i = 1; i < n && free; i++) {
+                try (ServerSocket s = new ServerSocket(base + i)) {
+                    free = true;
+                } catch (IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new IOException("no " + n + " consecutive free ports");
+    }
+
+    /** The body of {@code GET http://127.0.0.1:PORT/metrics}, or "" when nothing answers there. */
+    static String scrape(int port) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : "";
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    /** The value of the sample {@code name{...}} in a Prometheus text page, or NaN. */
+    static double sample(String page, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.eE+-]+)$")
+                .matcher(page);
+        return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
@@ -100,18 +142,23 @@ class ClusterIT {
         final Path psLogs;
         /** Where the training operator looks for pause requests ({@link TrainHooks#PAUSE_DIR_ENV}). */
         final Path pauseDir;
+        /** Prometheus endpoints: the PS shards' (base, base + 1) and the Flink processes' (a range of 3). */
+        final int psMetrics;
+        final int flinkMetrics;
 
         Clusters(Path tmp, String clusterId) throws IOException {
             pauseDir = Files.createDirectories(tmp.resolve("pause"));
             rest = freePort();
             ps0 = freePort();
             ps1 = freePort();
+            psMetrics = freePorts(2);
+            flinkMetrics = freePorts(3);
             flinkDir = tmp.resolve("flink");
             psRun = tmp.resolve("ps-run");
             psLogs = tmp.resolve("ps-logs");
             psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
             Files.writeString(psConf, String.join("\n", "cluster-id: " + clusterId, "heap: 256m",
-                    "stats-interval: 1", "log-dir: " + psLogs, "pid-dir: " + psRun,
+                    "stats-interval: 1", "metrics-port: " + psMetrics, "log-dir: " + psLogs, "pid-dir: " + psRun,
                     "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
                     "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
                     "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
@@ -122,7 +169,7 @@ class ClusterIT {
             script(Map.of(TrainHooks.PAUSE_DIR_ENV, pauseDir.toString()), "flink-cluster.sh", "start", "--dir",
                     flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
                     "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(freePort()), "--tm-memory",
-                    "1280m", "--owner-pid", owner);
+                    "1280m", "--prometheus-port", flinkMetrics + "-" + (flinkMetrics + 2), "--owner-pid", owner);
             startPs();
         }
 
@@ -174,8 +221,20 @@ class ClusterIT {
                     .redirectOutput(tmp.resolve("submit.log").toFile()).start();
             try {
                 awaitFile(c.pauseDir.resolve("paused-at-6"), submit);
+                // metrics where operators look, during the run: the job's on a TaskManager, the PS shard's counters
+                String flinkPage = "";
+                for (int port = c.flinkMetrics; port < c.flinkMetrics + 3; port++) {
+                    flinkPage += scrape(port);
+                }
+                assertEquals(6.0, sample(flinkPage, "flink_taskmanager_job_task_operator_factorbird_epoch"),
+                        "the job's epoch gauge scraped from a TaskManager:\n" + flinkPage.lines()
+                                .filter(l -> l.contains("factorbird")).limit(20).toList());
+                String ps0At6 = scrape(c.psMetrics);
                 // kill -9 of PS shard 1 right after the snapshot of epoch 6; the cluster script brings it back
                 // (empty), then the job goes on and fails at its first request to the shard
+                double requestsAt6 = sample(ps0At6, "factorbird_ps_requests_total");
+                double bytesAt6 = sample(ps0At6, "factorbird_ps_received_bytes_total");
+                assertTrue(requestsAt6 > 0 && bytesAt6 > 0, ps0At6);
                 ProcessHandle shard1 = ProcessHandle.of(pidOf(c.psRun.resolve("ps-1.pid"))).orElseThrow();
                 shard1.destroyForcibly();
                 shard1.onExit().get(10, TimeUnit.SECONDS);
@@ -184,6 +243,10 @@ class ClusterIT {
                 // kill -9 of the TaskManager running subtask 0 right after epoch 15 (the hook wrote its pid): the
                 // job restarts on the other one
                 awaitFile(c.pauseDir.resolve("paused-at-15"), submit);
+                String ps0At15 = scrape(c.psMetrics);
+                assertTrue(sample(ps0At15, "factorbird_ps_requests_total") > requestsAt6
+                        && sample(ps0At15, "factorbird_ps_received_bytes_total") > bytesAt6,
+                        "PS shard 0's counters grow between epochs 6 and 15:\n" + ps0At6 + "\n" + ps0At15);
                 long victim = pidOf(c.pauseDir.resolve("paused-at-15"));
                 assertTrue(victim == pidOf(flinkDir.resolve("taskmanager-1.pid"))
                         || victim == pidOf(flinkDir.resolve("taskmanager-2.pid")), "subtask 0 ran in pid " + victim);
