@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Submits the Factorbird job jar to any running Flink cluster through its REST API and waits for the result.
+# Submits the Factorbird job jar to any running Flink cluster through its REST API and follows it: a line per
+# epoch while it runs, then the summary a local run prints (held-out RMSE, model path, grid ranking, report).
 #   scripts/submit.sh --rest HOST:PORT [--parallelism P] [--jar JAR] [--detach] -- train --input ... --ps ...
 # The arguments after -- are those of scripts/factorbird (train or grid); --ps is required on a cluster.
+# Relative local paths are made absolute (the cluster resolves paths in its own working directory), with a note.
 # Exit code: 0 when the job finished, 1 when it failed (one line with the reason), 2 on usage errors.
 set -euo pipefail
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JAR="$HOME_DIR/jobs/target/factorbird-jobs.jar"
-usage() { sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 REST=""; PARALLELISM=""; DETACH=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -23,18 +25,25 @@ done
 [[ -n "$REST" && $# -gt 0 ]] || { echo "submit: usage: submit.sh --rest HOST:PORT [--parallelism P] -- train ..." >&2; exit 2; }
 [[ -f "$JAR" ]] || { echo "submit: no job jar at $JAR (run mvn -B -DskipTests package)" >&2; exit 2; }
 BASE="http://$REST"
-# paths are resolved where the job runs (the JobManager and TaskManagers), not here: warn about relative ones
+# paths are resolved where the job runs (the JobManager and TaskManagers), not here: relative ones become absolute
+ARGV=()
+OUTPUT=""
 prev=""
 for a in "$@"; do
   case "$prev" in
-    --input|--test|--output|--snapshot-dir|--resume|--model|--exclude|--rows)
+    --input|--test|--output|--snapshot-dir|--resume|--model|--exclude|--rows|--ps-auth-secret-file|--ps-tls-truststore|--ps-tls-password-file)
       if [[ "$a" != /* && "$a" != *://* ]]; then
-        echo "submit: warning: $prev $a is a relative path: the cluster resolves it in its own working" \
-          "directory; give an absolute path or a URI (file:///..., hdfs://..., s3://...)" >&2
-      fi ;;
+        abs="$(realpath -m -- "$a")"
+        echo "submit: note: $prev $a is relative; passing $abs (the cluster must see this path: a local cluster," \
+          "a shared mount, or give a URI such as hdfs://... or s3://...)" >&2
+        a="$abs"
+      fi
+      [[ "$prev" == --output ]] && OUTPUT="$a" ;;
   esac
+  ARGV+=("$a")
   prev="$a"
 done
+set -- "${ARGV[@]}"
 
 json_field() { # name: the field "name" of the JSON object on stdin (empty when absent), through a JSON parser:
   # jq when installed (no JVM start per poll), else the project's own 'factorbird field'
@@ -66,14 +75,5 @@ if [[ -z "$JOB" ]]; then
 fi
 echo "submitted job $JOB to $BASE"
 [[ $DETACH -eq 1 ]] && exit 0
-while true; do
-  STATE=$(curl -s "$BASE/jobs/$JOB" | json_field state)
-  case "$STATE" in
-    FINISHED) echo "job $JOB finished"; exit 0 ;;
-    FAILED|CANCELED)
-      ROOT=$(curl -s "$BASE/jobs/$JOB/exceptions" | json_field root-exception | head -1 | head -c 400)
-      echo "submit: error: job $JOB $STATE: $ROOT" >&2
-      exit 1 ;;
-    *) sleep 1 ;;
-  esac
-done
+# progress lines from the job's metrics over the REST API, then the summary read from --output
+"$HOME_DIR/scripts/factorbird" follow --rest "$REST" --job "$JOB" ${OUTPUT:+--output "$OUTPUT"}

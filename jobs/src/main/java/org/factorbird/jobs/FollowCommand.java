@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -27,8 +26,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code factorbird follow --rest HOST:PORT --job ID [--output OUT]}: what {@code submit.sh} runs after it submitted
- * a job. Polls the Flink REST API: one line per epoch from the training operator's {@code factorbird} metrics while
- * the job runs, then, once it has finished, the summary a local run prints (read from OUT); a failed or cancelled
+ * a job. Polls the Flink REST API: one line per epoch from the training operator's {@code factorbird.epochLines}
+ * gauge while the job runs (it keeps the last epochs' lines, so none is missed between polls), then, once it has finished, the summary a local run prints (read from OUT); a failed or cancelled
  * job ends in one line with its root exception and exit code 1.
  */
 @Command(name = "follow", description = "Follows a submitted training job over the Flink REST API: a progress line "
@@ -50,9 +49,6 @@ final class FollowCommand implements Callable<Integer> {
     @Option(names = "--poll-ms", paramLabel = "MS", defaultValue = "1000", description = "Milliseconds between polls.")
     long pollMs;
 
-    /** Gauges of the training operator ({@code TrainMetrics}) printed per epoch, by their last name. */
-    static final List<String> GAUGES = List.of("epoch", "trainRmse", "testRmse", "ratingsPerSecond", "psBytesPerEpoch");
-
     private final PrintStream out;
     private final Map<String, String> fileSystemKeys;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -70,7 +66,7 @@ final class FollowCommand implements Callable<Integer> {
         }
         String base = "http://" + rest;
         long t0 = System.nanoTime();
-        double lastEpoch = 0;
+        int lastEpoch = 0;
         boolean announced = false;
         while (true) {
             JsonNode status = get(base + "/jobs/" + job);
@@ -90,15 +86,15 @@ final class FollowCommand implements Callable<Integer> {
                     throw new Cli.Failure("job " + job + " " + state + ": " + first, Cli.FAILED);
                 }
                 default -> {
-                    Map<String, Double> m = trainingGauges(base, status);
-                    double epoch = m.getOrDefault("epoch", 0.0);
-                    if (epoch > lastEpoch) {
-                        lastEpoch = epoch;
-                        out.println(String.format(Locale.ROOT, "epoch %.0f  train-rmse %.4f  test-rmse %.4f  %.2fM "
-                                + "ratings/s  ps %.1f MB", epoch, m.getOrDefault("trainRmse", Double.NaN),
-                                m.getOrDefault("testRmse", Double.NaN), m.getOrDefault("ratingsPerSecond", 0.0) / 1e6,
-                                m.getOrDefault("psBytesPerEpoch", 0.0) / 1e6));
-                    } else if (!announced && "RUNNING".equals(state)) {
+                    for (String line : epochLines(base, status)) {
+                        int tab = line.indexOf('\t');
+                        int epoch = tab > 0 ? Integer.parseInt(line.substring(0, tab)) : 0;
+                        if (epoch > lastEpoch) {
+                            lastEpoch = epoch;
+                            out.println(line.substring(tab + 1));
+                        }
+                    }
+                    if (lastEpoch == 0 && !announced && "RUNNING".equals(state)) {
                         announced = true;
                         out.println("job " + job + " running: loading its input (a line per epoch follows)");
                     }
@@ -108,30 +104,34 @@ final class FollowCommand implements Callable<Integer> {
         }
     }
 
-    /** The training operator's gauges (max over subtasks: every subtask reports the same global numbers). */
-    private Map<String, Double> trainingGauges(String base, JsonNode status) {
-        Map<String, Double> out = new java.util.HashMap<>();
-        for (JsonNode v : status.path("vertices")) {
-            String url = base + "/jobs/" + job + "/vertices/" + v.path("id").asText() + "/subtasks/metrics";
-            List<String> ids = new ArrayList<>();
-            for (JsonNode m : get(url)) {
-                String id = m.path("id").asText();
-                for (String g : GAUGES) {
-                    if (id.endsWith(".factorbird." + g)) {
-                        ids.add(id);
+    /**
+     * The training operator's {@code factorbird.epochLines} gauge of subtask 0 (the numbers are global): its last
+     * epochs' progress lines, "epoch TAB line" each; empty before the first epoch.
+     */
+    private List<String> epochLines(String base, JsonNode status) {
+        if (linesUrl == null) {
+            for (JsonNode v : status.path("vertices")) {
+                String url = base + "/jobs/" + job + "/vertices/" + v.path("id").asText() + "/subtasks/0/metrics";
+                for (JsonNode m : get(url)) {
+                    String id = m.path("id").asText();
+                    if (id.endsWith(".factorbird.epochLines")) {
+                        linesUrl = url + "?get=" + URLEncoder.encode(id, StandardCharsets.UTF_8);
                     }
                 }
             }
-            if (ids.isEmpty()) {
-                continue;
-            }
-            for (JsonNode m : get(url + "?get=" + URLEncoder.encode(String.join(",", ids), StandardCharsets.UTF_8))) {
-                String id = m.path("id").asText();
-                out.put(id.substring(id.lastIndexOf('.') + 1), m.path("max").asDouble(Double.NaN));
+            if (linesUrl == null) {
+                return List.of(); // not deployed yet, or still loading
             }
         }
-        return out;
+        List<String> lines = new ArrayList<>();
+        for (JsonNode m : get(linesUrl)) {
+            m.path("value").asText("").lines().filter(l -> !l.isBlank()).forEach(lines::add);
+        }
+        return lines;
     }
+
+    /** Where subtask 0's epochLines gauge is read, once found. */
+    private String linesUrl;
 
     private JsonNode get(String url) {
         try {

@@ -307,7 +307,15 @@ class ClusterIT {
                     "--output", out.toString(), "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
                     "--ps-cluster-id", "it-cluster", "--rank", "10", "--epochs", "20", "--lambda", "0.02");
             assertTrue(submitted.contains("finished"), submitted);
+            // submit.sh follows the job: a progress line for every epoch, then the local run's summary
+            for (int e = 1; e <= 20; e++) {
+                assertTrue(submitted.contains("epoch " + e + "/20  train-rmse"), "no line for epoch " + e + ":\n"
+                        + submitted);
+            }
             double rmse = checkOutput(out, data);
+            assertTrue(submitted.contains(String.format(java.util.Locale.ROOT, "held-out RMSE %.6f", rmse)),
+                    "the summary's held-out RMSE is model.json's " + rmse + ":\n" + submitted);
+            assertTrue(submitted.contains("report: " + out + "/report.html"), submitted);
             System.out.printf("Flink cluster (1 JM + 2 TM processes), 2 PS processes: held-out RMSE %.4f = %.3f x "
                     + "sigma%n", rmse, rmse / SIGMA);
             assertTrue(rmse <= 1.10 * SIGMA, "held-out RMSE " + rmse);
@@ -322,12 +330,15 @@ class ClusterIT {
             assertTrue(psLog.matches("(?s).*shard 0: [0-9]+ requests/s, [0-9]+ keys/s, in [0-9.]+ MB/s.*"), psLog);
 
             // a job naming another PS cluster is refused with one line
+            // (with a relative --output, made absolute from the working directory, with a note)
             Process wrong = new ProcessBuilder(HOME.resolve("scripts/submit.sh").toString(), "--rest",
                     "localhost:" + rest, "--", "train", "--input", data.resolve("train").toString(), "--output",
-                    tmp.resolve("out2").toString(), "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
-                    "--ps-cluster-id", "another").redirectErrorStream(true).start();
+                    "out2", "--ps", "127.0.0.1:" + ps0 + ",127.0.0.1:" + ps1,
+                    "--ps-cluster-id", "another").directory(tmp.toFile()).redirectErrorStream(true).start();
             assertTrue(wrong.waitFor(120, TimeUnit.SECONDS));
             String msg = new String(wrong.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(msg.contains("submit: note: --output out2 is relative; passing " + tmp.toRealPath()
+                    .resolve("out2")), msg);
             assertEquals(1, wrong.exitValue(), msg);
             assertTrue(msg.contains("belongs to cluster 'it-cluster', the client expects cluster 'another'"), msg);
         } finally {

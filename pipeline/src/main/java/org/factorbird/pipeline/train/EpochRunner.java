@@ -140,7 +140,9 @@ final class EpochRunner {
                 snapshots.commit(epoch, models);
                 lastSnapshot = epoch;
             }
-            metrics.epochDone(epoch, summary.last(summary.best()), psRequests, psBytes);
+            int lead = summary.best();
+            metrics.epochDone(epoch, summary.last(lead), psRequests, psBytes,
+                    summary.last(lead).line(cfg.epochs, models.count > 1 ? "model " + lead + " (best) " : ""));
             if (report.leader()) {
                 TrainHooks.epochDone(epoch);
             }

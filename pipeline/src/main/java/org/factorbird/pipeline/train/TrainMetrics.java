@@ -6,7 +6,10 @@ import org.apache.flink.metrics.MetricGroup;
 
 /**
  * The operator's Flink metrics, group {@code factorbird}: gauges written by the task thread after every epoch and
- * read by the reporters. In a grid they follow the best model so far.
+ * read by the reporters. In a grid they follow the best model so far. {@code epochLines} (a string: reporters that
+ * take numbers only skip it) holds the progress lines of the last {@link #KEPT_LINES} epochs ("epoch TAB line"
+ * each, newline-separated), so that a client
+ * polling the REST API ({@code factorbird follow}) prints every epoch even when several pass between two polls.
  */
 final class TrainMetrics {
 
@@ -18,6 +21,11 @@ final class TrainMetrics {
     private volatile long psBytes;
     private volatile long psRequests;
     private volatile double ndcg = Double.NaN;
+    private volatile String epochLines = "";
+    private final java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
+
+    /** Epoch lines the {@code epochLines} gauge keeps. */
+    static final int KEPT_LINES = 200;
 
     TrainMetrics(MetricGroup operatorGroup) {
         MetricGroup g = operatorGroup.addGroup("factorbird");
@@ -29,13 +37,20 @@ final class TrainMetrics {
         g.gauge("psBytesPerEpoch", () -> psBytes);
         g.gauge("psRequestsPerEpoch", () -> psRequests);
         g.gauge("ndcg", () -> ndcg);
+        g.gauge("epochLines", () -> epochLines);
     }
 
     void loaded(long skipped) {
         skippedLines = skipped;
     }
 
-    void epochDone(int e, EpochMetrics lead, double[] requests, double[] bytes) {
+    /** Records epoch {@code e}; {@code line} is its progress line (the best model's in a grid). */
+    void epochDone(int e, EpochMetrics lead, double[] requests, double[] bytes, String line) {
+        lines.addLast(e + "\t" + line); // the epoch first: a reader prints each epoch once
+        if (lines.size() > KEPT_LINES) {
+            lines.removeFirst();
+        }
+        epochLines = String.join("\n", lines);
         epoch = e;
         ratingsPerSecond = lead.ratingsPerSecond;
         trainRmse = lead.trainRmse();
