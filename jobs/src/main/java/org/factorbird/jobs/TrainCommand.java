@@ -25,6 +25,7 @@ import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.Json;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.model.ModelFile.HyperParameters;
+import org.factorbird.pipeline.train.Snapshots;
 import org.factorbird.pipeline.tune.DataProfile;
 import org.factorbird.pipeline.tune.SearchSpace;
 import org.factorbird.ps.PsClient;
@@ -218,6 +219,53 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * --resume: the snapshot's layout is checked here, before any data is read, and --epochs is settled: with
+     * --more-epochs N the run trains N epochs beyond the snapshot's; --epochs counts all of them, so a run whose
+     * --epochs the snapshot has already reached is refused rather than doing nothing.
+     */
+    private TrainConfig checkResume(TrainConfig cfg, Configuration conf) {
+        int more = conf.get(FactorbirdOptions.MORE_EPOCHS);
+        if (more < 0) {
+            throw new Cli.Failure("--more-epochs must be >= 0 but was " + more, Cli.USAGE);
+        }
+        if (cfg.resume == null) {
+            if (more > 0) {
+                throw new Cli.Failure("--more-epochs needs --resume DIR (the snapshot to go on from)", Cli.USAGE);
+            }
+            return cfg;
+        }
+        Snapshots.Manifest snap;
+        try {
+            snap = Snapshots.latest(cfg.resume);
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot read the snapshots in --resume " + cfg.resume + ": " + e.getMessage(),
+                    Cli.FAILED);
+        }
+        if (snap == null) {
+            throw new Cli.Failure("--resume " + cfg.resume + " holds no complete snapshot", Cli.USAGE);
+        }
+        if (snap.width != cfg.width()) {
+            throw new Cli.Failure("the snapshot in " + snap.dir + " holds " + snap.width + " floats per id, this "
+                    + "run's models need " + cfg.width() + " (same ranks, schedules and grid as the run that wrote "
+                    + "it?)", Cli.USAGE);
+        }
+        if (more > 0) {
+            conf.set(FactorbirdOptions.EPOCHS, snap.epoch + more);
+            out.printf(Locale.ROOT, "resuming after epoch %d of %s: %d more epochs, to epoch %d%n", snap.epoch,
+                    cfg.resume, more, snap.epoch + more);
+            TrainConfig moved = grid ? TrainConfig.grid(conf, cfg.runId) : TrainConfig.from(conf, cfg.runId);
+            return moved.psServers.equals(cfg.psServers) ? moved : moved.withPsServers(cfg.psServers, conf);
+        }
+        if (cfg.epochs <= snap.epoch) {
+            throw new Cli.Failure("--epochs " + cfg.epochs + " counts every epoch, and the snapshot in " + snap.dir
+                    + " is already after epoch " + snap.epoch + ": give --epochs above " + snap.epoch
+                    + ", or --more-epochs N", Cli.USAGE);
+        }
+        out.printf(Locale.ROOT, "resuming after epoch %d of %s, to epoch %d%n", snap.epoch, cfg.resume, cfg.epochs);
+        return cfg;
+    }
+
     /** Lines of the input that tune reads to profile the data. */
     static final int PROFILE_LINES = 1_000_000;
 
@@ -236,6 +284,7 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.test != null) {
             JobRunner.checkInput(cfg.test, "--test");
         }
+        cfg = checkResume(cfg, conf);
         if (checkOutput) {
             JobRunner.checkOutput(cfg.output, cfg.overwrite);
         }

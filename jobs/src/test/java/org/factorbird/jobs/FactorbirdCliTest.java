@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.ConfigOption;
+import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.GridFile;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.FactorbirdOptions;
@@ -331,6 +332,33 @@ class FactorbirdCliTest {
                 model.hyperParameters());
         assertTrue(model.finalTestRmse() <= 0.858, "tuned held-out RMSE " + model.finalTestRmse()
                 + " > 0.858 (LIBMF's best of 12: 0.872)");
+    }
+
+    @Test
+    void resumeChecksTheLayoutFirstAndMoreEpochsCountsFromTheSnapshot() throws IOException {
+        Path data = tmp.resolve("rdata");
+        run("generate", "--output", data.toString(), "--rows", "200", "--cols", "100", "--ratings", "10000",
+                "--rank", "3", "--seed", "4");
+        String train = data.resolve("train").toString();
+        Path snaps = tmp.resolve("snaps");
+        run("train", "--input", train, "--output", tmp.resolve("first").toString(), "--epochs", "3", "--rank", "4",
+                "--snapshot-dir", snaps.toString());
+        assertEquals("the snapshot in " + snaps.toUri().toString().replace("file:///", "file:/") + "epoch-00003 holds 5 "
+                + "floats per id, this run's models need 4 (same ranks, schedules and grid as the run that wrote it?)",
+                error("train", "--input", train, "--output", tmp.resolve("x").toString(), "--rank", "3", "--resume",
+                        snaps.toString(), "--more-epochs", "2"));
+        assertEquals("--epochs 3 counts every epoch, and the snapshot in " + snaps.toUri().toString()
+                .replace("file:///", "file:/") + "epoch-00003 is already after epoch 3: give --epochs above 3, or "
+                + "--more-epochs N", error("train", "--input", train, "--output", tmp.resolve("x").toString(),
+                        "--rank", "4", "--resume", snaps.toString(), "--epochs", "3"));
+        assertEquals("--more-epochs needs --resume DIR (the snapshot to go on from)", error("train", "--input", train,
+                "--output", tmp.resolve("x").toString(), "--more-epochs", "2"));
+        String text = run("train", "--input", train, "--output", tmp.resolve("more").toString(), "--rank", "4",
+                "--resume", snaps.toString(), "--more-epochs", "2");
+        assertTrue(text.contains("resuming after epoch 3 of " + snaps + ": 2 more epochs, to epoch 5"), text);
+        ModelFile more = model(tmp.resolve("more"));
+        assertEquals(3, more.resumedFromEpoch());
+        assertEquals(List.of(4, 5), more.epochs().stream().map(EpochRecord::epoch).toList());
     }
 
     @Test

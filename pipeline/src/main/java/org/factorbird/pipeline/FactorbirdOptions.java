@@ -171,7 +171,13 @@ public final class FactorbirdOptions {
 
     public static final ConfigOption<String> RESUME = ConfigOptions.key("resume").stringType().noDefaultValue()
             .withDescription("Start from the newest complete snapshot in this directory (a --snapshot-dir of an "
-                    + "earlier run, finished or not): a warm start. The models must have the same layout.");
+                    + "earlier run, finished or not): a warm start. The models must have the same layout (checked "
+                    + "before any data is read). --epochs counts every epoch, the snapshot's included; or give "
+                    + "--more-epochs.");
+
+    public static final ConfigOption<Integer> MORE_EPOCHS = ConfigOptions.key("more-epochs").intType()
+            .defaultValue(0).withDescription("With --resume: train this many epochs beyond the snapshot's (instead "
+                    + "of --epochs, which counts all of them); 0: use --epochs.");
 
     public static final ConfigOption<Long> SEED = ConfigOptions.key("seed").longType().defaultValue(42L)
             .withDescription("Seed of initial values and shuffling.");

@@ -29,7 +29,7 @@ import org.apache.flink.core.fs.Path;
  * rows and columns belong to the same epoch boundary; subtask 0 writes the manifest after the next barrier, when
  * all files are complete. A directory without a manifest is never read.
  */
-final class Snapshots {
+public final class Snapshots {
 
     static final String MANIFEST = "_MANIFEST";
     private static final String FORMAT = "factorbird-snapshot-1";
@@ -40,10 +40,10 @@ final class Snapshots {
      * A complete snapshot: its directory, epoch and parameter width, and per model the epoch after which it stopped
      * training ({@code grid --prune halving}; 0 while it trains, an empty array for snapshots without that field).
      */
-    static final class Manifest {
-        final Path dir;
-        final int epoch;
-        final int width;
+    public static final class Manifest {
+        public final Path dir;
+        public final int epoch;
+        public final int width;
         final int[] stoppedAt;
 
         Manifest(Path dir, int epoch, int width, int[] stoppedAt) {
@@ -113,7 +113,7 @@ final class Snapshots {
     }
 
     /** The newest complete snapshot under {@code root}, or null when there is none. */
-    static Manifest latest(String root) throws IOException {
+    public static Manifest latest(String root) throws IOException {
         Path rootPath = new Path(root);
         FileSystem fs = rootPath.getFileSystem();
         if (!fs.exists(rootPath)) {
