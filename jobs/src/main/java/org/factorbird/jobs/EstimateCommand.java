@@ -8,6 +8,7 @@ import org.factorbird.pipeline.Estimate;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.HyperParams;
+import org.factorbird.pipeline.TimeEstimate;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Model.ArgSpec;
@@ -85,6 +86,9 @@ final class EstimateCommand implements Callable<Integer> {
             + "TaskManager.")
     int slots;
 
+    @Option(names = "--epochs", paramLabel = "E", description = "Epochs, for the time estimate.")
+    int epochs;
+
     @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch.")
     int batchRows;
 
@@ -122,6 +126,8 @@ final class EstimateCommand implements Callable<Integer> {
             long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()
                     : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
             spec.commandLine().getOut().println(e.report(slots, backend, rocksdb));
+            spec.commandLine().getOut().println("wall time:           " + new TimeEstimate(ratings, holdout, rank,
+                    models, adagrad, backend.equals("rocksdb"), parallelism, epochs));
         } catch (IllegalArgumentException e) {
             throw new Cli.Failure(e.getMessage(), Cli.USAGE);
         }

@@ -83,6 +83,8 @@ class FactorbirdCliTest {
         assertTrue(out.contains("per subtask:         66.6 MB of keyed state after loading (on disk)"), out);
         // 2 slots x 256 MiB of RocksDB memory, 2 x 66.6 MB of state
         assertTrue(out.contains("536.9 MB of RocksDB memory outside the heap, 133.2 MB of state on local disk"), out);
+        // 20 epochs (train's default) at parallelism 2 (train's default): see TimeEstimateTest for the arithmetic
+        assertTrue(out.contains("wall time:           about 4"), out);
         String[] shape = {"estimate", "--rows", "10", "--cols", "10", "--ratings", "50"};
         assertEquals("--slots must be >= 1 but was 0", error(concat(shape, "--slots", "0")));
         assertEquals("--state-backend must be 'heap' or 'rocksdb' but was 'disk'",
