@@ -14,19 +14,12 @@ import java.util.regex.Pattern;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.fs.FileSystem;
-import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.TrainConfig;
-import org.factorbird.pipeline.model.EpochRecord;
-import org.factorbird.pipeline.model.Json;
-import org.factorbird.pipeline.model.ModelFile;
-import org.factorbird.pipeline.model.ModelFile.HyperParameters;
 import org.factorbird.pipeline.train.Snapshots;
-import org.factorbird.pipeline.tune.DataProfile;
 import org.factorbird.pipeline.tune.SearchSpace;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.cli.Cli;
@@ -96,7 +89,7 @@ final class TrainCommand implements Callable<Integer> {
         return spec;
     }
 
-    private static final String BUDGET = "--budget-models";
+    static final String BUDGET = "--budget-models";
 
     private static OptionSpec option(ConfigOption<?> o) {
         String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
@@ -127,147 +120,13 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return mode == Mode.TUNE ? tune() : run(given(), true);
+        if (mode == Mode.TUNE) {
+            return new Tuning(out, fileSystemKeys, (m, options) -> new TrainCommand(m, out, fileSystemKeys)
+                    .run(options, false)).run(given(), spec.findOption(BUDGET).getValue());
+        }
+        return run(given(), true);
     }
 
-    /**
-     * tune: profiles the head of the input, searches the derived grid with halving on a validation split into
-     * OUT/search, then trains the winner on all training data into OUT and copies the search's grid.json there.
-     */
-    private int tune() {
-        Map<String, String> given = given();
-        String input = given.get(FactorbirdOptions.INPUT.key());
-        String output = given.get(FactorbirdOptions.OUTPUT.key());
-        if (input == null || output == null) {
-            throw new Cli.Failure("tune needs --input and --output", Cli.USAGE);
-        }
-        if (given.containsKey(FactorbirdOptions.IMPLICIT.key())) {
-            throw new Cli.Failure("tune searches explicit ratings by validation RMSE; for --implicit use grid with "
-                    + "--ranking-k", Cli.USAGE);
-        }
-        String budgetText = spec.findOption(BUDGET).getValue();
-        int budget;
-        try {
-            budget = budgetText == null ? SearchSpace.DEFAULT_BUDGET : Integer.parseInt(budgetText);
-        } catch (NumberFormatException e) {
-            throw new Cli.Failure(BUDGET + " has an invalid value '" + budgetText + "'", Cli.USAGE);
-        }
-        // the file systems first: the profile may read s3:// or hdfs://
-        JobRunner.environment(new Configuration(), fileSystemKeys);
-        JobRunner.checkInput(input, "--input");
-        JobRunner.checkOutput(output, Boolean.parseBoolean(given.getOrDefault(FactorbirdOptions.OVERWRITE.key(),
-                "false")));
-        DataProfile profile;
-        try {
-            profile = DataProfile.of(input, PROFILE_LINES);
-        } catch (IOException e) {
-            throw new Cli.Failure("cannot profile --input " + input + ": " + e.getMessage(), Cli.FAILED);
-        }
-        SearchSpace space;
-        try {
-            space = SearchSpace.derive(profile, budget, given);
-        } catch (IllegalArgumentException e) {
-            throw new Cli.Failure(e.getMessage(), Cli.USAGE);
-        }
-        out.println("tune: " + profile);
-        out.println("tune: searching " + space + " on a validation split, then refitting the winner on all "
-                + "training data");
-        Map<String, String> refit = new LinkedHashMap<>(given);
-        refit.putAll(space.options);
-        refit.remove(FactorbirdOptions.PRUNE.key());
-        refit.remove(FactorbirdOptions.PRUNE_EVERY.key());
-        refit.remove(FactorbirdOptions.KEEP.key());
-        String searchDir = new Path(output, "search").toString();
-        if (space.models > 1) {
-            Map<String, String> search = new LinkedHashMap<>(given);
-            search.putAll(space.options);
-            search.put(FactorbirdOptions.OUTPUT.key(), searchDir);
-            search.put(FactorbirdOptions.OVERWRITE.key(), "true"); // OUT was checked above
-            new TrainCommand(Mode.GRID, out, fileSystemKeys).run(search, false);
-            HyperParameters best;
-            try {
-                best = Json.read(new Path(searchDir, "model.json"), ModelFile.class).hyperParameters();
-            } catch (IOException e) {
-                throw new Cli.Failure("the search wrote no model.json in " + searchDir + ": " + e.getMessage(),
-                        Cli.FAILED);
-            }
-            refit.put(FactorbirdOptions.RANK.key(), String.valueOf(best.rank()));
-            refit.put(FactorbirdOptions.LEARNING_RATE.key(), String.valueOf(best.learningRate()));
-            refit.put(FactorbirdOptions.LAMBDA.key(), String.valueOf(best.lambda()));
-            refit.put(FactorbirdOptions.LAMBDA_BIAS.key(), String.valueOf(best.lambdaBias()));
-            refit.put(FactorbirdOptions.SCHEDULE.key(), best.schedule());
-            refit.put(FactorbirdOptions.DECAY.key(), String.valueOf(best.decay()));
-            refit.put(FactorbirdOptions.INIT_STD.key(), String.valueOf(best.initStd()));
-        }
-        refit.put(FactorbirdOptions.VALIDATION.key(), "0"); // the choice is made: train on everything
-        out.printf(Locale.ROOT, "tune: chose rank %s, learning rate %s, lambda %s; refitting on all training data%n",
-                refit.get(FactorbirdOptions.RANK.key()), refit.get(FactorbirdOptions.LEARNING_RATE.key()),
-                refit.get(FactorbirdOptions.LAMBDA.key()));
-        new TrainCommand(Mode.TRAIN, out, fileSystemKeys).run(refit, false);
-        try {
-            FileSystem fs = new Path(output).getFileSystem();
-            Path grid = new Path(searchDir, "grid.json");
-            if (fs.exists(grid)) {
-                try (java.io.InputStream in = fs.open(grid);
-                        java.io.OutputStream o = fs.create(new Path(output, "grid.json"), FileSystem.WriteMode.OVERWRITE)) {
-                    in.transferTo(o);
-                }
-            }
-        } catch (IOException e) {
-            throw new Cli.Failure("cannot copy grid.json into " + output + ": " + e.getMessage(), Cli.FAILED);
-        }
-        return 0;
-    }
-
-    /**
-     * --resume: the snapshot's layout is checked here, before any data is read, and --epochs is settled: with
-     * --more-epochs N the run trains N epochs beyond the snapshot's; --epochs counts all of them, so a run whose
-     * --epochs the snapshot has already reached is refused rather than doing nothing.
-     */
-    private TrainConfig checkResume(TrainConfig cfg, Configuration conf) {
-        int more = conf.get(FactorbirdOptions.MORE_EPOCHS);
-        if (more < 0) {
-            throw new Cli.Failure("--more-epochs must be >= 0 but was " + more, Cli.USAGE);
-        }
-        if (cfg.resume == null) {
-            if (more > 0) {
-                throw new Cli.Failure("--more-epochs needs --resume DIR (the snapshot to go on from)", Cli.USAGE);
-            }
-            return cfg;
-        }
-        Snapshots.Manifest snap;
-        try {
-            snap = Snapshots.latest(cfg.resume);
-        } catch (IOException e) {
-            throw new Cli.Failure("cannot read the snapshots in --resume " + cfg.resume + ": " + e.getMessage(),
-                    Cli.FAILED);
-        }
-        if (snap == null) {
-            throw new Cli.Failure("--resume " + cfg.resume + " holds no complete snapshot", Cli.USAGE);
-        }
-        if (snap.width != cfg.width()) {
-            throw new Cli.Failure("the snapshot in " + snap.dir + " holds " + snap.width + " floats per id, this "
-                    + "run's models need " + cfg.width() + " (same ranks, schedules and grid as the run that wrote "
-                    + "it?)", Cli.USAGE);
-        }
-        if (more > 0) {
-            conf.set(FactorbirdOptions.EPOCHS, snap.epoch + more);
-            out.printf(Locale.ROOT, "resuming after epoch %d of %s: %d more epochs, to epoch %d%n", snap.epoch,
-                    cfg.resume, more, snap.epoch + more);
-            TrainConfig moved = grid ? TrainConfig.grid(conf, cfg.runId) : TrainConfig.from(conf, cfg.runId);
-            return moved.psServers.equals(cfg.psServers) ? moved : moved.withPsServers(cfg.psServers, conf);
-        }
-        if (cfg.epochs <= snap.epoch) {
-            throw new Cli.Failure("--epochs " + cfg.epochs + " counts every epoch, and the snapshot in " + snap.dir
-                    + " is already after epoch " + snap.epoch + ": give --epochs above " + snap.epoch
-                    + ", or --more-epochs N", Cli.USAGE);
-        }
-        out.printf(Locale.ROOT, "resuming after epoch %d of %s, to epoch %d%n", snap.epoch, cfg.resume, cfg.epochs);
-        return cfg;
-    }
-
-    /** Lines of the input that tune reads to profile the data. */
-    static final int PROFILE_LINES = 1_000_000;
 
     /** Trains (one model or a grid) with the options {@code given}; {@code checkOutput}: refuse a used OUT. */
     private int run(Map<String, String> given, boolean checkOutput) {
@@ -358,4 +217,51 @@ final class TrainCommand implements Callable<Integer> {
         return m;
     }
 
+
+    /**
+     * --resume: the snapshot's layout is checked here, before any data is read, and --epochs is settled: with
+     * --more-epochs N the run trains N epochs beyond the snapshot's; --epochs counts all of them, so a run whose
+     * --epochs the snapshot has already reached is refused rather than doing nothing.
+     */
+    private TrainConfig checkResume(TrainConfig cfg, Configuration conf) {
+        int more = conf.get(FactorbirdOptions.MORE_EPOCHS);
+        if (more < 0) {
+            throw new Cli.Failure("--more-epochs must be >= 0 but was " + more, Cli.USAGE);
+        }
+        if (cfg.resume == null) {
+            if (more > 0) {
+                throw new Cli.Failure("--more-epochs needs --resume DIR (the snapshot to go on from)", Cli.USAGE);
+            }
+            return cfg;
+        }
+        Snapshots.Manifest snap;
+        try {
+            snap = Snapshots.latest(cfg.resume);
+        } catch (IOException e) {
+            throw new Cli.Failure("cannot read the snapshots in --resume " + cfg.resume + ": " + e.getMessage(),
+                    Cli.FAILED);
+        }
+        if (snap == null) {
+            throw new Cli.Failure("--resume " + cfg.resume + " holds no complete snapshot", Cli.USAGE);
+        }
+        if (snap.width != cfg.width()) {
+            throw new Cli.Failure("the snapshot in " + snap.dir + " holds " + snap.width + " floats per id, this "
+                    + "run's models need " + cfg.width() + " (same ranks, schedules and grid as the run that wrote "
+                    + "it?)", Cli.USAGE);
+        }
+        if (more > 0) {
+            conf.set(FactorbirdOptions.EPOCHS, snap.epoch + more);
+            out.printf(Locale.ROOT, "resuming after epoch %d of %s: %d more epochs, to epoch %d%n", snap.epoch,
+                    cfg.resume, more, snap.epoch + more);
+            TrainConfig moved = grid ? TrainConfig.grid(conf, cfg.runId) : TrainConfig.from(conf, cfg.runId);
+            return moved.psServers.equals(cfg.psServers) ? moved : moved.withPsServers(cfg.psServers, conf);
+        }
+        if (cfg.epochs <= snap.epoch) {
+            throw new Cli.Failure("--epochs " + cfg.epochs + " counts every epoch, and the snapshot in " + snap.dir
+                    + " is already after epoch " + snap.epoch + ": give --epochs above " + snap.epoch
+                    + ", or --more-epochs N", Cli.USAGE);
+        }
+        out.printf(Locale.ROOT, "resuming after epoch %d of %s, to epoch %d%n", snap.epoch, cfg.resume, cfg.epochs);
+        return cfg;
+    }
 }
