@@ -37,7 +37,7 @@ class FactorbirdCliTest {
     @TempDir
     Path tmp;
 
-    private static String run(String... args) {
+    static String run(String... args) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Factorbird.run(args, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
