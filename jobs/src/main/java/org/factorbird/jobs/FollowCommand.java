@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -18,6 +19,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.apache.flink.configuration.Configuration;
+import org.factorbird.pipeline.model.EpochRecord;
+import org.factorbird.pipeline.model.Json;
+import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Command;
@@ -73,9 +77,14 @@ final class FollowCommand implements Callable<Integer> {
             String state = status.path("state").asText("");
             switch (state) {
                 case "FINISHED" -> {
-                    out.println("job " + job + " finished");
                     if (output != null) {
                         JobRunner.environment(new Configuration(), fileSystemKeys); // OUT may be on s3:// or hdfs://
+                        // the epochs that ended after the last poll: their metrics are gone with the job, their
+                        // records are in model.json
+                        lastLines(lastEpoch);
+                    }
+                    out.println("job " + job + " finished");
+                    if (output != null) {
                         RunSummary.print(out, output, (System.nanoTime() - t0) / 1e9, 0);
                     }
                     return 0;
@@ -128,6 +137,41 @@ final class FollowCommand implements Callable<Integer> {
             m.path("value").asText("").lines().filter(l -> !l.isBlank()).forEach(lines::add);
         }
         return lines;
+    }
+
+    /** Prints, from OUT/model.json, the epochs after {@code printed} in the progress lines' format. */
+    private void lastLines(int printed) {
+        ModelFile model;
+        try {
+            model = Json.read(new org.apache.flink.core.fs.Path(output, "model.json"), ModelFile.class);
+        } catch (IOException e) {
+            return; // the summary says what is missing
+        }
+        int total = model.settings() == null ? 0 : model.settings().epochs();
+        for (EpochRecord e : model.epochs()) {
+            if (e.epoch() > printed) {
+                out.println(line(e, total));
+            }
+        }
+    }
+
+    /** An epoch record as the operator's progress line shows it. */
+    static String line(EpochRecord e, int epochs) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "epoch %d/%d  train-rmse %.4f", e.epoch(),
+                epochs, e.trainRmse() == null ? Double.NaN : e.trainRmse()));
+        if (e.validationRmse() != null) {
+            sb.append(String.format(Locale.ROOT, "  val-rmse %.4f", e.validationRmse()));
+        }
+        if (e.testRmse() != null) {
+            sb.append(String.format(Locale.ROOT, "  test-rmse %.4f  test-mae %.4f", e.testRmse(), e.testMae()));
+        }
+        if (e.ndcgAtK() != null) {
+            sb.append(String.format(Locale.ROOT, "  ndcg %.4f", e.ndcgAtK()));
+        }
+        long bytes = java.util.Arrays.stream(e.psBytesPerShard()).sum();
+        long requests = java.util.Arrays.stream(e.psRequestsPerShard()).sum();
+        return sb.append(String.format(Locale.ROOT, "  %.2fM ratings/s  %.2f s  ps %.1f MB %,d req",
+                e.ratingsPerSecond() / 1e6, e.seconds(), bytes / 1e6, requests)).toString();
     }
 
     /** Where subtask 0's epochLines gauge is read, once found. */
