@@ -8,6 +8,9 @@
 # Usage: scripts/bench-grid.sh   Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (10),
 #        PRUNE_EVERY (1), KEEP (0.25), SKIP_FULL=1 to leave out the full 64-model grid.
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-10}"

@@ -5,6 +5,9 @@
 # Usage: scripts/bench-recommend.sh [--runs N] [--exclude]   (--exclude: also exclude the training ratings)
 # Environment: BENCH_DIR (default /tmp/factorbird-bench), FACTORBIRD_HEAP (4g).
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 FB="$HOME_DIR/scripts/factorbird"

@@ -11,6 +11,9 @@
 # Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (3), FACTORBIRD_HEAP (6g), PS_PORT (7370).
 # Disk: ~19 bytes per rating of text plus ~13 bytes of RocksDB state (100M: ~3.3 GB).
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-3}"

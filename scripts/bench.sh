@@ -9,6 +9,9 @@
 # Usage: scripts/bench.sh [--runs N] [--skip-unbatched] [--rocksdb]
 # Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (10), FACTORBIRD_HEAP (4g).
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-10}"

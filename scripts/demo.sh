@@ -3,6 +3,9 @@
 # 0.3), train on it locally (embedded Flink + embedded 2-shard parameter server), and compare.
 # Usage: scripts/demo.sh [WORK_DIR]   (default: ./demo; removed and re-created)
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${1:-$HOME_DIR/demo}"
 SIGMA=0.3

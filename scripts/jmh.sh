@@ -4,6 +4,9 @@
 # Defaults: 1 fork, 3 warm-up and 5 measured iterations of 1 s. On a shared 2-core machine compare medians and
 # ratios within one run, not absolute numbers across runs.
 set -euo pipefail
+# shellcheck source=lib/help.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
+help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HOME_DIR"
 mvn -B -q -DskipTests install -pl ps-client,ps-server -am > /dev/null

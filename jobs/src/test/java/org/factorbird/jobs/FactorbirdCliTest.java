@@ -364,6 +364,23 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void everyScriptAnswersHelpWithItsUsageAndDoesNothingElse() throws Exception {
+        List<Path> scripts;
+        try (var files = Files.list(Paths.get("..", "scripts"))) {
+            scripts = files.filter(f -> Files.isRegularFile(f) && Files.isExecutable(f)).sorted().toList();
+        }
+        assertTrue(scripts.size() >= 11, "" + scripts);
+        for (Path script : scripts) {
+            Process p = new ProcessBuilder(script.toString(), "--help").redirectErrorStream(true).start();
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), script + " --help did not end");
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.exitValue(), script + " --help:\n" + out);
+            assertTrue(out.length() > 40 && !out.contains("unknown option") && !out.contains("error:"),
+                    script + " --help:\n" + out);
+        }
+    }
+
+    @Test
     void theProcessPrintsASingleErrorLineAndNoStackTrace() throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
