@@ -367,39 +367,36 @@ final class Batch {
         long valCount = 0;
         double sampleWeight = 0;
         for (int r = 0; r < rows; r++) {
+            float[] row = rowParams[r];
+            int ro = rowOff[r];
             for (int t = start[r]; t < split[r]; t++) {
-                if (validation != null && validation[t]) {
+                int co = colIdx[t] * w;
+                boolean isVal = validation != null && validation[t];
+                double[] into = isVal ? val : test;
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float p = SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m], md.rank[m]);
+                    if (clip) {
+                        p = Math.max(lo, Math.min(hi, p));
+                    }
+                    float e = values[t] - p;
+                    into[2 * m] += e * e;
+                    into[2 * m + 1] += Math.abs(e);
+                }
+                if (isVal) {
                     valCount++;
                 } else {
                     testCount++;
                 }
             }
             for (int t = split[r], end = start[r + 1]; t < end; t++) {
-                sampleWeight += weights == null ? 1f : weights[t];
-            }
-        }
-        // model by model, as in train: each model's sums in the same order, its slices in cache
-        for (int i = 0; i < md.liveCount; i++) {
-            int m = md.live[i];
-            int off = md.offset[m];
-            int coff = md.colOffset[m];
-            int rank = md.rank[m];
-            for (int r = 0; r < rows; r++) {
-                float[] row = rowParams[r];
-                int ro = rowOff[r] + off;
-                for (int t = start[r]; t < split[r]; t++) {
-                    float p = SgdKernel.predict(mu, row, ro, params, colIdx[t] * w + coff, rank);
-                    if (clip) {
-                        p = Math.max(lo, Math.min(hi, p));
-                    }
-                    float e = values[t] - p;
-                    double[] into = validation != null && validation[t] ? val : test;
-                    into[2 * m] += e * e;
-                    into[2 * m + 1] += Math.abs(e);
-                }
-                for (int t = split[r], end = start[r + 1]; t < end; t++) {
-                    float wt = weights == null ? 1f : weights[t];
-                    float e = values[t] - SgdKernel.predict(mu, row, ro, params, colIdx[t] * w + coff, rank);
+                int co = colIdx[t] * w;
+                float wt = weights == null ? 1f : weights[t];
+                sampleWeight += wt;
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float e = values[t] - SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m],
+                            md.rank[m]);
                     sample[m] += wt * e * e;
                 }
             }
