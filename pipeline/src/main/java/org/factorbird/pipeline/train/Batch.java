@@ -310,36 +310,29 @@ final class Batch {
         if (negatives != null) {
             return negatives.train(this, md, loss);
         }
+        int models = md.liveCount;
+        int[] live = md.live;
         int w = colWidth;
         double weightSum = 0;
-        for (int t = 0; t < ratings; t++) {
-            weightSum += weights == null ? 1f : weights[t];
-        }
-        // Model by model: the models of a grid are independent, so each one's steps in the batch's order give the
-        // same numbers whatever the interleaving, and one model's slices of the batch's rows and columns stay in
-        // cache instead of every rating sweeping all models' floats (a grid's cost per model is memory traffic).
-        for (int i = 0, models = md.liveCount; i < models; i++) {
-            int m = md.live[i];
-            int off = md.offset[m];
-            int coff = md.colOffset[m];
-            int rank = md.rank[m];
-            float eta = md.eta[m];
-            float lambda = md.lambda[m];
-            float lambdaBias = md.lambdaBias[m];
-            boolean adagrad = md.adagrad[m];
-            double l = loss[m];
-            for (int r = 0; r < rows; r++) {
-                float[] row = rowParams[r];
-                int ro = rowOff[r] + off;
-                for (int t = start[r], end = start[r + 1]; t < end; t++) {
-                    int co = colIdx[t] * w + coff;
-                    float wt = weights == null ? 1f : weights[t];
-                    l += adagrad
-                            ? SgdKernel.stepAdagrad(values[t], wt, mu, row, ro, params, co, rank, eta, lambda, lambdaBias)
-                            : SgdKernel.step(values[t], wt, mu, row, ro, params, co, rank, eta, lambda, lambdaBias);
+        for (int r = 0; r < rows; r++) {
+            float[] row = rowParams[r];
+            int ro = rowOff[r];
+            for (int t = start[r], end = start[r + 1]; t < end; t++) {
+                int co = colIdx[t] * w;
+                float v = values[t];
+                float wt = weights == null ? 1f : weights[t];
+                weightSum += wt;
+                for (int i = 0; i < models; i++) {
+                    int m = live[i];
+                    int off = md.offset[m];
+                    int coff = co + md.colOffset[m];
+                    loss[m] += md.adagrad[m]
+                            ? SgdKernel.stepAdagrad(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
+                                    md.lambda[m], md.lambdaBias[m])
+                            : SgdKernel.step(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
+                                    md.lambda[m], md.lambdaBias[m]);
                 }
             }
-            loss[m] = l;
         }
         return weightSum;
     }
