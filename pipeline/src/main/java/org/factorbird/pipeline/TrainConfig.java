@@ -30,6 +30,8 @@ public final class TrainConfig implements Serializable {
             FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
 
     public static final int MAX_MODELS = 1024;
+    /** Floats of one batch's column copy at most (x 4 B x 4 copies: 384 MB): caps --batch-ratings for wide grids. */
+    public static final int BATCH_FLOATS = 24 << 20;
     private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;
 
@@ -126,7 +128,7 @@ public final class TrainConfig implements Serializable {
         this.rocksdbMemory = rm;
         this.strict = c.get(FactorbirdOptions.STRICT);
         this.batchRows = atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
-        this.batchRatings = atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
+        int batchRatings = atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
         this.psMaxInFlight = atLeast(c.get(FactorbirdOptions.PS_MAX_IN_FLIGHT), 1, "ps-max-in-flight");
         long timeout = c.get(FactorbirdOptions.PS_TIMEOUT_MS);
         if (timeout < 1) {
@@ -231,6 +233,9 @@ public final class TrainConfig implements Serializable {
         for (int m = 0; m < models.size(); m++) {
             offsets[m + 1] = offsets[m] + models.get(m).width();
         }
+        // a batch holds a copy of its distinct columns (at most one per rating) four times over (two batches, each
+        // pulled and original values): keep that within BATCH_FLOATS floats however wide a grid makes a column
+        this.batchRatings = Math.max(1, Math.min(batchRatings, BATCH_FLOATS / offsets[models.size()]));
         for (String s : psServers) {
             PsClientConfig.parseAddress(s);
         }

@@ -290,7 +290,8 @@ final class Batch {
         colWidth = md.colWidth;
         pulled = md.ranges;
         if (params.length < n * colWidth) {
-            int cap = Math.max(n * colWidth, params.length * 2);
+            // a quarter of headroom, not double: for a wide grid these arrays are the largest on the heap
+            int cap = (int) Math.max(n * colWidth, Math.min(Integer.MAX_VALUE - 8, params.length * 5L / 4));
             params = new float[cap];
             orig = new float[cap];
         }
