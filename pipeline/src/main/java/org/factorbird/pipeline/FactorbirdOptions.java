@@ -228,7 +228,7 @@ public final class FactorbirdOptions {
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
             .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
                     + "batch-rows and batch-ratings comes first); lowered for wide grids so that a batch's copy of "
-                    + "its columns stays within 24M floats (e.g. 34,952 for 64 models of rank 10).");
+                    + "its columns stays within 64M floats (e.g. 95,325 for 64 models of rank 10).");
 
     public static final ConfigOption<Integer> PS_MAX_IN_FLIGHT = ConfigOptions.key("ps-max-in-flight").intType()
             .defaultValue(PsClientConfig.DEFAULT_MAX_IN_FLIGHT)

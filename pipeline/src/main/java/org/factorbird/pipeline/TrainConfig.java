@@ -30,8 +30,11 @@ public final class TrainConfig implements Serializable {
             FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
 
     public static final int MAX_MODELS = 1024;
-    /** Floats of one batch's column copy at most (x 4 B x 4 copies: 384 MB): caps --batch-ratings for wide grids. */
-    public static final int BATCH_FLOATS = 24 << 20;
+    /**
+     * Floats of one batch's column copy at most (x 4 B x 4 copies: 1 GB): caps --batch-ratings for wide grids. Not
+     * lower: a smaller batch pulls and pushes its columns more often, and a wide grid's epoch is PS bytes.
+     */
+    public static final int BATCH_FLOATS = 64 << 20;
     private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;
 
