@@ -252,7 +252,8 @@ public final class TrainConfig implements Serializable {
      */
     static final Map<ConfigOption<?>, String> IMPLICIT_DEFAULTS = Map.of(FactorbirdOptions.LOSS, "bpr",
             FactorbirdOptions.RANK, "64", FactorbirdOptions.LEARNING_RATE, "0.01", FactorbirdOptions.LAMBDA, "0.02",
-            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64", FactorbirdOptions.CLIP, "false");
+            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64", FactorbirdOptions.CLIP, "false",
+            FactorbirdOptions.SCHEDULE, "constant", FactorbirdOptions.INIT_STD, "0.1");
 
     /** {@code c} with the implicit defaults filled in where --implicit is on and the option is not given. */
     private static Configuration withImplicitDefaults(Configuration c) {

@@ -341,6 +341,22 @@ class GridSearchITCase {
     }
 
     @Test
+    void plainTrainWithTheDefaultsEndsNearTheNoiseFloor() throws Exception {
+        // shape (i) of the defaults' measurements (README "Defaults"): 2,000 x 1,000, 600k ratings, rank 8, noise 0.3
+        Path out = tmp.resolve("defaults");
+        Map<String, String> m = base(planted.resolve("train").toString(), null, out, 2);
+        m.put("holdout", "0.1"); // no hyper-parameter, no epochs: the defaults
+        TrainConfig cfg = TrainConfig.from(Configuration.fromMap(m), 901L);
+        run(cfg);
+        ModelFile model = model(out);
+        assertEquals(cfg.epochs, model.epochs().size());
+        System.out.printf("planted 2,000 x 1,000, defaults: held-out RMSE %.4f = %.3f x sigma%n", model.finalTestRmse(),
+                model.finalTestRmse() / SIGMA);
+        assertTrue(model.finalTestRmse() <= 1.35 * SIGMA, "held-out RMSE " + model.finalTestRmse() + " > 1.35 x "
+                + SIGMA);
+    }
+
+    @Test
     void pruningIsRefusedWhereItCannotWork() {
         Map<String, String> m = base("in", null, tmp.resolve("x"), 1);
         m.putAll(Map.of("rank", "3,6", "prune", "halving", "validation", "0"));

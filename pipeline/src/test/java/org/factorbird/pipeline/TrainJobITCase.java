@@ -172,7 +172,7 @@ class TrainJobITCase {
         ModelFile model = model(out);
         double rmse = model.finalTestRmse();
         System.out.printf("MovieLens, defaults: held-out RMSE %.4f%n", rmse);
-        assertTrue(rmse <= 0.90, "MovieLens held-out RMSE " + rmse + " > 0.90");
+        assertTrue(rmse <= 0.880, "MovieLens held-out RMSE " + rmse + " > 0.880 (README \"Defaults\")");
         assertEquals(90_752, model.counts().trainRatings());
         assertEquals(10_084, model.counts().testRatings());
     }

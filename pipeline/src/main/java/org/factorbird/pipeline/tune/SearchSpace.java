@@ -17,7 +17,8 @@ import org.factorbird.pipeline.FactorbirdOptions;
  *   <li><b>lambda</b>: 0.05, 0.1, 0.15 times the ratings' standard deviation s, and <b>learning rate</b> 0.01,
  *       0.02, 0.04 divided by s: scaling every rating by c scales the factors by sqrt(c), so an equivalent run needs
  *       lambda x c and the learning rate / c (on 1-5 stars s is about 1);
- *   <li>the constant schedule, init-std 0.1 and lambda-bias 0.01 (the defaults; give them to change them);
+ *   <li>the constant schedule and init-std 0.1 (what the space was measured with on MovieLens) and lambda-bias 0.01;
+ *       give them to change them;
  *   <li>{@link #DEFAULT_EPOCHS} epochs, and successive halving after every epochs/8 epochs keeping half.
  * </ul>
  *
@@ -69,6 +70,8 @@ public final class SearchSpace {
         lists.put(FactorbirdOptions.RANK.key(), ranks);
         lists.put(FactorbirdOptions.LAMBDA.key(), scaled(new double[] {0.05, 0.1, 0.15}, s));
         lists.put(FactorbirdOptions.LEARNING_RATE.key(), scaled(new double[] {0.01, 0.02, 0.04}, 1 / s));
+        lists.put(FactorbirdOptions.SCHEDULE.key(), List.of("constant"));
+        lists.put(FactorbirdOptions.INIT_STD.key(), List.of("0.1"));
         for (String key : List.copyOf(lists.keySet())) {
             if (given.containsKey(key)) {
                 lists.put(key, List.of(given.get(key).split(",")));
