@@ -103,9 +103,21 @@ final class FollowCommand implements Callable<Integer> {
                             out.println(line.substring(tab + 1));
                         }
                     }
-                    if (lastEpoch == 0 && !announced && "RUNNING".equals(state)) {
-                        announced = true;
-                        out.println("job " + job + " running: loading its input (a line per epoch follows)");
+                    if (lastEpoch == 0 && "RUNNING".equals(state)) {
+                        if (!announced) {
+                            announced = true;
+                            out.println("job " + job + " running: loading its input (a line per epoch follows)");
+                        }
+                        long now = System.nanoTime();
+                        if (now - lastLoadLine >= 5_000_000_000L) {
+                            long read = linesRead(base, status);
+                            if (read > lastRead) {
+                                lastLoadLine = now;
+                                lastRead = read;
+                                out.println(String.format(Locale.ROOT, "loading: %,d lines read by all subtasks in "
+                                        + "%.0f s", read, (now - t0) / 1e9));
+                            }
+                        }
                     }
                 }
             }
@@ -172,6 +184,24 @@ final class FollowCommand implements Callable<Integer> {
         long requests = java.util.Arrays.stream(e.psRequestsPerShard()).sum();
         return sb.append(String.format(Locale.ROOT, "  %.2fM ratings/s  %.2f s  ps %.1f MB %,d req",
                 e.ratingsPerSecond() / 1e6, e.seconds(), bytes / 1e6, requests)).toString();
+    }
+
+    private long lastLoadLine;
+    private long lastRead;
+
+    /** The training operator's {@code factorbird.linesRead}, summed over its subtasks (0 before it reports). */
+    private long linesRead(String base, JsonNode status) {
+        for (JsonNode v : status.path("vertices")) {
+            String url = base + "/jobs/" + job + "/vertices/" + v.path("id").asText() + "/subtasks/metrics";
+            for (JsonNode m : get(url)) {
+                String id = m.path("id").asText();
+                if (id.endsWith(".factorbird.linesRead")) {
+                    JsonNode agg = get(url + "?get=" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+                    return agg.isArray() && agg.size() > 0 ? (long) agg.get(0).path("sum").asDouble(0) : 0;
+                }
+            }
+        }
+        return 0;
     }
 
     /** Where subtask 0's epochLines gauge is read, once found. */

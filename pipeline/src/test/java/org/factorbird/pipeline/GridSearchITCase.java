@@ -149,8 +149,9 @@ class GridSearchITCase {
         for (int parallelism : new int[] {1, 3}) {
             Path out = tmp.resolve("holdout-" + parallelism);
             Map<String, String> m = base(planted.resolve("train").toString(), null, out, parallelism);
-            m.putAll(Map.of("holdout", "0.1", "seed", "42", "rank", "10", "epochs", "20",
-                    "lambda", "0.01,0.02", "schedule", "constant,decay", "batch-rows", "256"));
+            m.putAll(Map.of("holdout", "0.1", "seed", "42", "rank", "10", "epochs", "20", "learning-rate", "0.01",
+                    "lambda", "0.01,0.02", "schedule", "constant,decay", "decay", "0.1", "init-std", "0.1",
+                    "batch-rows", "256"));
             run(TrainConfig.grid(Configuration.fromMap(m), 300L + parallelism));
             ModelFile model = model(out);
             assertEquals(expectedHeldOut, model.counts().testRatings(), "parallelism " + parallelism);
@@ -187,7 +188,9 @@ class GridSearchITCase {
             Path out = tmp.resolve("weighted-out-" + run);
             // parallelism 1: deterministic runs (with 2, Hogwild! interleaving moved the clean RMSE by up to 2%)
             Map<String, String> m = base((run == 2 ? clean : in).toString(), small.resolve("test").toString(), out, 1);
-            m.putAll(Map.of("epochs", "30", "rank", "4", "lambda", "0.02", "clip", "false"));
+            // the old defaults' small constant step: the unweighted run must survive ratings of 40, not diverge
+            m.putAll(Map.of("epochs", "30", "rank", "4", "lambda", "0.02", "clip", "false", "schedule", "constant",
+                    "learning-rate", "0.01", "init-std", "0.1"));
             if (run == 1) {
                 m.put("weight-column", "4");
             }
@@ -219,7 +222,8 @@ class GridSearchITCase {
         Path ml = MovieLens.require();
         Path out = tmp.resolve("ml-grid");
         Map<String, String> m = base(ml.resolve("train.csv").toString(), ml.resolve("test.csv").toString(), out, 2);
-        m.putAll(Map.of("rank", "100,200", "lambda", "0.08,0.1", "learning-rate", "0.02", "epochs", "40"));
+        m.putAll(Map.of("rank", "100,200", "lambda", "0.08,0.1", "learning-rate", "0.02", "epochs", "40",
+                "schedule", "constant", "init-std", "0.1", "validation", "0"));
         run(TrainConfig.grid(Configuration.fromMap(m), 600L));
         GridFile grid = ModelFiles.grid(out);
         double best = model(out).finalTestRmse();

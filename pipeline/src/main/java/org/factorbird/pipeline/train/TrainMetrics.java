@@ -22,6 +22,7 @@ final class TrainMetrics {
     private volatile long psRequests;
     private volatile double ndcg = Double.NaN;
     private volatile String epochLines = "";
+    private volatile long linesRead;
     private final java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
 
     /** Epoch lines the {@code epochLines} gauge keeps. */
@@ -38,6 +39,12 @@ final class TrainMetrics {
         g.gauge("psRequestsPerEpoch", () -> psRequests);
         g.gauge("ndcg", () -> ndcg);
         g.gauge("epochLines", () -> epochLines);
+        g.gauge("linesRead", () -> linesRead);
+    }
+
+    /** Input lines this subtask has received so far (while loading, every 64k lines). */
+    void reading(long lines) {
+        linesRead = lines;
     }
 
     void loaded(long skipped) {

@@ -86,7 +86,10 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     @Override
     public void processElement(StreamRecord<Rating> element) throws Exception {
         Rating r = element.getValue();
-        if ((++lines & 0xFFFFF) == 0) {
+        if ((++lines & 0xFFFF) == 0) {
+            metrics.reading(lines); // summed over subtasks by a REST client (factorbird follow)
+        }
+        if ((lines & 0xFFFFF) == 0) {
             loadProgress();
         }
         if (r.kind == Rating.BAD) {
@@ -114,6 +117,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         if (cfg.implicit) {
             load = load.withoutMean();
         }
+        metrics.reading(lines);
         metrics.loaded(load.skipped());
         FlatModels models = new FlatModels(cfg.models, cfg.offsets);
         report.loaded(load, models.count, store.heap());
