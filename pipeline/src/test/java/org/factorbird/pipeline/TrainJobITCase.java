@@ -1,5 +1,6 @@
 package org.factorbird.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -162,6 +163,48 @@ class TrainJobITCase {
         assertEquals(reported, ((Number) CollectingReporter.find("factorbird.testRmse")).doubleValue(), 1e-6);
         assertTrue(((Number) CollectingReporter.find("factorbird.ratingsPerSecond")).doubleValue() > 0);
         assertEquals(0L, ((Number) CollectingReporter.find("factorbird.skippedLines")).longValue());
+    }
+
+    @Test
+    void gzipAndBzip2CopiesGiveTheSameModelAsThePlainFile() throws Exception {
+        // the planted training files, then gzip and bzip2 copies of them (file names say the compression)
+        Path gz = Files.createDirectories(tmp.resolve("gz"));
+        Path bz2 = Files.createDirectories(tmp.resolve("bz2"));
+        List<Path> parts;
+        try (var files = Files.list(data.resolve("train"))) {
+            parts = files.filter(f -> f.getFileName().toString().endsWith(".csv")).sorted().toList();
+        }
+        for (Path part : parts) {
+            byte[] bytes = Files.readAllBytes(part);
+            try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(
+                    gz.resolve(part.getFileName() + ".gz")))) {
+                o.write(bytes);
+            }
+            try (java.io.OutputStream o = new org.apache.commons.compress.compressors.bzip2
+                    .BZip2CompressorOutputStream(Files.newOutputStream(bz2.resolve(part.getFileName() + ".bz2")))) {
+                o.write(bytes);
+            }
+        }
+        Map<String, Map<Long, float[]>> rows = new HashMap<>();
+        Map<String, Map<Long, float[]>> cols = new HashMap<>();
+        for (Path in : List.of(data.resolve("train"), gz, bz2)) {
+            String name = in.getFileName().toString();
+            Path out = tmp.resolve("compressed-" + name);
+            run(config(in.toString(), data.resolve("test").toString(), out, Map.of("parallelism", "1", "epochs", "3")));
+            assertEquals(540_000, model(out).counts().trainRatings(), 2_000, name);
+            rows.put(name, ModelFiles.readFactors(out.resolve("rows")));
+            cols.put(name, ModelFiles.readFactors(out.resolve("columns")));
+        }
+        for (String name : List.of("gz", "bz2")) {
+            assertEquals(rows.get("train").keySet(), rows.get(name).keySet(), name);
+            for (Map.Entry<Long, float[]> e : rows.get("train").entrySet()) {
+                assertArrayEquals(e.getValue(), rows.get(name).get(e.getKey()), name + " row " + e.getKey());
+            }
+            assertEquals(cols.get("train").keySet(), cols.get(name).keySet(), name);
+            for (Map.Entry<Long, float[]> e : cols.get("train").entrySet()) {
+                assertArrayEquals(e.getValue(), cols.get(name).get(e.getKey()), name + " column " + e.getKey());
+            }
+        }
     }
 
     @Test

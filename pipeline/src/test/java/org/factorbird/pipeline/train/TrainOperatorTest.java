@@ -48,7 +48,9 @@ class TrainOperatorTest {
     private TrainConfig config(Map<String, String> extra) {
         Map<String, String> m = new java.util.HashMap<>(Map.of("input", "unused", "output", out.toString(),
                 "ps", ps.address(), "parallelism", "1", "rank", "2", "epochs", "1", "learning-rate", "0.1",
-                "lambda", "0.2", "lambda-bias", "0.1", "seed", "42", "schedule", "constant", "init-std", "0.1"));
+                "lambda", "0.2", "lambda-bias", "0.1", "seed", "42"));
+        m.put("schedule", "constant"); // the hand-computed steps use a constant step and init-std 0.1
+        m.put("init-std", "0.1");
         m.putAll(extra);
         return TrainConfig.from(Configuration.fromMap(m), 77L);
     }
