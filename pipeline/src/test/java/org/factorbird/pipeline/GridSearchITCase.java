@@ -361,6 +361,35 @@ class GridSearchITCase {
     }
 
     @Test
+    void aDivergingModelStopsAloneAndTheGridGoesOn() throws Exception {
+        Path out = tmp.resolve("diverging");
+        Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 1);
+        // a step of 50 overflows within the first epoch; 0.02 trains normally
+        m.putAll(Map.of("epochs", "3", "rank", "4", "learning-rate", "0.02,50", "schedule", "constant",
+                "validation", "0", "batch-rows", "32"));
+        run(TrainConfig.grid(Configuration.fromMap(m), 1001L));
+        GridFile grid = ModelFiles.grid(out);
+        assertEquals(2, grid.models().size());
+        GridFile.Entry good = grid.models().get(0);
+        GridFile.Entry bad = grid.models().get(1);
+        assertEquals(0.02f, good.hyperParameters().learningRate());
+        assertEquals(null, good.diverged());
+        assertEquals(3, good.epochs().size());
+        // the diverging neighbour changed nothing: the same numbers as training 0.02 alone
+        Map<String, String> alone = base(small.resolve("train").toString(), small.resolve("test").toString(),
+                tmp.resolve("diverging-alone"), 1);
+        alone.putAll(Map.of("epochs", "3", "rank", "4", "learning-rate", "0.02", "schedule", "constant",
+                "batch-rows", "32"));
+        run(TrainConfig.from(Configuration.fromMap(alone), 1002L));
+        assertEquals(model(tmp.resolve("diverging-alone")).finalTestRmse(), good.finalTestRmse());
+        assertEquals(50f, bad.hyperParameters().learningRate());
+        assertEquals(Boolean.TRUE, bad.diverged());
+        assertEquals(Integer.valueOf(bad.epochs().size() + 1), bad.stoppedAfterEpoch(),
+                "no record for the epoch it diverged in");
+        assertEquals(good.index(), grid.best());
+    }
+
+    @Test
     void pruningIsRefusedWhereItCannotWork() {
         Map<String, String> m = base("in", null, tmp.resolve("x"), 1);
         m.putAll(Map.of("rank", "3,6", "prune", "halving", "validation", "0"));

@@ -21,10 +21,13 @@ public record GridFile(int best, List<Entry> models, float globalMean, long trai
      * @param place its rank in the grid, 1 for the best
      * @param stoppedAfterEpoch with --prune halving: the epoch after which the model stopped training (its final
      *     numbers are from then); null for a model trained to the end
+     * @param diverged true for a model whose updates stopped being finite in epoch stoppedAfterEpoch (it ranks
+     *     last; its parameters are not usable); null otherwise
      */
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Entry(int index, int place, ModelFile.HyperParameters hyperParameters, Double finalTestRmse,
             Double finalTestMae, Double finalTrainRmse,
             @JsonInclude(JsonInclude.Include.NON_NULL) Double finalValidationRmse,
-            @JsonInclude(JsonInclude.Include.NON_NULL) Integer stoppedAfterEpoch, List<EpochRecord> epochs) {}
+            @JsonInclude(JsonInclude.Include.NON_NULL) Integer stoppedAfterEpoch,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Boolean diverged, List<EpochRecord> epochs) {}
 }

@@ -218,7 +218,8 @@ public final class Report {
                 sb.append("<td>").append(str(e.finalValidationRmse())).append("</td>");
             }
             sb.append("<td>").append(str(e.finalTestRmse())).append("</td><td>").append(str(e.finalTrainRmse()))
-                    .append("</td><td>").append(e.epochs().size()).append(e.stoppedAfterEpoch() == null ? "" : " (pruned)")
+                    .append("</td><td>").append(e.epochs().size()).append(Boolean.TRUE.equals(e.diverged()) ? " (diverged)"
+                            : e.stoppedAfterEpoch() == null ? "" : " (pruned)")
                     .append("</td><td class=\"l\">").append(Svg.escape(describe(e.hyperParameters())))
                     .append("</td></tr>\n");
         }

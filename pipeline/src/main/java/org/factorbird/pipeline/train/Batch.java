@@ -340,9 +340,29 @@ final class Batch {
 
     /** Pushes params - orig for every distinct column, into the floats pulled. The client encodes before returning. */
     CompletableFuture<Void> push(PsClient ps) {
+        return push(ps, null, null);
+    }
+
+    /**
+     * Like {@link #push(PsClient)}; with {@code diverged} (a grid), a model whose deltas are not finite gets
+     * {@code diverged[m] = true} and pushes zeros instead, so that one diverging setting cannot fail the others'
+     * job (the PS refuses non-finite deltas). Without it, the PS's refusal ends the run with its reason.
+     */
+    CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md) {
         int n = columns.size() * colWidth;
+        boolean finite = true;
         for (int i = 0; i < n; i++) {
-            orig[i] = params[i] - orig[i];
+            float d = params[i] - orig[i];
+            orig[i] = d;
+            finite &= Float.isFinite(d);
+        }
+        if (!finite && diverged != null) {
+            for (int i = 0; i < n; i++) {
+                if (!Float.isFinite(orig[i])) {
+                    orig[i] = 0f;
+                    diverged[md.modelAt(i % colWidth)] = true;
+                }
+            }
         }
         return ps.push(columns.keys(), columns.size(), orig, pulled);
     }

@@ -72,10 +72,17 @@ final class EpochRunner {
             long[][] trafficBefore = ps.traffic();
             models.startEpoch(epoch);
             double[] loss = new double[models.count + 1];
-            trainEpoch(blockKeys, epoch, loss);
+            boolean[] diverged = models.count > 1 ? new boolean[models.count] : null;
+            trainEpoch(blockKeys, epoch, loss, diverged);
             phases.lap(Phases.TRAINING);
+            for (int m = 0; diverged != null && m < models.count; m++) {
+                if (diverged[m]) {
+                    loss[m] = Double.NaN; // so that every subtask learns it from the barrier's sums
+                }
+            }
             double[] trained = coordinator.epochTrained(epoch, loss);
             phases.lap(Phases.TRAINING_BARRIER);
+            stopDiverged(trained, epoch, summary);
             double seconds = (System.nanoTime() - t0) / 1e9;
             boolean snapshot = snapshots.due(epoch);
             if (snapshot) {
@@ -171,6 +178,36 @@ final class EpochRunner {
         }
     }
 
+    /**
+     * A grid's models whose training loss summed over every subtask is not finite (non-finite updates anywhere)
+     * stop here, marked diverged: they never rank as best. The run fails only when every model has diverged.
+     */
+    private void stopDiverged(double[] trained, int epoch, Summary summary) {
+        if (models.count == 1) {
+            return;
+        }
+        int[] live = java.util.Arrays.copyOf(models.live, models.liveCount);
+        List<Integer> stopped = new java.util.ArrayList<>();
+        for (int m : live) {
+            if (!Double.isFinite(trained[m])) {
+                stopped.add(m);
+            }
+        }
+        if (stopped.isEmpty()) {
+            return;
+        }
+        if (stopped.size() == live.length) {
+            throw new IllegalStateException("every model still training diverged in epoch " + epoch
+                    + " (non-finite updates): lower the learning rates");
+        }
+        for (int m : stopped) {
+            models.stop(m, epoch);
+            summary.diverged[m] = true;
+        }
+        report.progress("diverged in epoch " + epoch + " (non-finite updates), stopped: models " + stopped
+                + "; the others go on (lower those learning rates)");
+    }
+
     /** This epoch's requests and bytes (both directions) per shard, snapshots included, into {@code sums[from..]}. */
     private static void addTraffic(long[][] before, long[][] after, double[] sums, int from) {
         int shards = before.length;
@@ -187,7 +224,7 @@ final class EpochRunner {
      * differ from batch i's, so this changes no number). Batch i+1's pull is sent only after batch i's push, on
      * the same connections, so it sees batch i's updates: staleness stays bounded by one batch.
      */
-    private void trainEpoch(long[] keys, int epoch, double[] loss) throws Exception {
+    private void trainEpoch(long[] keys, int epoch, double[] loss, boolean[] diverged) throws Exception {
         long seed = Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L);
         // blocks in a new order every epoch; the rows of a batch's blocks are shuffled together (Batch)
         KeyOrder.shuffle(keys, 0, keys.length, seed);
@@ -202,7 +239,7 @@ final class EpochRunner {
             boolean more = layOut(following, cursor, seed, epoch); // overlaps the pull in flight
             ps.await(pull);
             loss[models.count] += current.train(models, mu, loss);
-            pushes = CompletableFuture.allOf(pushes, current.push(ps));
+            pushes = CompletableFuture.allOf(pushes, current.push(ps, diverged, models));
             pull = more ? following.pull(ps, false, models) : null;
             for (int b = 0; b < current.blocks; b++) {
                 store.writeBack(current.blockKeys[b], current.blockParams[b]);

@@ -80,6 +80,15 @@ final class FlatModels {
         layOut();
     }
 
+    /** The live model whose floats hold position {@code pos} of a pulled column. */
+    int modelAt(int pos) {
+        int m = live[0];
+        for (int i = 1; i < liveCount && colOffset[live[i]] <= pos; i++) {
+            m = live[i];
+        }
+        return m;
+    }
+
     private void layOut() {
         int n = 0;
         int w = 0;

@@ -38,6 +38,8 @@ final class Summary {
     long stateBytesPerSubtask;
     /** Per model, the epoch after which --prune stopped it; 0 for a model trained to the end. */
     int[] stoppedAt;
+    /** Per model of a grid: whether its updates stopped being finite (it ranks last). */
+    final boolean[] diverged;
 
     /** --select-by ndcg: see {@link #score}. */
     final boolean selectByNdcg;
@@ -59,6 +61,7 @@ final class Summary {
             epochs.add(new ArrayList<>());
         }
         this.stoppedAt = new int[models];
+        this.diverged = new boolean[models];
     }
 
     EpochMetrics last(int model) {
@@ -72,7 +75,7 @@ final class Summary {
      */
     double score(int model) {
         EpochMetrics l = last(model);
-        if (l == null) {
+        if (l == null || diverged[model]) {
             return Double.POSITIVE_INFINITY;
         }
         if (selectByNdcg) {
@@ -140,7 +143,7 @@ final class Summary {
             entries.add(new GridFile.Entry(m, k + 1, c.models.get(m).toRecord(),
                     l == null ? null : Json.round(l.testRmse, 6), l == null ? null : Json.round(l.testMae, 6),
                     l == null ? null : Json.round(l.trainRmse(), 6), l == null ? null : Json.round(l.validationRmse, 6),
-                    stoppedAt[m] > 0 ? stoppedAt[m] : null, records(m)));
+                    stoppedAt[m] > 0 ? stoppedAt[m] : null, diverged[m] ? Boolean.TRUE : null, records(m)));
         }
         return new GridFile(best(), entries, mu, trainRatings, testRatings, validationRatings,
                 c.prune ? String.format(Locale.ROOT, "halving every %d epochs, keep %s", c.pruneEvery, c.keep) : null);

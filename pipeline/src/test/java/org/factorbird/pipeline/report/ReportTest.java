@@ -66,7 +66,7 @@ class ReportTest {
             }
             entries.add(new GridFile.Entry(o[0], place++, new ModelFile.HyperParameters(o[1], 0.02f, lambda, 0.01f,
                     "constant", 0.1f, 0.1f), eps.get(eps.size() - 1).testRmse(), 0.5, eps.get(eps.size() - 1).trainRmse(),
-                    eps.get(eps.size() - 1).validationRmse(), o[0] == 0 ? 2 : null, eps));
+                    eps.get(eps.size() - 1).validationRmse(), o[0] == 0 ? 2 : null, null, eps));
         }
         GridFile grid = new GridFile(3, entries, 3.5f, 1000, 100, 50, "halving every 2 epochs, keep 0.5");
         ModelFile model = new ModelFile(ModelFile.FORMAT, 3.5f, 128, ModelFile.LINE_FORMAT, "in.csv", "test.csv", 3,
