@@ -107,7 +107,7 @@ public final class TrainConfig implements Serializable {
 
     private TrainConfig(Configuration c, List<HyperParams> models, boolean grid, List<String> psServers,
             long runId) {
-        c = withImplicitDefaults(c);
+        c = ImplicitDefaults.apply(c);
         this.input = required(c.get(FactorbirdOptions.INPUT), "input");
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
@@ -246,32 +246,9 @@ public final class TrainConfig implements Serializable {
         this.runId = runId;
     }
 
-    /**
-     * The defaults --implicit changes, for the options not given (see {@link FactorbirdOptions#IMPLICIT}); held-out
-     * values are not clipped (scores of implicit models are not ratings).
-     */
-    static final Map<ConfigOption<?>, String> IMPLICIT_DEFAULTS = Map.of(FactorbirdOptions.LOSS, "bpr",
-            FactorbirdOptions.RANK, "64", FactorbirdOptions.LEARNING_RATE, "0.01", FactorbirdOptions.LAMBDA, "0.02",
-            FactorbirdOptions.EPOCHS, "60", FactorbirdOptions.BATCH_ROWS, "64", FactorbirdOptions.CLIP, "false",
-            FactorbirdOptions.SCHEDULE, "constant", FactorbirdOptions.INIT_STD, "0.1");
-
-    /** {@code c} with the implicit defaults filled in where --implicit is on and the option is not given. */
-    private static Configuration withImplicitDefaults(Configuration c) {
-        if (!c.get(FactorbirdOptions.IMPLICIT)) {
-            return c;
-        }
-        Map<String, String> m = new HashMap<>(c.toMap());
-        IMPLICIT_DEFAULTS.forEach((o, v) -> m.putIfAbsent(o.key(), v));
-        if (m.containsKey(FactorbirdOptions.RANKING_K.key())) {
-            // held-out RMSE means nothing for implicit feedback: choose and stop by the ranking instead
-            m.putIfAbsent(FactorbirdOptions.SELECT_BY.key(), "ndcg");
-        }
-        return Configuration.fromMap(m);
-    }
-
     /** A single-model run from {@code c}; the PS servers come from {@code --ps} (empty if it is not set). */
     public static TrainConfig from(Configuration c, long runId) {
-        c = withImplicitDefaults(c);
+        c = ImplicitDefaults.apply(c);
         for (ConfigOption<?> o : GRID_OPTIONS) {
             String raw = c.toMap().get(o.key());
             if (raw != null && raw.contains(",")) {
@@ -287,7 +264,7 @@ public final class TrainConfig implements Serializable {
      * Cartesian product, in the order the options are listed there (the last varies fastest).
      */
     public static TrainConfig grid(Configuration c, long runId) {
-        c = withImplicitDefaults(c);
+        c = ImplicitDefaults.apply(c);
         Map<String, String> base = c.toMap();
         List<Map<String, String>> points = new ArrayList<>();
         points.add(new HashMap<>(base));

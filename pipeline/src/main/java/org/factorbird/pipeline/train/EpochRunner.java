@@ -147,7 +147,8 @@ final class EpochRunner {
                 snapshots.commit(epoch, models);
                 lastSnapshot = epoch;
             }
-            int lead = summary.best();
+            // the best model so far; one that trained this epoch if the best has no record (stopped before a restart)
+            int lead = summary.last(summary.best()) != null ? summary.best() : models.live[0];
             metrics.epochDone(epoch, summary.last(lead), psRequests, psBytes,
                     summary.last(lead).line(cfg.epochs, models.count > 1 ? "model " + lead + " (best) " : ""));
             if (report.leader()) {

@@ -1,6 +1,7 @@
 package org.factorbird.pipeline.train;
 
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.PsClient;
 
 /**
@@ -88,7 +89,7 @@ final class HeldOutEvaluator implements Evaluator {
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
             ps.await(batch.pull(ps, true, models));
-            double[] counts = batch.evaluate(models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val);
+            double[] counts = evaluate(batch, models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val);
             sums[from + 3 * m] += counts[0];
             sums[from + 3 * m + 1] += counts[1];
             sums[from + 3 * m + 2] += counts[2];
@@ -96,5 +97,62 @@ final class HeldOutEvaluator implements Evaluator {
         System.arraycopy(test, 0, sums, from, 2 * m);
         System.arraycopy(sample, 0, sums, from + 2 * m, m);
         System.arraycopy(val, 0, sums, from + 3 * m + 3, 2 * m);
+    }
+
+    /**
+     * Evaluates batch {@code b} (laid out by {@link Batch#layoutEvaluation}) for every active model: for held-out
+     * ratings {@code test[2m] += e^2, test[2m+1] += |e|} with the prediction clipped to [lo, hi] (when
+     * {@code clip}); validation ratings the same into {@code val}; for sampled training ratings
+     * {@code sample[m] += w e^2}.
+     *
+     * @return {test ratings, sum of sample weights, validation ratings} of this batch
+     */
+    static double[] evaluate(Batch b, FlatModels md, float mu, boolean clip, float lo, float hi, double[] test,
+            double[] sample, double[] val) {
+        int w = b.colWidth();
+        float[] params = b.params;
+        float[] values = b.values;
+        float[] weights = b.weights;
+        boolean[] validation = b.validation;
+        int[] colIdx = b.colIdx;
+        long testCount = 0;
+        long valCount = 0;
+        double sampleWeight = 0;
+        for (int r = 0; r < b.rows; r++) {
+            float[] row = b.rowParams[r];
+            int ro = b.rowOff[r];
+            for (int t = b.start[r]; t < b.split[r]; t++) {
+                int co = colIdx[t] * w;
+                boolean isVal = validation != null && validation[t];
+                double[] into = isVal ? val : test;
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float p = SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m], md.rank[m]);
+                    if (clip) {
+                        p = Math.max(lo, Math.min(hi, p));
+                    }
+                    float e = values[t] - p;
+                    into[2 * m] += e * e;
+                    into[2 * m + 1] += Math.abs(e);
+                }
+                if (isVal) {
+                    valCount++;
+                } else {
+                    testCount++;
+                }
+            }
+            for (int t = b.split[r], end = b.start[r + 1]; t < end; t++) {
+                int co = colIdx[t] * w;
+                float wt = weights == null ? 1f : weights[t];
+                sampleWeight += wt;
+                for (int i = 0; i < md.liveCount; i++) {
+                    int m = md.live[i];
+                    float e = values[t] - SgdKernel.predict(mu, row, ro + md.offset[m], params, co + md.colOffset[m],
+                            md.rank[m]);
+                    sample[m] += wt * e * e;
+                }
+            }
+        }
+        return new double[] {testCount, sampleWeight, valCount};
     }
 }

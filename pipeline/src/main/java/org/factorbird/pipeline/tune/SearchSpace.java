@@ -93,8 +93,18 @@ public final class SearchSpace {
             l.remove(longest.equals(FactorbirdOptions.LEARNING_RATE.key()) ? l.size() - 1 : 0);
             lists.put(longest, l);
         }
-        int epochs = given.containsKey(FactorbirdOptions.EPOCHS.key())
-                ? Integer.parseInt(given.get(FactorbirdOptions.EPOCHS.key())) : DEFAULT_EPOCHS;
+        int epochs = DEFAULT_EPOCHS;
+        String e = given.get(FactorbirdOptions.EPOCHS.key());
+        if (e != null) {
+            try {
+                epochs = Integer.parseInt(e.trim());
+            } catch (NumberFormatException x) {
+                throw new IllegalArgumentException("--epochs must be a whole number but was '" + e + "'");
+            }
+            if (epochs < 1) {
+                throw new IllegalArgumentException("--epochs must be >= 1 but was " + epochs);
+            }
+        }
         return new SearchSpace(lists, epochs, Math.max(1, Math.round(epochs / 8f)));
     }
 

@@ -125,7 +125,7 @@ class BatchTest {
         ps.await(batch.pull(ps, true, models));
         double[] test = new double[2];
         double[] sample = new double[1];
-        double[] counts = batch.evaluate(models, MU, false, 1f, 5f, test, sample, new double[2]);
+        double[] counts = HeldOutEvaluator.evaluate(batch, models, MU, false, 1f, 5f, test, sample, new double[2]);
         assertArrayEquals(new double[] {1, 1, 0}, counts);
         // column 12 is unknown: read-only pulls give zeros, so the prediction is mu + b_1
         float e = 3f - (MU + 0.5f);

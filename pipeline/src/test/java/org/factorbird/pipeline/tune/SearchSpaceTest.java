@@ -60,6 +60,9 @@ class SearchSpaceTest {
         SearchSpace one = SearchSpace.derive(new DataProfile(90_000, 600, 9000, 3.5, 1.0, true), 1, Map.of());
         assertEquals(1, one.models);
         assertFalse(one.options.containsKey("prune"), "one model has nothing to prune");
+        assertEquals("--epochs must be a whole number but was 'ten'", assertThrows(IllegalArgumentException.class,
+                () -> SearchSpace.derive(new DataProfile(1, 1, 1, 1, 1, true), 27, Map.of("epochs", "ten")))
+                .getMessage());
         assertEquals("--budget-models must be >= 1 but was 0", assertThrows(IllegalArgumentException.class,
                 () -> SearchSpace.derive(new DataProfile(1, 1, 1, 1, 1, true), 0, Map.of())).getMessage());
     }
