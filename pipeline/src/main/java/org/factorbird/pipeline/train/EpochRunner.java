@@ -30,6 +30,15 @@ final class EpochRunner {
     /** The held-out evaluator first, then any others; their sums are laid out in this order. */
     private final List<Evaluator> evaluators;
     private final Phases phases;
+    /**
+     * Rows per training batch: --batch-rows, but with several subtasks at least {@link #MIN_BATCHES} batches per
+     * subtask and epoch. Subtasks push the summed deltas of a batch trained on one pulled copy; when one batch held
+     * all of a subtask's rows, every subtask moved the same columns a whole epoch's worth from the same start, and
+     * the sum overshot (a 2,000-row set zig-zagged between epochs at large steps).
+     */
+    private final int batchRows;
+    static final int MIN_BATCHES = 8;
+    static final int MIN_BATCH_ROWS = 64;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
     private final Batch[] batches;
 
@@ -50,6 +59,8 @@ final class EpochRunner {
         this.ranking = cfg.rankingK > 0 ? new RankingEvaluator(store, ps, cfg, models, load) : null;
         this.evaluators = ranking == null ? List.of(heldOut) : List.of(heldOut, ranking);
         this.batches = new Batch[] {new Batch(models.width, 1 << 16), new Batch(models.width, 1 << 16)};
+        this.batchRows = cfg.parallelism == 1 ? cfg.batchRows : (int) Math.min(cfg.batchRows,
+                Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
         if (cfg.implicit) {
             for (Batch b : batches) {
                 b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, columns);
@@ -230,7 +241,7 @@ final class EpochRunner {
         // blocks in a new order every epoch; the rows of a batch's blocks are shuffled together (Batch)
         KeyOrder.shuffle(keys, 0, keys.length, seed);
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
-        BlockCursor cursor = new BlockCursor(store, keys, true, cfg.batchRows, cfg.batchRatings);
+        BlockCursor cursor = new BlockCursor(store, keys, true, batchRows, cfg.batchRatings);
         Batch current = batches[0];
         CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false, models) : null;
         int turn = 0;
