@@ -138,7 +138,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new Cli.Failure(cleanOptionError(e), Cli.USAGE);
         }
         // the file systems first: the checks below may read s3:// or hdfs://
-        StreamExecutionEnvironment env = JobRunner.environment(FactorbirdJob.flinkConfig(cfg), fileSystemKeys);
+        // the reporter matters to local runs only: a cluster's reporters are the cluster's (factorbird follow)
+        StreamExecutionEnvironment env = JobRunner.environment(LoadProgress.addTo(FactorbirdJob.flinkConfig(cfg)),
+                fileSystemKeys);
         JobRunner.checkInput(cfg.input, "--input");
         if (cfg.test != null) {
             JobRunner.checkInput(cfg.test, "--test");
@@ -160,7 +162,15 @@ final class TrainCommand implements Callable<Integer> {
             }
             FactorbirdJob.build(env, cfg);
             long t0 = System.nanoTime();
-            JobRunner.execute(env, "factorbird train " + cfg.input);
+            if (local) {
+                try (LoadProgress.Watch watch = new LoadProgress.Watch(out)) {
+                    JobRunner.execute(env, "factorbird train " + cfg.input);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            } else {
+                JobRunner.execute(env, "factorbird train " + cfg.input);
+            }
             if (local) {
                 RunSummary.print(out, cfg.output, (System.nanoTime() - t0) / 1e9, cfg.rankingK);
             }

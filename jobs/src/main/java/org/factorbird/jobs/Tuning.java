@@ -10,6 +10,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.model.Json;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.model.ModelFile.HyperParameters;
@@ -67,9 +68,12 @@ final class Tuning {
                 "false")));
         DataProfile profile;
         try {
-            profile = DataProfile.of(input, PROFILE_LINES);
+            profile = DataProfile.of(input, PROFILE_LINES, TrainConfig.stringIds(given.getOrDefault(
+                    FactorbirdOptions.IDS.key(), FactorbirdOptions.IDS.defaultValue())));
         } catch (IOException e) {
             throw new Cli.Failure("cannot profile --input " + input + ": " + e.getMessage(), Cli.FAILED);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.Failure(e.getMessage(), Cli.USAGE);
         }
         SearchSpace space;
         try {

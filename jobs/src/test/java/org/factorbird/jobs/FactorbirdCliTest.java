@@ -213,6 +213,11 @@ class FactorbirdCliTest {
                 "--output", "y", "--state-backend", "disk"));
         assertEquals("Missing required parameter for option '--epochs' (EPOCHS) (see --help)",
                 error("train", "--epochs"));
+        assertEquals("--ids must be numeric or string but was 'text'", error("train", "--input", "x",
+                "--output", "y", "--ids", "text"));
+        assertEquals("--recommend is not available with --ids string: run 'factorbird recommend --model OUT' on the "
+                + "trained model instead", error("train", "--input", "x", "--output", "y", "--ids", "string",
+                "--recommend", "5"));
     }
 
     @Test
@@ -284,6 +289,29 @@ class FactorbirdCliTest {
         double rmse = Double.parseDouble(m.group(1));
         assertTrue(rmse < 1.15 * 0.25, "held-out RMSE " + rmse);
         assertTrue(Files.exists(tmp.resolve("model").resolve("model.json")));
+    }
+
+    @Test
+    void aLocalRunPrintsTheLoadsProgressSummedOverItsSubtasks() {
+        Path data = tmp.resolve("load-data");
+        run("generate", "--output", data.toString(), "--rows", "20000", "--cols", "2000", "--ratings", "1500000",
+                "--rank", "2", "--seed", "5", "--test-fraction", "0");
+        long interval = LoadProgress.intervalMillis;
+        LoadProgress.intervalMillis = 100; // every 5 s otherwise: this load takes about one
+        String out;
+        try {
+            out = run("train", "--input", data.resolve("train").toString(), "--output",
+                    tmp.resolve("load-model").toString(), "--epochs", "1", "--parallelism", "2");
+        } finally {
+            LoadProgress.intervalMillis = interval;
+        }
+        Matcher m = Pattern.compile("loading: ([0-9,]+) lines read by 2 subtasks in ([0-9.]+) s \\(([0-9.]+)M "
+                + "lines/s\\)").matcher(out);
+        assertTrue(m.find(), out);
+        long lines = Long.parseLong(m.group(1).replace(",", ""));
+        // the subtasks report every 64k lines; the sum never exceeds the input (1.5M lines)
+        assertTrue(lines >= 65_536 && lines <= 1_500_000, out);
+        assertTrue(Double.parseDouble(m.group(2)) > 0, out);
     }
 
     @Test

@@ -124,7 +124,8 @@ public final class FactorbirdJob {
         // held-out files need no weight column: held-out errors are unweighted
         boolean train = kind == Rating.TRAIN;
         FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict,
-                train ? cfg.weightColumn : 0, train ? cfg.holdout : 0f, train ? cfg.validation : 0f, cfg.seed),
+                train ? cfg.weightColumn : 0, train ? cfg.holdout : 0f, train ? cfg.validation : 0f, cfg.seed,
+                cfg.stringIds),
                 new Path(path)).build();
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
     }

@@ -70,6 +70,11 @@ public final class FactorbirdOptions {
                     + "sum w_ij (prediction - r_ij)^2; 0: every weight is 1 (the 4th column of common rating files "
                     + "is a timestamp).");
 
+    public static final ConfigOption<String> IDS = ConfigOptions.key("ids").stringType().defaultValue("numeric")
+            .withDescription("Row and column ids of the input: 'numeric' (non-negative 64-bit integers) or 'string' "
+                    + "(any text without separators, e.g. u123 or a hash; keyed by a 63-bit XXH64, a collision stops "
+                    + "the run naming both ids; the output, recommend and predict use the strings).");
+
     public static final ConfigOption<Double> HOLDOUT = ConfigOptions.key("holdout").doubleType().defaultValue(0.0)
             .withDescription("Hold out this fraction of the input (a hash of (row, col, seed): the same split "
                     + "anywhere, at any parallelism) for evaluation, instead of or besides --test.");

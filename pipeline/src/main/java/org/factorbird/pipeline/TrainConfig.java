@@ -60,6 +60,8 @@ public final class TrainConfig implements Serializable {
     public final String psTlsTrustStore;
     public final String psTlsPasswordFile;
     public final int weightColumn;
+    /** --ids string: ids are text, keyed by {@link org.factorbird.pipeline.io.StringIds#key}. */
+    public final boolean stringIds;
     public final float holdout;
     /** Fraction of the training input set aside for validation. */
     public final float validation;
@@ -148,6 +150,7 @@ public final class TrainConfig implements Serializable {
                     + "column, value) but was " + wc);
         }
         this.weightColumn = wc;
+        this.stringIds = stringIds(c.get(FactorbirdOptions.IDS));
         this.holdout = fraction(c.get(FactorbirdOptions.HOLDOUT), "holdout");
         this.validation = fraction(c.contains(FactorbirdOptions.VALIDATION) || !grid || c.get(FactorbirdOptions.IMPLICIT)
                 ? c.get(FactorbirdOptions.VALIDATION) : FactorbirdOptions.GRID_VALIDATION, "validation");
@@ -156,6 +159,11 @@ public final class TrainConfig implements Serializable {
         this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
         this.recommend = atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
+        if (recommend > 0 && stringIds) {
+            // a subtask knows the texts of its own columns only, not of every column it may recommend
+            throw new IllegalArgumentException("--recommend is not available with --ids string: run "
+                    + "'factorbird recommend --model OUT' on the trained model instead");
+        }
         this.implicit = c.get(FactorbirdOptions.IMPLICIT);
         String loss = c.get(FactorbirdOptions.LOSS);
         switch (loss) {
@@ -362,7 +370,16 @@ public final class TrainConfig implements Serializable {
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
                 earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha,
-                validation);
+                validation, stringIds ? "string" : "numeric");
+    }
+
+    /** Parses --ids. */
+    public static boolean stringIds(String ids) {
+        return switch (ids) {
+            case "numeric" -> false;
+            case "string" -> true;
+            default -> throw new IllegalArgumentException("--ids must be numeric or string but was '" + ids + "'");
+        };
     }
 
     private static String required(String v, String name) {

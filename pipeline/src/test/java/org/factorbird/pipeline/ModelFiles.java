@@ -25,6 +25,13 @@ public final class ModelFiles {
     /** id -> parameters, failing on a duplicate id. */
     public static Map<Long, float[]> readFactors(Path dir) throws IOException {
         Map<Long, float[]> out = new HashMap<>();
+        readNamedFactors(dir).forEach((id, v) -> out.put(Long.parseLong(id), v));
+        return out;
+    }
+
+    /** id as written (text) -> parameters, failing on a duplicate id. */
+    public static Map<String, float[]> readNamedFactors(Path dir) throws IOException {
+        Map<String, float[]> out = new HashMap<>();
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
                 for (String line : Files.readAllLines(f)) {
@@ -33,7 +40,7 @@ public final class ModelFiles {
                     for (int i = 1; i < parts.length; i++) {
                         v[i - 1] = Float.parseFloat(parts[i]);
                     }
-                    float[] old = out.put(Long.parseLong(parts[0]), v);
+                    float[] old = out.put(parts[0], v);
                     assertTrue(old == null, "id written twice: " + parts[0]);
                 }
             }
@@ -66,6 +73,19 @@ public final class ModelFiles {
         }
         @SuppressWarnings("unchecked")
         Set<Long>[] out = new Set[] {rows, cols};
+        return out;
+    }
+
+    /** The tab-separated lines of a job's output directory (its part files, at any depth). */
+    public static List<String[]> outputLines(Path dir) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
+                for (String line : Files.readAllLines(f)) {
+                    out.add(line.split("\t"));
+                }
+            }
+        }
         return out;
     }
 

@@ -26,7 +26,9 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.model.ModelFile;
+import org.factorbird.pipeline.recommend.Recommendations;
 import org.factorbird.pipeline.data.PlantedData;
 import org.factorbird.ps.server.PsServer;
 import org.junit.jupiter.api.AfterAll;
@@ -240,8 +242,8 @@ class TrainJobITCase {
         assertEquals(13, model.counts().columns());
         List<String> skipped = Files.readAllLines(out.resolve("skipped-lines.txt"));
         assertEquals(3, skipped.size());
-        assertTrue(skipped.get(0).endsWith("ratings.csv:202: row id 'oops' is not a non-negative integer in 'oops'"),
-                skipped.get(0));
+        assertTrue(skipped.get(0).endsWith("ratings.csv:202: row id 'oops' is not a non-negative integer (string ids "
+                + "need --ids string) in 'oops'"), skipped.get(0));
 
         Exception e = assertThrows(Exception.class,
                 () -> run(config(in.toString(), null, tmp.resolve("out-strict"), Map.of("strict", "true"))));
@@ -251,5 +253,109 @@ class TrainJobITCase {
         }
         assertTrue(chain.contains("ratings.csv:202: row id 'oops' is not a non-negative integer"), chain);
         assertFalse(Files.exists(tmp.resolve("out-strict").resolve("model.json")));
+    }
+
+    @Test
+    void stringIdsGiveTheHeldOutRmseOfTheNumericIdsAndTheOutputsUseTheStrings() throws Exception {
+        // the planted files with ids u<row> and i<col>, header included ("row,col,value": skipped by its value)
+        Path strTrain = stringCopy(data.resolve("train"), tmp.resolve("str-train"));
+        Path strTest = stringCopy(data.resolve("test"), tmp.resolve("str-test"));
+        Map<String, String> settings = Map.of("rank", "10", "epochs", "10", "lambda", "0.02");
+        Path numeric = tmp.resolve("out-numeric-ids");
+        run(config(data.resolve("train").toString(), data.resolve("test").toString(), numeric, settings));
+        Path strings = tmp.resolve("out-string-ids");
+        Map<String, String> stringSettings = new HashMap<>(settings);
+        stringSettings.put("ids", "string");
+        run(config(strTrain.toString(), strTest.toString(), strings, stringSettings));
+
+        ModelFile n = model(numeric);
+        ModelFile s = model(strings);
+        System.out.printf("held-out RMSE: numeric ids %.4f, string ids %.4f%n", n.finalTestRmse(), s.finalTestRmse());
+        // the same data and settings; only the keys (hence initial values and the order of rows) differ
+        assertEquals(n.finalTestRmse(), s.finalTestRmse(), 0.01 * n.finalTestRmse());
+        assertEquals("string", s.settings().ids());
+        assertEquals(n.counts().trainRatings(), s.counts().trainRatings());
+        assertEquals(n.counts().testRatings(), s.counts().testRatings());
+        assertEquals(0, s.counts().skippedLines());
+
+        Set<Long>[] train = idsOf(data.resolve("train"));
+        Set<String> rowNames = new java.util.HashSet<>();
+        train[0].forEach(r -> rowNames.add("u" + r));
+        Set<String> colNames = new java.util.HashSet<>();
+        train[1].forEach(c -> colNames.add("i" + c));
+        Map<String, float[]> rows = ModelFiles.readNamedFactors(strings.resolve("rows"));
+        Map<String, float[]> cols = ModelFiles.readNamedFactors(strings.resolve("columns"));
+        assertEquals(rowNames, rows.keySet());
+        assertEquals(colNames, cols.keySet());
+        assertEquals(rows.size(), s.counts().rows());
+        assertEquals(cols.size(), s.counts().columns());
+
+        // recommend and predict read the strings, hash them like training, and write them back
+        float mu = (float) s.globalMean();
+        Path recs = tmp.resolve("str-recs");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        Recommendations.recommend(env, ModelDir.open(strings.toString()), 3, recs.toString(), strTrain.toString(),
+                null);
+        env.execute("recommend");
+        Map<String, Set<String>> rated = new HashMap<>();
+        for (String[] p : ModelFiles.ratingsOf(strTrain)) {
+            rated.computeIfAbsent(p[0], r -> new java.util.HashSet<>()).add(p[1]);
+        }
+        Map<String, Integer> perRow = new HashMap<>();
+        for (String[] l : ModelFiles.outputLines(recs)) {
+            perRow.merge(l[0], 1, Integer::sum);
+            assertTrue(cols.containsKey(l[2]), "recommended column " + l[2]);
+            assertFalse(rated.get(l[0]).contains(l[2]), "a rated pair recommended: " + l[0] + " " + l[2]);
+            assertEquals(score(mu, rows.get(l[0]), cols.get(l[2])), Float.parseFloat(l[3]), 1e-5f);
+        }
+        assertEquals(rowNames, perRow.keySet());
+        perRow.values().forEach(k -> assertEquals(3, k));
+
+        Path pairs = tmp.resolve("str-pairs.txt");
+        Files.writeString(pairs, "u1 i2\nu3\ti5\nnobody i2\n");
+        Path pred = tmp.resolve("str-pred");
+        env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        Recommendations.predict(env, ModelDir.open(strings.toString()), pairs.toString(), pred.toString(), false);
+        env.execute("predict");
+        Map<String, Float> predicted = new HashMap<>();
+        for (String[] l : ModelFiles.outputLines(pred)) {
+            predicted.put(l[0] + " " + l[1], Float.parseFloat(l[2]));
+        }
+        assertEquals(Set.of("u1 i2", "u3 i5", "nobody i2"), predicted.keySet());
+        assertEquals(score(mu, rows.get("u1"), cols.get("i2")), predicted.get("u1 i2"), 1e-5f);
+        assertEquals(score(mu, rows.get("u3"), cols.get("i5")), predicted.get("u3 i5"), 1e-5f);
+        assertEquals(mu + cols.get("i2")[0], predicted.get("nobody i2"), 1e-5f); // an unknown row: mu + b_j
+    }
+
+    static float score(float mu, float[] u, float[] v) {
+        float p = mu + u[0] + v[0];
+        for (int f = 1; f < u.length; f++) {
+            p += u[f] * v[f];
+        }
+        return p;
+    }
+
+    /** {@code dir}'s rating files with row r written u<r> and column c written i<c>. */
+    static Path stringCopy(Path dir, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                StringBuilder sb = new StringBuilder();
+                for (String line : Files.readAllLines(f)) {
+                    if (line.startsWith("row")) {
+                        sb.append(line).append('\n');
+                        continue;
+                    }
+                    int a = line.indexOf(',');
+                    int b = line.indexOf(',', a + 1);
+                    sb.append('u').append(line, 0, a).append(",i").append(line, a + 1, b).append(line, b, line.length())
+                            .append('\n');
+                }
+                Files.writeString(to.resolve(f.getFileName()), sb);
+            }
+        }
+        return to;
     }
 }

@@ -1,7 +1,8 @@
 package org.factorbird.pipeline.io;
 
 /**
- * One input record: a training or held-out rating, or a report of a skipped line. A Flink POJO (public fields,
+ * One input record: a training or held-out rating, a report of a skipped line, or (--ids string) the text of a
+ * row or column id. A Flink POJO (public fields,
  * no-arg constructor) so Flink serializes it without Kryo.
  */
 public class Rating {
@@ -12,6 +13,13 @@ public class Rating {
     public static final byte BAD = 2;
     /** A training line set aside for validation (--validation): never trained on, used for every choice. */
     public static final byte VALIDATION = 3;
+    /** --ids string: {@link #note} is the text of row id {@link #row} (its key). */
+    public static final byte ROW_NAME = 4;
+    /**
+     * --ids string: {@link #note} is the text of column id {@link #col}; {@link #row} holds the same key, so that
+     * keying by row sends every column's names to one subtask, which writes that column.
+     */
+    public static final byte COLUMN_NAME = 5;
 
     public long row;
     public long col;
@@ -19,7 +27,7 @@ public class Rating {
     /** w_ij of the weighted loss; 1 unless the input has a weight column. */
     public float weight = 1f;
     public byte kind;
-    /** Only for {@link #BAD}: "file:line: reason". */
+    /** For {@link #BAD}: "file:line: reason"; for names: the id's text. */
     public String note;
 
     public Rating() {}
@@ -42,8 +50,26 @@ public class Rating {
         return r;
     }
 
+    /** The text {@code name} of a row ({@link #ROW_NAME}) or column ({@link #COLUMN_NAME}) key. */
+    public static Rating name(byte kind, long key, String name) {
+        if (kind != ROW_NAME && kind != COLUMN_NAME) {
+            throw new IllegalArgumentException("kind must be ROW_NAME or COLUMN_NAME but was " + kind);
+        }
+        Rating r = new Rating(key, key, 0f, kind);
+        r.note = name;
+        return r;
+    }
+
+    /** A row or column name rather than a rating or a bad line. */
+    public boolean isName() {
+        return kind == ROW_NAME || kind == COLUMN_NAME;
+    }
+
     @Override
     public String toString() {
+        if (isName()) {
+            return (kind == ROW_NAME ? "ROW_NAME(" : "COLUMN_NAME(") + row + "," + note + ")";
+        }
         return kind == BAD ? "BAD(" + note + ")" : (kind == TEST ? "TEST(" : "TRAIN(") + row + "," + col + "," + value + ")";
     }
 }

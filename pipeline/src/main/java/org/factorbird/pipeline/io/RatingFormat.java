@@ -18,8 +18,12 @@ import org.apache.flink.core.fs.Path;
 /**
  * Reads rating text files for Flink's {@code FileSource}: one {@link Rating} per line, with the file name and
  * line number at hand for every bad line. A first line whose first field holds a letter is a header and is
- * skipped. Bad lines become {@link Rating#BAD} records (counted and reported by the training operator),
+ * skipped (with string ids: whose third field, the value, holds a letter). Bad lines become {@link Rating#BAD} records (counted and reported by the training operator),
  * or, in strict mode, fail the job with "file:line: reason".
+ *
+ * <p>With string ids, the first training line of each id in a reader is preceded by a {@link Rating#ROW_NAME} or
+ * {@link Rating#COLUMN_NAME} record carrying its text; a small cache of the keys already named keeps most repeats
+ * out of the stream (a repeat costs one more record, never a wrong one: the training operator keeps the first).
  *
  * <p>Files are not split, so line numbers are exact; a job reads as many files in parallel as there are files.
  */
@@ -36,6 +40,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
     private final float holdout;
     private final float validation;
     private final long seed;
+    private final boolean stringIds;
+    /** Keys remembered per reader as already named, for rows and for columns (direct-mapped). */
+    static final int NAMED_CACHE = 1 << 16;
 
     public RatingFormat(byte kind, boolean strict) {
         this(kind, strict, 0, 0f, 0L);
@@ -51,6 +58,12 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
     /** @param validation fraction of the TRAIN lines that are not held out turned into VALIDATION ones */
     public RatingFormat(byte kind, boolean strict, int weightColumn, float holdout, float validation, long seed) {
+        this(kind, strict, weightColumn, holdout, validation, seed, false);
+    }
+
+    /** @param stringIds ids are text (--ids string), hashed by {@link StringIds#key} and named in the stream */
+    public RatingFormat(byte kind, boolean strict, int weightColumn, float holdout, float validation, long seed,
+            boolean stringIds) {
         if (kind != Rating.TRAIN && kind != Rating.TEST) {
             throw new IllegalArgumentException("kind must be TRAIN or TEST but was " + kind);
         }
@@ -60,6 +73,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         this.holdout = holdout;
         this.validation = validation;
         this.seed = seed;
+        this.stringIds = stringIds;
         new RatingLineParser(weightColumn); // checks the column
     }
 
@@ -96,7 +110,10 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         private final Path path;
         private final String name;
         private final InputStream in;
-        private final RatingLineParser parser = new RatingLineParser(weightColumn);
+        private final RatingLineParser parser = new RatingLineParser(weightColumn, stringIds);
+        /** ~key of the ids named last in each cache slot (0: none; ~key is never 0 for a key >= 0). */
+        private final long[] rowsNamed = stringIds ? new long[NAMED_CACHE] : null;
+        private final long[] colsNamed = stringIds ? new long[NAMED_CACHE] : null;
         private byte[] buf = new byte[1 << 16];
         private int start;
         private int end;
@@ -119,7 +136,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
         @Override
         public RecordIterator<Rating> readBatch() throws IOException {
-            Rating[] batch = new Rating[BATCH];
+            Rating[] batch = new Rating[BATCH + 2]; // a line adds up to 3 records
             int n = 0;
             long firstIndex = emitted;
             while (n < BATCH) {
@@ -134,13 +151,10 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 if (r == null) {
                     continue;
                 }
-                if (toSkip > 0) {
-                    toSkip--;
-                    emitted++;
-                    continue;
+                if (stringIds && r.kind == Rating.TRAIN) {
+                    n = nameIds(batch, n);
                 }
-                batch[n++] = r;
-                emitted++;
+                n = offer(r, batch, n);
             }
             if (n == 0) {
                 return null;
@@ -148,6 +162,38 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
             ArrayResultIterator<Rating> it = new ArrayResultIterator<>();
             it.set(batch, n, CheckpointedPosition.NO_OFFSET, firstIndex);
             return it;
+        }
+
+        /** Adds {@code r} to the batch unless a restored reader still skips records it emitted before. */
+        private int offer(Rating r, Rating[] batch, int n) {
+            emitted++;
+            if (toSkip > 0) {
+                toSkip--;
+                return n;
+            }
+            batch[n] = r;
+            return n + 1;
+        }
+
+        /** Names the ids of the training line just parsed, unless this reader named them recently. */
+        private int nameIds(Rating[] batch, int n) {
+            long row = parser.row;
+            int slot = (int) (row ^ (row >>> 29)) & (NAMED_CACHE - 1);
+            if (rowsNamed[slot] != ~row) {
+                rowsNamed[slot] = ~row;
+                n = offer(Rating.name(Rating.ROW_NAME, row, text(parser.rowFrom, parser.rowTo)), batch, n);
+            }
+            long col = parser.col;
+            slot = (int) (col ^ (col >>> 29)) & (NAMED_CACHE - 1);
+            if (colsNamed[slot] != ~col) {
+                colsNamed[slot] = ~col;
+                n = offer(Rating.name(Rating.COLUMN_NAME, col, text(parser.colFrom, parser.colTo)), batch, n);
+            }
+            return n;
+        }
+
+        private String text(int from, int to) {
+            return new String(buf, from, to - from, StandardCharsets.UTF_8);
         }
 
         private Rating toRating(int from, int to) throws IOException {
@@ -165,7 +211,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 }
                 return new Rating(parser.row, parser.col, parser.value, parser.weight, k);
             }
-            if (lineNo == 1 && containsLetter(from, to)) {
+            if (lineNo == 1 && (stringIds ? fieldHasLetter(from, to, 3) : containsLetter(from, to))) {
                 return null; // header
             }
             if (to - from == 0 || (to - from == 1 && buf[from] == '\r')) {
@@ -193,6 +239,24 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                     return false;
                 }
                 if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Whether the {@code field}-th field (1-based) of the line holds a letter. */
+        private boolean fieldHasLetter(int from, int to, int field) {
+            int f = 1;
+            boolean inSeparator = true; // leading blanks start no field
+            for (int i = from; i < to; i++) {
+                byte b = buf[i];
+                boolean sep = b == ',' || b == '\t' || b == ';' || b == ' ';
+                if (sep && !inSeparator) {
+                    f++;
+                }
+                inSeparator = sep;
+                if (!sep && f == field && ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'))) {
                     return true;
                 }
             }

@@ -5,8 +5,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Parses one text line {@code row col value [more fields]} straight from bytes, without allocating on the
  * common path. Fields are separated by commas, tabs or spaces (runs of blanks count as one separator); fields
- * after the third (timestamps, say) are ignored. Ids are non-negative 64-bit integers; the value is a finite
- * decimal number.
+ * after the third (timestamps, say) are ignored. Ids are non-negative 64-bit integers, or with string ids any
+ * non-empty text without separators, keyed by {@link StringIds#key} (its bytes are at {@link #rowFrom} ..
+ * {@link #colTo} after a parse); the value is a finite decimal number.
  *
  * <p>After {@link #parse} returns false, {@link #error()} says why in a few words.
  */
@@ -23,11 +24,18 @@ public final class RatingLineParser {
 
     /** 1-based field holding the weight, or 0 for none (weight 1). */
     private final int weightField;
+    /** --ids string: ids are text, hashed to keys. */
+    private final boolean stringIds;
 
     public long row;
     public long col;
     public float value;
     public float weight = 1f;
+    /** Where the ids of the last parsed line are in its buffer: row at [rowFrom, rowTo), column at [colFrom, colTo). */
+    public int rowFrom;
+    public int rowTo;
+    public int colFrom;
+    public int colTo;
     private String error;
     private int pos;
 
@@ -36,10 +44,15 @@ public final class RatingLineParser {
     }
 
     public RatingLineParser(int weightField) {
+        this(weightField, false);
+    }
+
+    public RatingLineParser(int weightField, boolean stringIds) {
         if (weightField != 0 && weightField < 4) {
             throw new IllegalArgumentException("weight field must be 0 or >= 4 but was " + weightField);
         }
         this.weightField = weightField;
+        this.stringIds = stringIds;
     }
 
     public String error() {
@@ -58,14 +71,18 @@ public final class RatingLineParser {
             error = "empty line";
             return false;
         }
+        int rf = pos;
         long r = parseId(buf, to, "row id");
+        int rt = pos;
         if (r < 0) {
             return false;
         }
         if (!separator(buf, to)) {
             return false;
         }
+        int cf = pos;
         long c = parseId(buf, to, "column id");
+        int ct = pos;
         if (c < 0) {
             return false;
         }
@@ -115,6 +132,10 @@ public final class RatingLineParser {
         }
         row = r;
         col = c;
+        rowFrom = rf;
+        rowTo = rt;
+        colFrom = cf;
+        colTo = ct;
         value = v;
         weight = w;
         return true;
@@ -148,9 +169,19 @@ public final class RatingLineParser {
         return true;
     }
 
-    /** Returns the id, or -1 with {@link #error} set. */
+    /** Returns the id (or the key of a string id), or -1 with {@link #error} set. */
     private long parseId(byte[] buf, int to, String what) {
         int start = pos;
+        if (stringIds) {
+            while (pos < to && !isSeparator(buf[pos])) {
+                pos++;
+            }
+            if (pos == start) {
+                error = "missing " + what;
+                return -1;
+            }
+            return StringIds.key(buf, start, pos);
+        }
         long v = 0;
         while (pos < to && !isSeparator(buf[pos])) {
             int d = buf[pos] - '0';
@@ -158,7 +189,8 @@ public final class RatingLineParser {
                 while (pos < to && !isSeparator(buf[pos])) {
                     pos++;
                 }
-                error = what + " '" + text(buf, start, pos) + "' is not a non-negative integer";
+                error = what + " '" + text(buf, start, pos) + "' is not a non-negative integer"
+                        + (hasLetter(buf, start, pos) ? " (string ids need --ids string)" : "");
                 return -1;
             }
             if (v > (Long.MAX_VALUE - d) / 10) {
@@ -222,6 +254,15 @@ public final class RatingLineParser {
             error = "rating value '" + s + "' is not a number";
             return Float.NaN;
         }
+    }
+
+    private static boolean hasLetter(byte[] buf, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if ((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z')) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String text(byte[] buf, int from, int to) {

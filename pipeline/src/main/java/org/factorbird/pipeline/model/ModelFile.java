@@ -41,10 +41,16 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
     public record HyperParameters(int rank, float learningRate, float lambda, float lambdaBias, String schedule,
             float decay, float initStd) {}
 
-    /** The run settings shared by every model of a run. */
+    /** The run settings shared by every model of a run; {@code ids}: "numeric" or "string" (--ids). */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
             float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold, boolean implicit,
-            String loss, int negatives, float confidenceAlpha, float validation) {}
+            String loss, int negatives, float confidenceAlpha, float validation, String ids) {
+
+        /** Whether the model's ids are strings (--ids string); models written before the option are numeric. */
+        public boolean stringIds() {
+            return "string".equals(ids);
+        }
+    }
 
     /**
      * @param rows rows written (rows with training ratings)

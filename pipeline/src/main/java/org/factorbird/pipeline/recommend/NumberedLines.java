@@ -19,6 +19,13 @@ public final class NumberedLines extends SimpleStreamFormat<NumberedLines.Line> 
 
     private static final long serialVersionUID = 1L;
 
+    private final boolean headers;
+
+    /** @param headers whether a first line whose first field holds a letter is a header */
+    public NumberedLines(boolean headers) {
+        this.headers = headers;
+    }
+
     /** One line of a file. A Flink POJO. */
     public static class Line {
         public long number;
@@ -43,7 +50,7 @@ public final class NumberedLines extends SimpleStreamFormat<NumberedLines.Line> 
                 String text;
                 while ((text = in.readLine()) != null) {
                     number++;
-                    if (!text.isBlank() && !(number == 1 && Recommendations.isHeader(text))) {
+                    if (!text.isBlank() && !(headers && number == 1 && Recommendations.isHeader(text))) {
                         return new Line(number, text);
                     }
                 }

@@ -1,5 +1,8 @@
 package org.factorbird.pipeline.recommend;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
@@ -15,7 +18,8 @@ import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
  * the pairs, and at end of input joins them. Stage 1 emits each pair with its row's parameters (empty when the row
  * is unknown); stage 2 emits {@code row<TAB>column<TAB>prediction} with {@code prediction = mu + b_i + b_j +
  * u_i . v_j}, falling back like held-out evaluation: an unknown row contributes nothing (mu + b_j), an unknown
- * column nothing (mu + b_i). Predictions are clipped to the training range unless clipping is off.
+ * column nothing (mu + b_i). Predictions are clipped to the training range unless clipping is off. With string
+ * ids, pairs carry their texts through both stages and are written with them.
  */
 public final class PredictOperator<O> extends AbstractStreamOperator<O>
         implements OneInputStreamOperator<RecInput, O>, BoundedOneInput {
@@ -36,6 +40,8 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
     private transient FloatList factors;
     private transient LongList pairRows;
     private transient LongList pairCols;
+    /** With string ids: each pair's row and column texts, two per pair. */
+    private transient List<String> pairNames;
     /** Stage 2: each pair's row parameters, {@code dim} floats per pair (zeros for an unknown row). */
     private transient FloatList pairRowParams;
     private transient LongList pairRowKnown;
@@ -65,6 +71,7 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
         factors = new FloatList(1024);
         pairRows = new LongList(1024);
         pairCols = new LongList(1024);
+        pairNames = new ArrayList<>();
         pairRowParams = new FloatList(byColumn ? 1024 : 4);
         pairRowKnown = new LongList(byColumn ? 1024 : 4);
         if (byColumn) {
@@ -92,6 +99,10 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
         }
         pairRows.add(in.row);
         pairCols.add(in.col);
+        if (in.name != null) {
+            pairNames.add(in.name);
+            pairNames.add(in.colName);
+        }
         if (byColumn) {
             pairRowKnown.add(in.values.length == dim ? 1 : 0);
             for (int j = 0; j < dim; j++) {
@@ -110,7 +121,9 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
                     row = new float[dim];
                     System.arraycopy(factors.a, r * dim, row, 0, dim);
                 }
-                emit(new RecInput(RecInput.PAIR_WITH_ROW, pairRows.a[i], pairCols.a[i], row));
+                emit(new RecInput(RecInput.PAIR_WITH_ROW, pairRows.a[i], pairCols.a[i], row).named(
+                        pairNames.isEmpty() ? null : pairNames.get(2 * i),
+                        pairNames.isEmpty() ? null : pairNames.get(2 * i + 1)));
             }
             return;
         }
@@ -143,7 +156,12 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
             }
             predicted.add(1L);
             sb.setLength(0);
-            sb.append(pairRows.a[i]).append('\t').append(pairCols.a[i]).append('\t').append(p);
+            if (pairNames.isEmpty()) {
+                sb.append(pairRows.a[i]).append('\t').append(pairCols.a[i]);
+            } else {
+                sb.append(pairNames.get(2 * i)).append('\t').append(pairNames.get(2 * i + 1));
+            }
+            sb.append('\t').append(p);
             emit(new OutLine("", sb.toString()));
         }
     }

@@ -19,6 +19,10 @@ public class RecInput {
     public long row;
     public long col;
     public float[] values;
+    /** With string ids: the text of {@link #row} (of a factor line: of its id), else null. */
+    public String name;
+    /** With string ids: the text of {@link #col}, else null. */
+    public String colName;
 
     public RecInput() {}
 
@@ -27,6 +31,13 @@ public class RecInput {
         this.row = row;
         this.col = col;
         this.values = values;
+    }
+
+    /** This input with the texts of its ids (string ids). */
+    public RecInput named(String name, String colName) {
+        this.name = name;
+        this.colName = colName;
+        return this;
     }
 
     /** The key of the stage that groups by row. */

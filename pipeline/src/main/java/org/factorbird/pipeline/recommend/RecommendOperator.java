@@ -1,6 +1,8 @@
 package org.factorbird.pipeline.recommend;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -11,12 +13,15 @@ import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 
 /**
  * Top-k columns for the rows of one subtask (after {@code keyBy(row)}): gathers the rows' factors, the pairs to
  * exclude and the rows asked for; at end of input streams every column file of the model past them in pages of
  * {@link RowScorer#PAGE} columns (so a subtask never holds all columns) and emits {@code row<TAB>rank<TAB>column<TAB>score}.
+ * With string ids the rows' texts come with their factor lines, and the recommended columns' texts from a second
+ * pass over the column files that keeps only the ids recommended.
  */
 public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         implements OneInputStreamOperator<RecInput, OutLine>, BoundedOneInput {
@@ -28,6 +33,8 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
     private final boolean onlyWanted;
 
     private transient LongList rowIds;
+    /** With string ids: the text of each row in {@link #rowIds}. */
+    private transient List<String> rowNames;
     private transient FloatList params;
     private transient LongList exRows;
     private transient LongList exCols;
@@ -47,6 +54,7 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
     public void open() throws Exception {
         super.open();
         rowIds = new LongList(1024);
+        rowNames = new ArrayList<>();
         params = new FloatList(1024);
         exRows = new LongList(1024);
         exCols = new LongList(1024);
@@ -59,6 +67,9 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         switch (in.kind) {
             case RecInput.FACTORS -> {
                 rowIds.add(in.row);
+                if (in.name != null) {
+                    rowNames.add(in.name);
+                }
                 for (float v : in.values) {
                     params.add(v);
                 }
@@ -78,6 +89,7 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         int dim = model.dim();
         long[] ids = rowIds.toArray();
         float[] p = Arrays.copyOf(params.a, params.n);
+        String[] names = model.stringIds() ? rowNames.toArray(new String[0]) : null;
         if (onlyWanted) {
             long[] want = wanted.toArray();
             Arrays.sort(want);
@@ -85,6 +97,9 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
             for (int r = 0; r < ids.length; r++) {
                 if (Arrays.binarySearch(want, ids[r]) >= 0) {
                     ids[kept] = ids[r];
+                    if (names != null) {
+                        names[kept] = names[r];
+                    }
                     System.arraycopy(p, r * dim, p, kept * dim, dim);
                     kept++;
                 }
@@ -102,13 +117,55 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
             }
             scorer.flush();
         }
-        StringBuilder sb = new StringBuilder(64);
         float mu = model.model().globalMean();
+        if (names == null) {
+            StringBuilder sb = new StringBuilder(64);
+            scorer.emit(mu, (row, rank, col, score) -> {
+                sb.setLength(0);
+                sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t').append(score);
+                output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
+            });
+        } else {
+            emitNamed(model, ids, names, scorer, mu);
+        }
+    }
+
+    /** String ids: the recommendations are held while a pass over the column files finds the columns' texts. */
+    private void emitNamed(ModelDir model, long[] ids, String[] names, RowScorer scorer, float mu) throws Exception {
+        LongList recRows = new LongList(1024);
+        IntList recRanks = new IntList(1024);
+        LongList recCols = new LongList(1024);
+        FloatList recScores = new FloatList(1024);
         scorer.emit(mu, (row, rank, col, score) -> {
-            sb.setLength(0);
-            sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t').append(score);
-            output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
+            recRows.add(row);
+            recRanks.add(rank);
+            recCols.add(col);
+            recScores.add(score);
         });
+        LongIntMap rowIndex = new LongIntMap(Math.max(16, ids.length));
+        for (long id : ids) {
+            rowIndex.indexOf(id);
+        }
+        LongIntMap colIndex = new LongIntMap(1024);
+        for (int i = 0; i < recCols.n; i++) {
+            colIndex.indexOf(recCols.a[i]);
+        }
+        String[] colNames = new String[colIndex.size()];
+        for (Path f : model.files("columns")) {
+            model.readIds(f, (key, text) -> {
+                int c = colIndex.find(key);
+                if (c >= 0) {
+                    colNames[c] = text;
+                }
+            });
+        }
+        StringBuilder sb = new StringBuilder(64);
+        for (int i = 0; i < recRows.n; i++) {
+            sb.setLength(0);
+            sb.append(names[rowIndex.find(recRows.a[i])]).append('\t').append(recRanks.a[i]).append('\t')
+                    .append(colNames[colIndex.find(recCols.a[i])]).append('\t').append(recScores.a[i]);
+            output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
+        }
     }
 
     private static void checkInterrupted() throws InterruptedException {

@@ -16,6 +16,7 @@ import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.OutLineSink;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.io.RatingFormat;
+import org.factorbird.pipeline.io.StringIds;
 import org.factorbird.pipeline.model.ModelDir;
 
 /**
@@ -37,19 +38,20 @@ public final class Recommendations {
             String exclude, String rows) throws IOException {
         model.files("rows");
         model.files("columns"); // fail here, in the client, when either is missing
+        boolean text = model.stringIds();
         DataStream<RecInput> in = factors(env, model, "rows");
         if (exclude != null) {
-            in = in.union(env.fromSource(FileSource.forBulkFileFormat(new RatingFormat(Rating.TRAIN, false),
-                    new Path(exclude)).build(), WatermarkStrategy.noWatermarks(), "excluded ratings")
+            in = in.union(env.fromSource(FileSource.forBulkFileFormat(new RatingFormat(Rating.TRAIN, false, 0, 0f,
+                    0f, 0L, text), new Path(exclude)).build(), WatermarkStrategy.noWatermarks(), "excluded ratings")
                     .filter(new ValidLines()).name("valid lines")
                     .map(r -> new RecInput(RecInput.PAIR, r.row, r.col, null), TypeInformation.of(RecInput.class))
                     .name("exclusions"));
         }
         if (rows != null) {
-            in = in.union(env.fromSource(FileSource.forRecordStreamFormat(new NumberedLines(), new Path(rows))
+            in = in.union(env.fromSource(FileSource.forRecordStreamFormat(new NumberedLines(!text), new Path(rows))
                     .build(), WatermarkStrategy.noWatermarks(), "rows to recommend for")
-                    .map(line -> new RecInput(RecInput.WANTED, firstId(line, "--rows " + rows), 0, null),
-                            TypeInformation.of(RecInput.class)).name("row ids"));
+                    .map(line -> wanted(line, "--rows " + rows, text), TypeInformation.of(RecInput.class))
+                    .name("row ids"));
         }
         in.keyBy(RecInput::rowKey, Types.LONG)
                 .transform("recommend", TypeInformation.of(OutLine.class),
@@ -64,10 +66,11 @@ public final class Recommendations {
         model.files("columns");
         int dim = model.dim();
         String label = "--input " + pairs;
+        boolean text = model.stringIds();
         DataStream<RecInput> byRow = factors(env, model, "rows").union(env.fromSource(
-                FileSource.forRecordStreamFormat(new NumberedLines(), new Path(pairs)).build(),
+                FileSource.forRecordStreamFormat(new NumberedLines(!text), new Path(pairs)).build(),
                 WatermarkStrategy.noWatermarks(), "pairs")
-                .map(line -> pairOf(line, label), TypeInformation.of(RecInput.class)).name("parse pairs"));
+                .map(line -> pairOf(line, label, text), TypeInformation.of(RecInput.class)).name("parse pairs"));
         DataStream<RecInput> withRows = byRow.keyBy(RecInput::rowKey, Types.LONG)
                 .transform("predict-rows", TypeInformation.of(RecInput.class), PredictOperator.byRow(dim))
                 .uid("predict-rows");
@@ -86,13 +89,15 @@ public final class Recommendations {
     /** The factor lines of {@code kind} as {@link RecInput#FACTORS}. */
     private static DataStream<RecInput> factors(StreamExecutionEnvironment env, ModelDir model, String kind) {
         int dim = model.dim();
+        boolean text = model.stringIds();
         String label = "--model " + model.dir() + "/" + kind;
-        return env.fromSource(FileSource.forRecordStreamFormat(new NumberedLines(), new Path(model.dir(), kind))
+        return env.fromSource(FileSource.forRecordStreamFormat(new NumberedLines(false), new Path(model.dir(), kind))
                         .build(), WatermarkStrategy.noWatermarks(), kind)
                 .map(line -> {
                     float[] v = new float[dim];
-                    long id = ModelDir.parse(line.text, v, label + " line", line.number);
-                    return new RecInput(RecInput.FACTORS, id, 0, v);
+                    long id = ModelDir.parse(line.text, v, label + " line", line.number, text);
+                    return new RecInput(RecInput.FACTORS, id, 0, v).named(text ? ModelDir.idText(line.text) : null,
+                            null);
                 }, TypeInformation.of(RecInput.class)).name(kind + " factors");
     }
 
@@ -116,7 +121,7 @@ public final class Recommendations {
                 bad.add(1L);
                 return false;
             }
-            return true;
+            return !r.isName(); // exclusions need keys only
         }
     }
 
@@ -138,21 +143,27 @@ public final class Recommendations {
         return line.strip().split("[,;\\t ]+");
     }
 
-    static long firstId(NumberedLines.Line line, String label) {
-        return id(fields(line.text)[0], line, label, "row id");
+    /** A row to recommend for: the first field of {@code line}. */
+    static RecInput wanted(NumberedLines.Line line, String label, boolean text) {
+        String f = fields(line.text)[0];
+        return new RecInput(RecInput.WANTED, id(f, line, label, "row id", text), 0, null).named(text ? f : null, null);
     }
 
-    static RecInput pairOf(NumberedLines.Line line, String label) {
+    /** A pair to predict: the first two fields of {@code line}. */
+    static RecInput pairOf(NumberedLines.Line line, String label, boolean text) {
         String[] f = fields(line.text);
         if (f.length < 2) {
             throw new IllegalArgumentException(label + " line " + line.number + ": '" + clip(line.text)
                     + "' is not a 'row column' pair");
         }
-        return new RecInput(RecInput.PAIR, id(f[0], line, label, "row id"), id(f[1], line, label, "column id"),
-                null);
+        return new RecInput(RecInput.PAIR, id(f[0], line, label, "row id", text),
+                id(f[1], line, label, "column id", text), null).named(text ? f[0] : null, text ? f[1] : null);
     }
 
-    private static long id(String field, NumberedLines.Line line, String label, String what) {
+    private static long id(String field, NumberedLines.Line line, String label, String what, boolean text) {
+        if (text) {
+            return StringIds.key(field);
+        }
         try {
             long id = Long.parseLong(field);
             if (id >= 0) {

@@ -11,16 +11,25 @@ import org.factorbird.ps.PsClient;
  * Emits the trained factors as text lines {@code id<TAB>bias<TAB>f1<TAB>...<TAB>fk} for the file sink: this
  * subtask's rows from keyed state and its output slice of the columns from the PS. The best model goes to buckets
  * {@code rows} and {@code columns}; with --keep-all every model also to {@code models/<index>/rows|columns}.
+ *
+ * <p>With string ids ({@link IdNames}) lines start with the ids' texts, and a subtask writes the columns it holds
+ * the names of (pulled from the PS in pages), rather than its slice of every shard.
  */
 final class FactorWriter {
 
     private final TrainConfig cfg;
     private final Consumer<OutLine> out;
+    /** Texts of the ids with --ids string, else null. */
+    private final IdNames names;
     private final StringBuilder sb = new StringBuilder(256);
 
-    FactorWriter(TrainConfig cfg, Consumer<OutLine> out) {
+    FactorWriter(TrainConfig cfg, Consumer<OutLine> out, IdNames names) {
+        if (cfg.stringIds != (names != null)) {
+            throw new IllegalArgumentException("names must be given exactly when ids are strings");
+        }
         this.cfg = cfg;
         this.out = out;
+        this.names = names;
     }
 
     /** Writes the rows of the given blocks, in key order of the blocks; returns how many. */
@@ -30,7 +39,7 @@ final class FactorWriter {
         int[] models = written(best);
         long[] written = {0};
         store.forEachTrainedRow(sorted, (key, params, offset) -> {
-            emit(models, "rows", key, params, offset);
+            emit(models, "rows", names == null ? null : names.row(key), key, params, offset);
             written[0]++;
         });
         return written[0];
@@ -40,22 +49,49 @@ final class FactorWriter {
     long writeColumns(PsClient ps, int subtask, int parallelism, int best) throws Exception {
         int width = cfg.width();
         int[] models = written(best);
+        if (names != null) {
+            return writeNamedColumns(ps, models, width);
+        }
         long[] written = {0};
         ColumnSlice.forEachPage(ps, subtask, parallelism, page -> {
             for (int i = 0; i < page.count; i++) {
-                emit(models, "columns", page.keys[i], page.values, i * width);
+                emit(models, "columns", null, page.keys[i], page.values, i * width);
             }
             written[0] += page.count;
         });
         return written[0];
     }
 
-    private void emit(int[] models, String kind, long key, float[] params, int offset) {
+    /** The columns this subtask has the names of: every trained column exactly once over all subtasks. */
+    private long writeNamedColumns(PsClient ps, int[] models, int width) throws Exception {
+        long[] keys = names.columnKeys();
+        int page = ColumnSlice.PAGE_KEYS;
+        long[] chunk = new long[page];
+        float[] values = new float[page * width];
+        for (int from = 0; from < keys.length; from += page) {
+            Interrupts.check();
+            int n = Math.min(page, keys.length - from);
+            System.arraycopy(keys, from, chunk, 0, n);
+            ps.await(ps.pull(chunk, n, values, true));
+            for (int i = 0; i < n; i++) {
+                emit(models, "columns", names.column(chunk[i]), chunk[i], values, i * width);
+            }
+        }
+        return keys.length;
+    }
+
+    /** Emits the line of {@code key} (written as {@code name} when there is one) for every written model. */
+    private void emit(int[] models, String kind, String name, long key, float[] params, int offset) {
         for (int slot = 0; slot < models.length; slot++) {
             int m = models[slot];
             String bucket = slot == 0 ? kind : "models/" + m + "/" + kind;
-            out.accept(new OutLine(bucket, formatLine(sb, key, params, offset + cfg.offsets[m],
-                    cfg.models.get(m).rank + 1)));
+            sb.setLength(0);
+            if (name == null) {
+                sb.append(key);
+            } else {
+                sb.append(name);
+            }
+            out.accept(new OutLine(bucket, values(sb, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1)));
         }
     }
 
@@ -72,10 +108,9 @@ final class FactorWriter {
         return all;
     }
 
-    /** {@code id<TAB>bias<TAB>f1<TAB>...<TAB>fk}. */
-    static String formatLine(StringBuilder sb, long id, float[] values, int from, int dim) {
-        sb.setLength(0);
-        sb.append(id);
+    /** Appends {@code <TAB>v} for each of the {@code dim} values to the id in {@code sb}: a line {@code
+     * id<TAB>bias<TAB>f1<TAB>...<TAB>fk}. */
+    private static String values(StringBuilder sb, float[] values, int from, int dim) {
         for (int j = 0; j < dim; j++) {
             sb.append('\t').append(values[from + j]);
         }

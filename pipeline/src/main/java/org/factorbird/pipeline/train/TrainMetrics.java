@@ -10,6 +10,8 @@ import org.apache.flink.metrics.MetricGroup;
  * take numbers only skip it) holds the progress lines of the last {@link #KEPT_LINES} epochs ("epoch TAB line"
  * each, newline-separated), so that a client
  * polling the REST API ({@code factorbird follow}) prints every epoch even when several pass between two polls.
+ * {@code linesRead} (every 64k lines) and {@code inputDone} (0, then 1) let a client sum the load's progress over
+ * the subtasks.
  */
 final class TrainMetrics {
 
@@ -23,6 +25,7 @@ final class TrainMetrics {
     private volatile double ndcg = Double.NaN;
     private volatile String epochLines = "";
     private volatile long linesRead;
+    private volatile int inputDone;
     private final java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
 
     /** Epoch lines the {@code epochLines} gauge keeps. */
@@ -40,11 +43,18 @@ final class TrainMetrics {
         g.gauge("ndcg", () -> ndcg);
         g.gauge("epochLines", () -> epochLines);
         g.gauge("linesRead", () -> linesRead);
+        g.gauge("inputDone", () -> inputDone);
     }
 
     /** Input lines this subtask has received so far (while loading, every 64k lines). */
     void reading(long lines) {
         linesRead = lines;
+    }
+
+    /** This subtask has read all of its input: {@code lines} lines. */
+    void inputDone(long lines) {
+        linesRead = lines;
+        inputDone = 1;
     }
 
     void loaded(long skipped) {

@@ -29,8 +29,8 @@ import org.factorbird.ps.PsClient;
  *   <li>{@link SnapshotIo} restores a snapshot when there is one; {@link EpochRunner} runs the epochs: batches of
  *       rows pull their columns once, train, and push summed deltas ({@link Batch}); evaluation and barriers after
  *       each epoch.</li>
- *   <li>{@link FactorWriter} emits this subtask's rows and its slice of the columns, {@link RecommendWriter} its
- *       rows' top k with --recommend; subtask 0 writes model.json and grid.json ({@link RunReport}).</li>
+ *   <li>{@link FactorWriter} emits this subtask's rows and its slice of the columns (with --ids string, named by
+ *       {@link IdNames}), {@link RecommendWriter} its rows' top k with --recommend; subtask 0 writes model.json and grid.json ({@link RunReport}).</li>
  * </ol>
  *
  * <p>Row parameters never leave the subtask; only columns cross the network.
@@ -50,6 +50,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     /** The incoming ratings, hash-partitioned by row on local disk until end of input. */
     private transient RatingSpill spill;
     private transient BlockStore store;
+    /** Texts of the string ids (--ids string), else null. */
+    private transient IdNames names;
     private transient PsClient ps;
     private transient TrainMetrics metrics;
     private transient long skipped;
@@ -57,9 +59,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     /** Restart attempt of this subtask: part of every aggregate id, so attempts never mix their barriers. */
     private transient int attempt;
     private transient long loadStart;
-    /** Lines this subtask has received, and when progress was last printed (subtask 0 prints while loading). */
+    /** Lines this subtask has received. */
     private transient long lines;
-    private transient long lastProgress;
 
     public TrainOperator(TrainConfig cfg) {
         this.cfg = cfg;
@@ -72,10 +73,15 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
                 getPartitionedState(new ValueStateDescriptor<>("blocks", TypeInformation.of(RowBlock.class))),
                 getPartitionedState(new ValueStateDescriptor<>("params", TypeInformation.of(float[].class))),
                 this::setCurrentKey, getKeyedStateBackend() instanceof HeapKeyedStateBackend, cfg);
+        if (cfg.stringIds) {
+            names = new IdNames(
+                    getPartitionedState(new ValueStateDescriptor<>("row-names", TypeInformation.of(String.class))),
+                    getPartitionedState(new ValueStateDescriptor<>("column-names", TypeInformation.of(String.class))),
+                    this::setCurrentKey);
+        }
         badSamples = new ArrayList<>();
         metrics = new TrainMetrics(getMetricGroup());
         loadStart = System.nanoTime();
-        lastProgress = loadStart; // the first line after 5 s: short loads stay quiet
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         ps = PsClient.connect(cfg.psClientConfig(attempt));
         File[] tmp = getContainingTask().getEnvironment().getIOManager().getSpillingDirectories();
@@ -86,11 +92,13 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     @Override
     public void processElement(StreamRecord<Rating> element) throws Exception {
         Rating r = element.getValue();
-        if ((++lines & 0xFFFF) == 0) {
-            metrics.reading(lines); // summed over subtasks by a REST client (factorbird follow)
+        if (r.isName()) {
+            names.add(r);
+            return;
         }
-        if ((lines & 0xFFFFF) == 0) {
-            loadProgress();
+        if ((++lines & 0xFFFF) == 0) {
+            // summed over the subtasks by the client: factorbird follow (REST API), a local run (a reporter)
+            metrics.reading(lines);
         }
         if (r.kind == Rating.BAD) {
             skipped++;
@@ -104,6 +112,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
 
     @Override
     public void endInput() throws Exception {
+        metrics.inputDone(lines);
         RunReport report = new RunReport(cfg, subtask());
         RowPacker.Packed packed = new RowPacker(store, cfg).pack(spill);
         spill = null;
@@ -136,7 +145,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         summary.stoppedAt = models.stoppedAt.clone();
 
         int best = summary.best();
-        FactorWriter writer = new FactorWriter(cfg, line -> output.collect(new StreamRecord<>(line)));
+        FactorWriter writer = new FactorWriter(cfg, line -> output.collect(new StreamRecord<>(line)), names);
         long rows = writer.writeRows(store, packed.blockKeys(), best);
         long columns = writer.writeColumns(ps, subtask(), parallelism(), best);
         if (cfg.recommend > 0) {
@@ -149,16 +158,6 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         summary.columnsWritten = (long) written[1];
         summary.phases = Phases.asMap(java.util.Arrays.copyOfRange(written, 2, written.length));
         report.finished(summary, best);
-    }
-
-    /** Every ~1M lines, at most every 5 s: a line from subtask 0, so that a long load is not silent. */
-    private void loadProgress() {
-        long now = System.nanoTime();
-        if (subtask() == 0 && now - lastProgress > 5_000_000_000L) {
-            lastProgress = now;
-            new RunReport(cfg, 0).progress(String.format(java.util.Locale.ROOT, "loading: subtask 0 of %d has read "
-                    + "%,d lines in %.1f s", parallelism(), lines, (now - loadStart) / 1e9));
-        }
     }
 
     /** Refuses a run with nothing to train on, naming the input and why. */

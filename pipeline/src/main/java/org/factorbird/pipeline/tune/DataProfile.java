@@ -42,6 +42,11 @@ public record DataProfile(long ratings, long rows, long columns, double mean, do
 
     /** Reads the head of {@code input} (a file or a directory of part files, hidden files skipped). */
     public static DataProfile of(String input, int maxLines) throws IOException {
+        return of(input, maxLines, false);
+    }
+
+    /** Like {@link #of(String, int)}; {@code stringIds}: the ids are text (--ids string). */
+    public static DataProfile of(String input, int maxLines, boolean stringIds) throws IOException {
         Path root = new Path(input);
         FileSystem fs = root.getFileSystem();
         List<FileStatus> files = new ArrayList<>();
@@ -50,7 +55,7 @@ public record DataProfile(long ratings, long rows, long columns, double mean, do
         for (FileStatus f : files) {
             totalBytes += f.getLen();
         }
-        RatingLineParser parser = new RatingLineParser();
+        RatingLineParser parser = new RatingLineParser(0, stringIds);
         LongIntMap rows = new LongIntMap(1 << 12);
         LongIntMap cols = new LongIntMap(1 << 12);
         long n = 0;

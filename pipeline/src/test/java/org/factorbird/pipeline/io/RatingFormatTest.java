@@ -24,7 +24,10 @@ class RatingFormatTest {
     java.nio.file.Path dir;
 
     private List<Rating> readAll(java.nio.file.Path file, byte kind, boolean strict) throws IOException {
-        RatingFormat format = new RatingFormat(kind, strict);
+        return readAll(file, new RatingFormat(kind, strict));
+    }
+
+    private List<Rating> readAll(java.nio.file.Path file, RatingFormat format) throws IOException {
         long len = Files.size(file);
         FileSourceSplit split = new FileSourceSplit("0", new Path(file.toUri()), 0, len, 0, len);
         List<Rating> out = new ArrayList<>();
@@ -66,7 +69,7 @@ class RatingFormatTest {
         assertEquals(2.5f, good.get(1).value);
         String name = new Path(f.toUri()).toString();
         assertEquals(List.of(
-                name + ":3: column id 'x' is not a non-negative integer in '2,x,3'",
+                name + ":3: column id 'x' is not a non-negative integer (string ids need --ids string) in '2,x,3'",
                 name + ":5: row id '-5' is not a non-negative integer in '-5,1,2'",
                 name + ":6: line is longer than 65536 bytes",
                 name + ":7: rating value 'NaN' is not finite in '3,30,NaN'"), notes);
@@ -152,5 +155,33 @@ class RatingFormatTest {
         assertTrue(kinds[Rating.VALIDATION] > 330 && kinds[Rating.VALIDATION] < 470,
                 "validation " + kinds[Rating.VALIDATION]);
         assertEquals(2000, kinds[Rating.TRAIN] + kinds[Rating.TEST] + kinds[Rating.VALIDATION]);
+    }
+
+    @Test
+    void stringIdsAreNamedOnceEachBeforeTheirFirstTrainingLine() throws IOException {
+        java.nio.file.Path f = dir.resolve("s.csv");
+        // the header is told from data by its value field; "u2,i1,4" holds a new row only
+        Files.writeString(f, "user,item,rating\nu1,i1,5\nu2,i1,4\nu1,i9,oops\nu1,i1,3\n", StandardCharsets.UTF_8);
+        List<Rating> rs = readAll(f, new RatingFormat(Rating.TRAIN, false, 0, 0f, 0f, 1L, true));
+        List<String> seen = new ArrayList<>();
+        for (Rating r : rs) {
+            seen.add(switch (r.kind) {
+                case Rating.ROW_NAME -> "row " + r.note + (r.row == StringIds.key(r.note) ? "" : " WRONG KEY");
+                case Rating.COLUMN_NAME -> "column " + r.note
+                        + (r.row == StringIds.key(r.note) && r.col == r.row ? "" : " WRONG KEY");
+                case Rating.TRAIN -> r.row + "," + r.col + "," + r.value;
+                default -> r.note.substring(r.note.lastIndexOf('/') + 1);
+            });
+        }
+        long u1 = StringIds.key("u1");
+        long u2 = StringIds.key("u2");
+        long i1 = StringIds.key("i1");
+        assertEquals(List.of("row u1", "column i1", u1 + "," + i1 + ",5.0", "row u2", u2 + "," + i1 + ",4.0",
+                "s.csv:4: rating value 'oops' is not a number in 'u1,i9,oops'", u1 + "," + i1 + ",3.0"), seen);
+
+        // held-out files name nothing: only trained ids are written
+        for (Rating r : readAll(f, new RatingFormat(Rating.TEST, false, 0, 0f, 0f, 1L, true))) {
+            assertTrue(r.kind == Rating.TEST || r.kind == Rating.BAD, r.toString());
+        }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -38,9 +39,9 @@ class RatingLineParserTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "userId,movieId,rating|row id 'userId' is not a non-negative integer",
+        "userId,movieId,rating|row id 'userId' is not a non-negative integer (string ids need --ids string)",
         "-1,2,3|row id '-1' is not a non-negative integer",
-        "1,x2,3|column id 'x2' is not a non-negative integer",
+        "1,x2,3|column id 'x2' is not a non-negative integer (string ids need --ids string)",
         "99999999999999999999,1,1|row id '99999999999999999999' is larger than 2^63-1",
         "1,2|expected 3 fields (row, column, value) but the line ends early",
         "1,2,|expected 3 fields (row, column, value) but the line ends early",
@@ -55,5 +56,27 @@ class RatingLineParserTest {
         RatingLineParser p = new RatingLineParser();
         assertFalse(parse(p, line));
         assertEquals(reason, p.error());
+    }
+
+    @Test
+    void stringIdsAreHashedAndTheirBytesLocated() {
+        RatingLineParser p = new RatingLineParser(0, true);
+        String line = "  u123, item-7 ;4.5,964982703";
+        assertTrue(parse(p, line), () -> p.error());
+        assertEquals(StringIds.key("u123"), p.row);
+        assertEquals(StringIds.key("item-7"), p.col);
+        assertEquals(4.5f, p.value);
+        assertEquals("u123", line.substring(p.rowFrom, p.rowTo));
+        assertEquals("item-7", line.substring(p.colFrom, p.colTo));
+        assertTrue(parse(p, "42,42,1"), () -> p.error()); // digits are text too
+        assertEquals(StringIds.key("42"), p.row);
+        assertFalse(parse(p, "u1,,3"));
+        assertEquals("missing column id", p.error());
+        assertFalse(parse(p, "u1,i1,x"));
+        assertEquals("rating value 'x' is not a number", p.error());
+
+        RatingLineParser numeric = new RatingLineParser();
+        assertFalse(parse(numeric, "u123,5,1"));
+        assertEquals("row id 'u123' is not a non-negative integer (string ids need --ids string)", numeric.error());
     }
 }

@@ -90,15 +90,7 @@ class RecommendITCase {
     }
 
     static List<String[]> lines(Path dir) throws IOException {
-        List<String[]> out = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().startsWith("part"))::iterator) {
-                for (String line : Files.readAllLines(f)) {
-                    out.add(line.split("\t"));
-                }
-            }
-        }
-        return out;
+        return ModelFiles.outputLines(dir);
     }
 
     @Test

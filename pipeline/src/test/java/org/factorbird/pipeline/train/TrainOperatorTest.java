@@ -2,6 +2,7 @@ package org.factorbird.pipeline.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.io.StringIds;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.server.PsServer;
@@ -165,5 +167,38 @@ class TrainOperatorTest {
         assertEquals(3.0, model.globalMean(), 0.0);
         // the constant error of a held-out rating clipped to [3, 3] never improves: stopped after epoch 2
         assertEquals("after epoch 2: held-out RMSE 2.0000 has not improved for 1 epochs", model.stoppedEarly());
+    }
+
+    @Test
+    void stringIdsAreWrittenAsTheirTextsAndACollisionStopsTheRunNamingBoth() throws Exception {
+        TrainConfig cfg = config(Map.of("ids", "string"));
+        long u = StringIds.key("u5");
+        long i = StringIds.key("i9");
+        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), r -> r.row, Types.LONG)) {
+            h.open();
+            h.processElement(new StreamRecord<>(Rating.name(Rating.ROW_NAME, u, "u5")));
+            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, i, "i9")));
+            h.processElement(new StreamRecord<>(new Rating(u, i, 4.0f, Rating.TRAIN)));
+            h.processElement(new StreamRecord<>(Rating.name(Rating.ROW_NAME, u, "u5"))); // a repeat is fine
+            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, i, "i9")));
+            h.endInput();
+            List<OutLine> lines = h.extractOutputValues();
+            assertEquals(2, lines.size(), lines.toString());
+            for (OutLine l : lines) {
+                assertTrue(l.line.startsWith(l.bucket.equals("rows") ? "u5\t" : "i9\t"), l.toString());
+                assertEquals(3, parse(l.line).length);
+            }
+            assertEquals("string", ModelFiles.model(out).settings().ids());
+        }
+        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), r -> r.row, Types.LONG)) {
+            h.open();
+            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, 77L, "apple")));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, 77L, "pear"))));
+            assertEquals("--ids string: column ids 'apple' and 'pear' have the same 63-bit key 77 (XXH64); rename "
+                    + "one of them", e.getMessage());
+        }
     }
 }
