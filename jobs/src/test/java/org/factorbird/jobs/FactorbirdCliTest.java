@@ -263,6 +263,20 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void aGzipFileWithoutItsSuffixIsRefusedInOneLine() throws IOException {
+        Path in = Files.createDirectories(tmp.resolve("gz-in"));
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(
+                in.resolve("ratings.csv")))) {
+            o.write("1,2,3\n4,5,6\n".getBytes(StandardCharsets.UTF_8));
+        }
+        String e = error("train", "--input", in.toString(), "--output", tmp.resolve("gz-out").toString(),
+                "--epochs", "1");
+        assertTrue(e.endsWith("ratings.csv: gzip data where text lines were expected; compressed input is read by "
+                + "its file name (.gz, .bz2, .xz, .zst, .deflate)"), e);
+        assertFalse(e.contains("\n"), e);
+    }
+
+    @Test
     void generateThenTrainLocallyPrintsProgressAndBeatsTheNoiseFloorBar() {
         Path data = tmp.resolve("data");
         String gen = run("generate", "--output", data.toString(), "--rows", "600", "--cols", "400", "--ratings",

@@ -99,7 +99,34 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         return TypeInformation.of(Rating.class);
     }
 
-    /** Thrown in strict mode; its message is the single line the user sees. */
+    /** What a file starting with {@code b[from, end)} is when its magic bytes say binary, else null. */
+    static String binaryKind(byte[] b, int from, int end) {
+        int n = end - from;
+        if (n >= 2 && (b[from] & 0xFF) == 0x1F && (b[from + 1] & 0xFF) == 0x8B) {
+            return "gzip data";
+        }
+        if (n >= 4 && b[from] == 'B' && b[from + 1] == 'Z' && b[from + 2] == 'h' && b[from + 3] >= '1'
+                && b[from + 3] <= '9') {
+            return "bzip2 data";
+        }
+        if (n >= 6 && (b[from] & 0xFF) == 0xFD && b[from + 1] == '7' && b[from + 2] == 'z' && b[from + 3] == 'X'
+                && b[from + 4] == 'Z' && b[from + 5] == 0) {
+            return "xz data";
+        }
+        if (n >= 4 && (b[from] & 0xFF) == 0x28 && (b[from + 1] & 0xFF) == 0xB5 && (b[from + 2] & 0xFF) == 0x2F
+                && (b[from + 3] & 0xFF) == 0xFD) {
+            return "zstd data";
+        }
+        if (n >= 4 && b[from] == 'P' && b[from + 1] == 'K' && b[from + 2] == 3 && b[from + 3] == 4) {
+            return "a zip archive";
+        }
+        if (n >= 4 && b[from] == 'P' && b[from + 1] == 'A' && b[from + 2] == 'R' && b[from + 3] == '1') {
+            return "a Parquet file";
+        }
+        return null;
+    }
+
+    /** Thrown in strict mode, and for a binary file; its message is the single line the user sees. */
     public static final class BadInputException extends IOException {
         public BadInputException(String message) {
             super(message);
@@ -197,6 +224,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         }
 
         private Rating toRating(int from, int to) throws IOException {
+            if (lineNo == 1) {
+                checkText(from, to);
+            }
             if (to - from > MAX_LINE_BYTES) {
                 return bad("line is longer than " + MAX_LINE_BYTES + " bytes", null);
             }
@@ -218,6 +248,26 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 return null; // blank lines carry nothing: not worth a report
             }
             return bad(parser.error(), new String(buf, from, Math.min(to - from, 80), StandardCharsets.UTF_8));
+        }
+
+        /**
+         * Refuses a file that starts like a compressed or binary one: its every "line" would be skipped as
+         * malformed, losing the whole file behind thousands of reports. Compression is chosen by the file name.
+         */
+        private void checkText(int from, int to) throws IOException {
+            String kind = binaryKind(buf, from, end);
+            if (kind == null) {
+                for (int i = from; i < to; i++) {
+                    if (buf[i] == 0) {
+                        kind = "binary data (a NUL byte in its first line)";
+                        break;
+                    }
+                }
+            }
+            if (kind != null) {
+                throw new BadInputException(name + ": " + kind + " where text lines were expected; compressed "
+                        + "input is read by its file name (.gz, .bz2, .xz, .zst, .deflate)");
+            }
         }
 
         private Rating bad(String reason, String text) throws IOException {

@@ -184,4 +184,28 @@ class RatingFormatTest {
             assertTrue(r.kind == Rating.TEST || r.kind == Rating.BAD, r.toString());
         }
     }
+
+    @Test
+    void aCompressedOrBinaryFileUnderAPlainNameIsRefusedInOneLine() throws IOException {
+        java.nio.file.Path gz = dir.resolve("ratings.csv");
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            o.write("1,2,3\n4,5,6\n".getBytes(StandardCharsets.UTF_8));
+        }
+        RatingFormat.BadInputException e = assertThrows(RatingFormat.BadInputException.class,
+                () -> readAll(gz, Rating.TRAIN, false));
+        assertTrue(e.getMessage().endsWith("ratings.csv: gzip data where text lines were expected; compressed input "
+                + "is read by its file name (.gz, .bz2, .xz, .zst, .deflate)"), e.getMessage());
+        java.nio.file.Path nul = dir.resolve("nul.csv");
+        Files.write(nul, new byte[] {'1', ',', 0, ',', '3', '\n'});
+        e = assertThrows(RatingFormat.BadInputException.class, () -> readAll(nul, Rating.TRAIN, false));
+        assertTrue(e.getMessage().contains("nul.csv: binary data (a NUL byte in its first line)"), e.getMessage());
+        byte[][] magics = {{'B', 'Z', 'h', '9'}, {(byte) 0xFD, '7', 'z', 'X', 'Z', 0}, {0x28, (byte) 0xB5, 0x2F,
+                (byte) 0xFD}, {'P', 'K', 3, 4}, {'P', 'A', 'R', '1'}};
+        String[] kinds = {"bzip2 data", "xz data", "zstd data", "a zip archive", "a Parquet file"};
+        for (int i = 0; i < magics.length; i++) {
+            assertEquals(kinds[i], RatingFormat.binaryKind(magics[i], 0, magics[i].length));
+        }
+        byte[] text = "user,item,rating\n".getBytes(StandardCharsets.UTF_8);
+        assertEquals(null, RatingFormat.binaryKind(text, 0, text.length));
+    }
 }
