@@ -2,11 +2,12 @@
 # Benchmark (not a test): the cost of a grid search in one pass, with and without successive halving. On the 10M
 # planted set of scripts/bench.sh, in one script run: 1 model; a grid of 64 (rank 8,16 x lambda 0.01,0.02,0.04,0.08
 # x learning-rate 0.005,0.01,0.02,0.04 x init-std 0.05,0.1) trained in full; the same 64 with --prune halving
-# (--prune-every PRUNE_EVERY, --keep KEEP). All EPOCHS epochs at parallelism 2 with 2 PS shards, the grids on the
+# (--prune-every PRUNE_EVERY, --keep KEEP, --first-rung FIRST_RUNG: rung passes on shares of the rows first). All
+# EPOCHS full epochs at parallelism 2 with 2 PS shards, the grids on the
 # same 5% validation split. Prints the wall times, their ratios to one model, both grids' best held-out RMSE and
 # the PS megabytes of every epoch of the pruned grid (falling as models stop).
 # Usage: scripts/bench-grid.sh   Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (10),
-#        PRUNE_EVERY (1), KEEP (0.25), SKIP_FULL=1 to leave out the full 64-model grid.
+#        PRUNE_EVERY (1), KEEP (0.25), FIRST_RUNG (0.0625), SKIP_FULL=1 to leave out the full 64-model grid.
 set -euo pipefail
 # shellcheck source=lib/help.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"
@@ -16,6 +17,7 @@ DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-10}"
 PRUNE_EVERY="${PRUNE_EVERY:-1}"
 KEEP="${KEEP:-0.25}"
+FIRST_RUNG="${FIRST_RUNG:-0.0625}"
 FB="$HOME_DIR/scripts/factorbird"
 # shellcheck source=lib/bench-data.sh
 source "$HOME_DIR/scripts/lib/bench-data.sh"
@@ -38,7 +40,7 @@ GRID=(--rank 8,16 --lambda 0.01,0.02,0.04,0.08 --learning-rate 0.005,0.01,0.02,0
 single=$(timed single "$FB" train "${COMMON[@]}" --output "$DIR/out-single" --rank 10 --lambda 0.03 \
   --learning-rate 0.01)
 pruned=$(timed pruned "$FB" grid "${COMMON[@]}" "${GRID[@]}" --output "$DIR/out-pruned" --prune halving \
-  --prune-every "$PRUNE_EVERY" --keep "$KEEP")
+  --prune-every "$PRUNE_EVERY" --keep "$KEEP" --first-rung "$FIRST_RUNG")
 echo "pruned grid: PS megabytes per epoch, as models stop"
 grep -E 'halving after|^model [0-9]+ epoch' "$DIR/log-pruned.txt" | awk '
   /halving after/ { print "  " $0; next }

@@ -99,6 +99,12 @@ public final class FactorbirdOptions {
             .defaultValue(2).withDescription("With --prune halving: rank and stop models after every this many "
                     + "epochs.");
 
+    public static final ConfigOption<Double> FIRST_RUNG = ConfigOptions.key("first-rung").doubleType()
+            .defaultValue(1.0).withDescription("With --prune halving: below 1, the first halvings come after partial "
+                    + "passes before the full epochs, on growing shares of the rows (this share, then divided by "
+                    + "--keep each time, while below 1), so that the widest rungs cost the least; the --epochs full "
+                    + "epochs follow, and the halving goes on every --prune-every of them. 1: no partial passes.");
+
     public static final ConfigOption<Double> KEEP = ConfigOptions.key("keep").doubleType().defaultValue(0.5)
             .withDescription("With --prune halving: the share of the models still training that goes on at each "
                     + "pruning (rounded up; at least one).");

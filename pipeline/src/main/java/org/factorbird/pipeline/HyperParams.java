@@ -80,7 +80,12 @@ public final class HyperParams implements Serializable {
 
     /** The step size of {@code epoch} (1-based); for AdaGrad the base rate. */
     public float eta(int epoch) {
-        return schedule == Schedule.DECAY ? learningRate / (1f + decay * (epoch - 1)) : learningRate;
+        return etaAfter(epoch - 1);
+    }
+
+    /** The step size after {@code passes} passes over the training data (fractional with --first-rung). */
+    public float etaAfter(double passes) {
+        return schedule == Schedule.DECAY ? (float) (learningRate / (1 + decay * passes)) : learningRate;
     }
 
     public String describe() {

@@ -71,6 +71,11 @@ public final class TrainConfig implements Serializable {
     public final int pruneEvery;
     /** Share of the training models that goes on at each pruning. */
     public final double keep;
+    /**
+     * --first-rung: the shares of the rows that the partial passes before the full epochs train on, one per pass
+     * (epochs 1..n); empty without them. Each pass is followed by a halving.
+     */
+    public final float[] rungShares;
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
@@ -114,10 +119,10 @@ public final class TrainConfig implements Serializable {
         this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
         this.overwrite = c.get(FactorbirdOptions.OVERWRITE);
-        this.epochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
-        if (epochs > MAX_EPOCHS) {
+        int fullEpochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
+        if (fullEpochs > MAX_EPOCHS) {
             // epochs live in 20 bits of the barriers' aggregate ids (Coordinator)
-            throw new IllegalArgumentException("--epochs must be <= " + MAX_EPOCHS + " but was " + epochs);
+            throw new IllegalArgumentException("--epochs must be <= " + MAX_EPOCHS + " but was " + fullEpochs);
         }
         this.seed = c.get(FactorbirdOptions.SEED);
         this.parallelism = atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
@@ -218,6 +223,15 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--keep must be in (0, 1) but was " + keep);
         }
         this.keep = keep;
+        double firstRung = c.get(FactorbirdOptions.FIRST_RUNG);
+        if (!(firstRung > 0 && firstRung <= 1)) {
+            throw new IllegalArgumentException("--first-rung must be in (0, 1] but was " + firstRung);
+        }
+        this.rungShares = this.prune ? rungShares(models.size(), keep, firstRung) : new float[0];
+        if (rungShares.length > 0 && c.get(FactorbirdOptions.RESUME) != null) {
+            throw new IllegalArgumentException("--first-rung below 1 is for a fresh grid: leave it out with --resume");
+        }
+        this.epochs = fullEpochs + rungShares.length;
         if (this.prune && !grid) {
             throw new IllegalArgumentException("--prune halving is for 'factorbird grid' (one model has nothing to "
                     + "prune)");
@@ -371,6 +385,38 @@ public final class TrainConfig implements Serializable {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
                 earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha,
                 validation, stringIds ? "string" : "numeric");
+    }
+
+    /**
+     * The shares of the partial rung passes of --first-rung {@code first}: first, first / keep, ... while below 1
+     * and while more than one of {@code models} would still train.
+     */
+    static float[] rungShares(int models, double keep, double first) {
+        List<Float> shares = new java.util.ArrayList<>();
+        int n = models;
+        for (double s = first; s < 1 - 1e-9 && n > 1; s /= keep) {
+            shares.add((float) s);
+            n = Math.max(1, (int) Math.ceil(n * keep - 1e-9));
+        }
+        float[] out = new float[shares.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = shares.get(i);
+        }
+        return out;
+    }
+
+    /** The share of the rows epoch {@code epoch} trains on: below 1 for the rung passes of --first-rung. */
+    public float share(int epoch) {
+        return epoch <= rungShares.length ? rungShares[epoch - 1] : 1f;
+    }
+
+    /** Passes over the training data done before {@code epoch}: what the 'decay' schedule counts. */
+    public double passesBefore(int epoch) {
+        double passes = 0;
+        for (int e = 1; e < epoch; e++) {
+            passes += share(e);
+        }
+        return passes;
     }
 
     /** Parses --ids. */

@@ -285,6 +285,47 @@ class GridSearchITCase {
     }
 
     @Test
+    void rungSharesGrowByOneOverKeepUntilAFullEpochOrOneModel() {
+        assertArrayEquals(new float[] {0.0625f, 0.25f}, TrainConfig.rungShares(64, 0.25, 0.0625));
+        assertArrayEquals(new float[] {0.03125f, 0.0625f, 0.125f, 0.25f, 0.5f}, TrainConfig.rungShares(64, 0.5,
+                0.03125));
+        assertArrayEquals(new float[] {0.1f}, TrainConfig.rungShares(2, 0.5, 0.1), "one model left after one");
+        assertArrayEquals(new float[0], TrainConfig.rungShares(64, 0.5, 1.0));
+    }
+
+    @Test
+    void firstRungPrunesAfterPartialPassesThatEvaluateOnValidationOnly() throws Exception {
+        Path out = tmp.resolve("rungs");
+        Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 2);
+        m.putAll(Map.of("epochs", "3", "rank", "3,6", "lambda", "0.01,0.1", "learning-rate", "0.01,0.03",
+                "prune", "halving", "prune-every", "1", "keep", "0.5", "first-rung", "0.25", "batch-rows", "32"));
+        TrainConfig g = TrainConfig.grid(Configuration.fromMap(m), 803L);
+        assertEquals(5, g.epochs, "3 full epochs after 2 rung passes (1/4 and 1/2 of the rows)");
+        assertEquals(0.75, g.passesBefore(3), 1e-9);
+        assertEquals(1.75, g.passesBefore(4), 1e-9);
+        run(g);
+        GridFile grid = ModelFiles.grid(out);
+        assertEquals("halving every 1 epochs, keep 0.5, after rung passes on 0.2500, 0.5000 of the rows (epochs 1-2)",
+                grid.pruning());
+        Map<Integer, Integer> stops = new java.util.TreeMap<>();
+        for (GridFile.Entry e : grid.models()) {
+            stops.merge(e.stoppedAfterEpoch() == null ? 5 : e.stoppedAfterEpoch(), 1, Integer::sum);
+        }
+        assertEquals(Map.of(1, 4, 2, 2, 3, 1, 5, 1), stops, "8 models: 4 stop after the first rung pass, 2 after "
+                + "the second, 1 after the first full epoch");
+        GridFile.Entry best = grid.models().get(0);
+        assertEquals(null, best.stoppedAfterEpoch());
+        List<EpochRecord> epochs = best.epochs();
+        assertEquals(5, epochs.size());
+        for (int e = 0; e < 5; e++) {
+            assertTrue(epochs.get(e).validationRmse() != null, "validation after every pass");
+            // the rung passes are judged on validation alone: no test numbers, no loss sample
+            assertEquals(e < 2, epochs.get(e).testRmse() == null, "test RMSE after epoch " + (e + 1));
+        }
+        assertTrue(grid.models().get(0).finalTestRmse() < 1.2, "" + grid.models().get(0).finalTestRmse());
+    }
+
+    @Test
     void halvingStopsModelsWhichThenCostNoBytesAndKeepTheirParameters() throws Exception {
         Path out = tmp.resolve("halving");
         Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 1);

@@ -81,7 +81,8 @@ final class EpochRunner {
             long t0 = System.nanoTime();
             phases.mark();
             long[][] trafficBefore = ps.traffic();
-            models.startEpoch(epoch);
+            models.startEpoch(cfg.passesBefore(epoch));
+            float share = cfg.share(epoch);
             double[] loss = new double[models.count + 1];
             boolean[] diverged = models.count > 1 ? new boolean[models.count] : null;
             trainEpoch(blockKeys, epoch, loss, diverged);
@@ -138,7 +139,7 @@ final class EpochRunner {
                 // implicit feedback is judged by its ranking: held-out RMSE of its scores would only mislead
                 EpochMetrics em = new EpochMetrics(epoch, Math.sqrt(trained[m] / trained[models.count]),
                         t.sampleRmse(m), cfg.implicit ? Double.NaN : t.testRmse(m),
-                        cfg.implicit ? Double.NaN : t.testMae(m), summary.trainRatings / seconds, seconds,
+                        cfg.implicit ? Double.NaN : t.testMae(m), summary.trainRatings * share / seconds, seconds,
                         psRequests, psBytes, rt == null ? null : rt.metrics(m), cfg.rankingK,
                         cfg.implicit ? Double.NaN : t.validationRmse(m));
                 summary.epochs.get(m).add(em);
@@ -146,7 +147,8 @@ final class EpochRunner {
                 if (!Double.isNaN(em.ndcg())) {
                     epochBestNdcg = Math.max(epochBestNdcg, em.ndcg());
                 }
-                report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : ""));
+                report.progress(em.line(cfg.epochs, models.count > 1 ? "model " + m + " " : "") + (share < 1
+                        ? String.format(java.util.Locale.ROOT, "  (rung pass on %.4g of the rows)", share) : ""));
             }
             String pruned = pruning.after(epoch, models, summary);
             if (pruned != null) {
@@ -240,8 +242,12 @@ final class EpochRunner {
         long seed = Hashing.mix64(cfg.seed + epoch * 0x9E3779B97F4A7C15L);
         // blocks in a new order every epoch; the rows of a batch's blocks are shuffled together (Batch)
         KeyOrder.shuffle(keys, 0, keys.length, seed);
+        // a rung pass (--first-rung) trains the first share of the shuffled blocks: a random share of the rows
+        float share = cfg.share(epoch);
+        long[] trained = share < 1 ? Arrays.copyOf(keys, Math.max(Math.min(1, keys.length),
+                Math.round(share * keys.length))) : keys;
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
-        BlockCursor cursor = new BlockCursor(store, keys, true, batchRows, cfg.batchRatings);
+        BlockCursor cursor = new BlockCursor(store, trained, true, batchRows, cfg.batchRatings);
         Batch current = batches[0];
         CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false, models) : null;
         int turn = 0;

@@ -60,9 +60,10 @@ final class FlatModels {
         layOut();
     }
 
-    void startEpoch(int epoch) {
+    /** Sets the step sizes for an epoch after {@code passes} passes over the training data. */
+    void startEpoch(double passes) {
         for (int m = 0; m < count; m++) {
-            eta[m] = params.get(m).eta(epoch);
+            eta[m] = params.get(m).etaAfter(passes);
         }
     }
 

@@ -80,6 +80,8 @@ final class HeldOutEvaluator implements Evaluator {
         double[] test = new double[2 * m];
         double[] sample = new double[m];
         double[] val = new double[2 * m];
+        // after a rung pass only validation decides anything: the test data and the loss sample wait for full epochs
+        boolean validationOnly = cfg.share(epoch) < 1 && cfg.validation > 0;
         BlockCursor cursor = new BlockCursor(store, blockKeys, false, cfg.batchRows, cfg.batchRatings);
         while (cursor.fill(batch)) {
             Interrupts.check();
@@ -89,7 +91,8 @@ final class HeldOutEvaluator implements Evaluator {
             }
             // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
             ps.await(batch.pull(ps, true, models));
-            double[] counts = evaluate(batch, models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val);
+            double[] counts = evaluate(batch, models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val,
+                    validationOnly);
             sums[from + 3 * m] += counts[0];
             sums[from + 3 * m + 1] += counts[1];
             sums[from + 3 * m + 2] += counts[2];
@@ -109,6 +112,12 @@ final class HeldOutEvaluator implements Evaluator {
      */
     static double[] evaluate(Batch b, FlatModels md, float mu, boolean clip, float lo, float hi, double[] test,
             double[] sample, double[] val) {
+        return evaluate(b, md, mu, clip, lo, hi, test, sample, val, false);
+    }
+
+    /** Like the above; {@code validationOnly}: the validation ratings alone (test and sample ones skipped). */
+    static double[] evaluate(Batch b, FlatModels md, float mu, boolean clip, float lo, float hi, double[] test,
+            double[] sample, double[] val, boolean validationOnly) {
         int w = b.colWidth();
         float[] params = b.params;
         float[] values = b.values;
@@ -124,6 +133,9 @@ final class HeldOutEvaluator implements Evaluator {
             for (int t = b.start[r]; t < b.split[r]; t++) {
                 int co = colIdx[t] * w;
                 boolean isVal = validation != null && validation[t];
+                if (validationOnly && !isVal) {
+                    continue;
+                }
                 double[] into = isVal ? val : test;
                 for (int i = 0; i < md.liveCount; i++) {
                     int m = md.live[i];
@@ -141,7 +153,7 @@ final class HeldOutEvaluator implements Evaluator {
                     testCount++;
                 }
             }
-            for (int t = b.split[r], end = b.start[r + 1]; t < end; t++) {
+            for (int t = b.split[r], end = validationOnly ? b.split[r] : b.start[r + 1]; t < end; t++) {
                 int co = colIdx[t] * w;
                 float wt = weights == null ? 1f : weights[t];
                 sampleWeight += wt;

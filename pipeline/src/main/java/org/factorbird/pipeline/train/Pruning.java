@@ -6,10 +6,12 @@ import java.util.Locale;
 import org.factorbird.pipeline.TrainConfig;
 
 /**
- * {@code grid --prune halving}: successive halving inside the one pass. After every {@code --prune-every} epochs
- * (not after the last), the models still training are ranked by their validation RMSE of that epoch (ties to the
- * smaller index) and all but the best {@code --keep} share (rounded up, at least one) stop ({@link FlatModels#stop}).
- * Every subtask decides alike from the same aggregated metrics, so no decision crosses the network.
+ * {@code grid --prune halving}: successive halving inside the one pass. After every rung pass of
+ * {@code --first-rung} (partial epochs over growing shares of the rows, see {@link TrainConfig#rungShares}) and
+ * then after every {@code --prune-every} full epochs (not after the last), the models still training are ranked by
+ * their validation RMSE of that epoch (ties to the smaller index) and all but the best {@code --keep} share (rounded
+ * up, at least one) stop ({@link FlatModels#stop}). Every subtask decides alike from the same aggregated metrics,
+ * so no decision crosses the network.
  */
 final class Pruning {
 
@@ -17,12 +19,14 @@ final class Pruning {
     private final int every;
     private final double keep;
     private final int epochs;
+    private final int rungs;
 
     Pruning(TrainConfig cfg) {
         this.enabled = cfg.prune;
         this.every = cfg.pruneEvery;
         this.keep = cfg.keep;
         this.epochs = cfg.epochs;
+        this.rungs = cfg.rungShares.length;
     }
 
     /** How many of {@code n} training models go on at a pruning. */
@@ -36,7 +40,8 @@ final class Pruning {
      */
     String after(int epoch, FlatModels models, Summary summary) {
         int n = models.liveCount;
-        if (!enabled || epoch % every != 0 || epoch >= epochs || n <= 1) {
+        boolean due = epoch <= rungs || (epoch - rungs) % every == 0;
+        if (!enabled || !due || epoch >= epochs || n <= 1) {
             return null;
         }
         int go = kept(n, keep);

@@ -38,7 +38,7 @@ class BatchTest {
     void start() {
         server = PsServer.startLocal(0, 1);
         ps = PsClient.connect(new PsClientConfig(List.of(server.address()), SPEC));
-        models.startEpoch(1);
+        models.startEpoch(0);
     }
 
     @AfterEach
@@ -141,7 +141,7 @@ class BatchTest {
     void aStoppedModelIsNeitherPulledNorTrainedNorPushed() throws Exception {
         HyperParams p = new HyperParams(2, 0.1f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
         FlatModels two = new FlatModels(List.of(p, p), new int[] {0, DIM, 2 * DIM});
-        two.startEpoch(1);
+        two.startEpoch(0);
         two.stop(0, 1);
         assertEquals(1, two.liveCount);
         assertEquals(DIM, two.colWidth);
