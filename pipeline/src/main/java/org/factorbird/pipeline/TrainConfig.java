@@ -13,7 +13,6 @@ import org.apache.flink.configuration.MemorySize;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClientConfig;
-import org.factorbird.ps.protocol.Auth;
 
 /**
  * A checked, immutable training configuration, built from {@link FactorbirdOptions}: the data and run settings,
@@ -52,13 +51,8 @@ public final class TrainConfig implements Serializable {
     public final boolean strict;
     public final int batchRows;
     public final int batchRatings;
-    public final int psMaxInFlight;
-    public final long psTimeoutMs;
-    public final String psClusterId;
-    /** Path of the PS cluster's shared secret, read where the client runs; null for open servers. */
-    public final String psAuthSecretFile;
-    public final String psTlsTrustStore;
-    public final String psTlsPasswordFile;
+    /** How subtasks talk to the PS (in-flight limit, timeout, secret, TLS). */
+    public final PsSettings ps;
     public final int weightColumn;
     /** --ids string: ids are text, keyed by {@link org.factorbird.pipeline.io.StringIds#key}. */
     public final boolean stringIds;
@@ -71,11 +65,8 @@ public final class TrainConfig implements Serializable {
     public final int pruneEvery;
     /** Share of the training models that goes on at each pruning. */
     public final double keep;
-    /**
-     * --first-rung: the shares of the rows that the partial passes before the full epochs train on, one per pass
-     * (epochs 1..n); empty without them. Each pass is followed by a halving.
-     */
-    public final float[] rungShares;
+    /** --first-rung: the partial passes before the full epochs, each followed by a halving; none without it. */
+    public final Rungs rungs;
     public final boolean clip;
     public final int earlyStop;
     public final boolean keepAll;
@@ -139,16 +130,7 @@ public final class TrainConfig implements Serializable {
         this.strict = c.get(FactorbirdOptions.STRICT);
         this.batchRows = atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
         int batchRatings = atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
-        this.psMaxInFlight = atLeast(c.get(FactorbirdOptions.PS_MAX_IN_FLIGHT), 1, "ps-max-in-flight");
-        long timeout = c.get(FactorbirdOptions.PS_TIMEOUT_MS);
-        if (timeout < 1) {
-            throw new IllegalArgumentException("--ps-timeout-ms must be >= 1 but was " + timeout);
-        }
-        this.psTimeoutMs = timeout;
-        this.psClusterId = c.get(FactorbirdOptions.PS_CLUSTER_ID);
-        this.psAuthSecretFile = c.get(FactorbirdOptions.PS_AUTH_SECRET_FILE);
-        this.psTlsTrustStore = c.get(FactorbirdOptions.PS_TLS_TRUSTSTORE);
-        this.psTlsPasswordFile = c.get(FactorbirdOptions.PS_TLS_PASSWORD_FILE);
+        this.ps = new PsSettings(c);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
             throw new IllegalArgumentException("--weight-column must be 0 (none) or >= 4 (columns 1-3 are row, "
@@ -223,15 +205,12 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--keep must be in (0, 1) but was " + keep);
         }
         this.keep = keep;
-        double firstRung = c.get(FactorbirdOptions.FIRST_RUNG);
-        if (!(firstRung > 0 && firstRung <= 1)) {
-            throw new IllegalArgumentException("--first-rung must be in (0, 1] but was " + firstRung);
-        }
-        this.rungShares = this.prune ? rungShares(models.size(), keep, firstRung) : new float[0];
-        if (rungShares.length > 0 && c.get(FactorbirdOptions.RESUME) != null) {
+        Rungs r = Rungs.of(models.size(), keep, c.get(FactorbirdOptions.FIRST_RUNG));
+        this.rungs = this.prune ? r : Rungs.NONE;
+        if (rungs.count() > 0 && c.get(FactorbirdOptions.RESUME) != null) {
             throw new IllegalArgumentException("--first-rung below 1 is for a fresh grid: leave it out with --resume");
         }
-        this.epochs = fullEpochs + rungShares.length;
+        this.epochs = fullEpochs + rungs.count();
         if (this.prune && !grid) {
             throw new IllegalArgumentException("--prune halving is for 'factorbird grid' (one model has nothing to "
                     + "prune)");
@@ -368,16 +347,8 @@ public final class TrainConfig implements Serializable {
      * from a snapshot instead.
      */
     public PsClientConfig psClientConfig(int attempt) {
-        if (psServers.isEmpty()) {
-            throw new IllegalStateException("no parameter servers configured");
-        }
         long run = attempt == 0 ? runId : (org.factorbird.ps.Hashing.mix64(runId + attempt) | 1);
-        return new PsClientConfig(psServers, new TableSpec(run, seed, segments())).maxInFlight(psMaxInFlight).requestTimeoutMs(psTimeoutMs)
-                .clusterId(psClusterId)
-                .secret(psAuthSecretFile == null ? null : Auth.readSecret(java.nio.file.Paths.get(psAuthSecretFile)))
-                .tls(psTlsTrustStore == null ? null : org.factorbird.ps.protocol.Tls.client(
-                        java.nio.file.Paths.get(psTlsTrustStore), psTlsPasswordFile == null ? new char[0]
-                                : org.factorbird.ps.protocol.Tls.readPassword(java.nio.file.Paths.get(psTlsPasswordFile))));
+        return ps.clientConfig(psServers, new TableSpec(run, seed, segments()));
     }
 
     /** Run settings for model.json. */
@@ -387,36 +358,9 @@ public final class TrainConfig implements Serializable {
                 validation, stringIds ? "string" : "numeric");
     }
 
-    /**
-     * The shares of the partial rung passes of --first-rung {@code first}: first, first / keep, ... while below 1
-     * and while more than one of {@code models} would still train.
-     */
-    static float[] rungShares(int models, double keep, double first) {
-        List<Float> shares = new java.util.ArrayList<>();
-        int n = models;
-        for (double s = first; s < 1 - 1e-9 && n > 1; s /= keep) {
-            shares.add((float) s);
-            n = Math.max(1, (int) Math.ceil(n * keep - 1e-9));
-        }
-        float[] out = new float[shares.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = shares.get(i);
-        }
-        return out;
-    }
-
-    /** The share of the rows epoch {@code epoch} trains on: below 1 for the rung passes of --first-rung. */
+    /** The share of the rows epoch {@code epoch} trains on (below 1 for a rung pass of --first-rung). */
     public float share(int epoch) {
-        return epoch <= rungShares.length ? rungShares[epoch - 1] : 1f;
-    }
-
-    /** Passes over the training data done before {@code epoch}: what the 'decay' schedule counts. */
-    public double passesBefore(int epoch) {
-        double passes = 0;
-        for (int e = 1; e < epoch; e++) {
-            passes += share(e);
-        }
-        return passes;
+        return rungs.share(epoch);
     }
 
     /** Parses --ids. */

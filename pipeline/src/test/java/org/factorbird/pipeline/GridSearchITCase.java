@@ -286,11 +286,12 @@ class GridSearchITCase {
 
     @Test
     void rungSharesGrowByOneOverKeepUntilAFullEpochOrOneModel() {
-        assertArrayEquals(new float[] {0.0625f, 0.25f}, TrainConfig.rungShares(64, 0.25, 0.0625));
-        assertArrayEquals(new float[] {0.03125f, 0.0625f, 0.125f, 0.25f, 0.5f}, TrainConfig.rungShares(64, 0.5,
-                0.03125));
-        assertArrayEquals(new float[] {0.1f}, TrainConfig.rungShares(2, 0.5, 0.1), "one model left after one");
-        assertArrayEquals(new float[0], TrainConfig.rungShares(64, 0.5, 1.0));
+        assertEquals("0.0625, 0.2500", Rungs.of(64, 0.25, 0.0625).toString());
+        assertEquals("0.0313, 0.0625, 0.1250, 0.2500, 0.5000", Rungs.of(64, 0.5, 0.03125).toString());
+        assertEquals(1, Rungs.of(2, 0.5, 0.1).count(), "one model left after one pass");
+        assertEquals(0, Rungs.of(64, 0.5, 1.0).count());
+        assertEquals(0.0625f, Rungs.of(64, 0.25, 0.0625).share(1));
+        assertEquals(1f, Rungs.of(64, 0.25, 0.0625).share(3));
     }
 
     @Test
@@ -301,8 +302,8 @@ class GridSearchITCase {
                 "prune", "halving", "prune-every", "1", "keep", "0.5", "first-rung", "0.25", "batch-rows", "32"));
         TrainConfig g = TrainConfig.grid(Configuration.fromMap(m), 803L);
         assertEquals(5, g.epochs, "3 full epochs after 2 rung passes (1/4 and 1/2 of the rows)");
-        assertEquals(0.75, g.passesBefore(3), 1e-9);
-        assertEquals(1.75, g.passesBefore(4), 1e-9);
+        assertEquals(0.75, g.rungs.passesBefore(3), 1e-9);
+        assertEquals(1.75, g.rungs.passesBefore(4), 1e-9);
         run(g);
         GridFile grid = ModelFiles.grid(out);
         assertEquals("halving every 1 epochs, keep 0.5, after rung passes on 0.2500, 0.5000 of the rows (epochs 1-2)",

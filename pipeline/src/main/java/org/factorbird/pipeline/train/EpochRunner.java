@@ -81,7 +81,7 @@ final class EpochRunner {
             long t0 = System.nanoTime();
             phases.mark();
             long[][] trafficBefore = ps.traffic();
-            models.startEpoch(cfg.passesBefore(epoch));
+            models.startEpoch(cfg.rungs.passesBefore(epoch));
             float share = cfg.share(epoch);
             double[] loss = new double[models.count + 1];
             boolean[] diverged = models.count > 1 ? new boolean[models.count] : null;

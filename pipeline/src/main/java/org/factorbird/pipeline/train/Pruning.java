@@ -7,7 +7,7 @@ import org.factorbird.pipeline.TrainConfig;
 
 /**
  * {@code grid --prune halving}: successive halving inside the one pass. After every rung pass of
- * {@code --first-rung} (partial epochs over growing shares of the rows, see {@link TrainConfig#rungShares}) and
+ * {@code --first-rung} (partial epochs over growing shares of the rows, see {@link org.factorbird.pipeline.Rungs}) and
  * then after every {@code --prune-every} full epochs (not after the last), the models still training are ranked by
  * their validation RMSE of that epoch (ties to the smaller index) and all but the best {@code --keep} share (rounded
  * up, at least one) stop ({@link FlatModels#stop}). Every subtask decides alike from the same aggregated metrics,
@@ -26,7 +26,7 @@ final class Pruning {
         this.every = cfg.pruneEvery;
         this.keep = cfg.keep;
         this.epochs = cfg.epochs;
-        this.rungs = cfg.rungShares.length;
+        this.rungs = cfg.rungs.count();
     }
 
     /** How many of {@code n} training models go on at a pruning. */

@@ -147,16 +147,8 @@ final class Summary {
         }
         return new GridFile(best(), entries, mu, trainRatings, testRatings, validationRatings,
                 c.prune ? String.format(Locale.ROOT, "halving every %d epochs, keep %s", c.pruneEvery, c.keep)
-                        + (c.rungShares.length == 0 ? "" : ", after rung passes on " + rungs(c.rungShares)
-                        + " of the rows (epochs 1-" + c.rungShares.length + ")") : null);
-    }
-
-    private static String rungs(float[] shares) {
-        StringBuilder sb = new StringBuilder();
-        for (float f : shares) {
-            sb.append(sb.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4g", f));
-        }
-        return sb.toString();
+                        + (c.rungs.count() == 0 ? "" : ", after rung passes on " + c.rungs
+                        + " of the rows (epochs 1-" + c.rungs.count() + ")") : null);
     }
 
     String table(TrainConfig c) {
