@@ -22,4 +22,4 @@ public record EpochRecord(int epoch, Double trainRmse, Double trainRmseDuringEpo
         @JsonInclude(JsonInclude.Include.NON_NULL) Double ndcgAtK,
         @JsonInclude(JsonInclude.Include.NON_NULL) Double mapAtK,
         @JsonInclude(JsonInclude.Include.NON_NULL) Double coverageAtK,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Double validationRmse) {}
+        @JsonInclude(JsonInclude.Include.NON_NULL) Double validationRmse) implements java.io.Serializable {}

@@ -32,19 +32,20 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
         long stateBytesPerSubtask, int parallelism, int psShards, String stateBackend, Integer resumedFromEpoch,
         String stoppedEarly, @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTestRmse,
         @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTrainRmse, Double finalValidationRmse,
-        Map<String, Double> phases, List<EpochRecord> epochs) {
+        Map<String, Double> phases, List<EpochRecord> epochs) implements java.io.Serializable {
 
     public static final String FORMAT = "factorbird-model-1";
     public static final String LINE_FORMAT = "id<TAB>bias<TAB>f1..fk";
 
     /** One model's hyper-parameters, as given to {@code train} or chosen by {@code grid}. */
     public record HyperParameters(int rank, float learningRate, float lambda, float lambdaBias, String schedule,
-            float decay, float initStd) {}
+            float decay, float initStd) implements java.io.Serializable {}
 
     /** The run settings shared by every model of a run; {@code ids}: "numeric" or "string" (--ids). */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
             float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold, boolean implicit,
-            String loss, int negatives, float confidenceAlpha, float validation, String ids) {
+            String loss, int negatives, float confidenceAlpha, float validation, String ids)
+            implements java.io.Serializable {
 
         /** Whether the model's ids are strings (--ids string); models written before the option are numeric. */
         public boolean stringIds() {
@@ -58,7 +59,7 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
      * @param testOnlyRows rows with held-out ratings only (predicted from mu + b_j)
      */
     public record Counts(long trainRatings, long testRatings, long rows, long columns, long testOnlyRows,
-            long skippedLines, long validationRatings) {}
+            long skippedLines, long validationRatings) implements java.io.Serializable {}
 
     /** The last epoch's record, or null when no epoch ran. */
     public EpochRecord lastEpoch() {
