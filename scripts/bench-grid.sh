@@ -37,10 +37,15 @@ best() { # the best model's final held-out RMSE, from OUT/model.json
 COMMON=(--input "$DIR/data/train" --test "$DIR/data/test" --epochs "$EPOCHS" --parallelism 2 --ps-shards 2)
 GRID=(--rank 8,16 --lambda 0.01,0.02,0.04,0.08 --learning-rate 0.005,0.01,0.02,0.04 --init-std 0.05,0.1
   --validation 0.05)
-single=$(timed single "$FB" train "${COMMON[@]}" --output "$DIR/out-single" --rank 10 --lambda 0.03 \
-  --learning-rate 0.01)
 pruned=$(timed pruned "$FB" grid "${COMMON[@]}" "${GRID[@]}" --output "$DIR/out-pruned" --prune halving \
   --prune-every "$PRUNE_EVERY" --keep "$KEEP" --first-rung "$FIRST_RUNG")
+# one model: the search's winner trained alone (what the search costs on top of training what it finds), and the
+# defaults of plain train
+hp() { "$FB" field "$DIR/out-pruned/model.json" "hyperParameters.$1"; }
+single=$(timed single "$FB" train "${COMMON[@]}" --output "$DIR/out-single" --rank "$(hp rank)" \
+  --learning-rate "$(hp learningRate)" --lambda "$(hp lambda)" --lambda-bias "$(hp lambdaBias)" \
+  --schedule "$(hp schedule)" --decay "$(hp decay)" --init-std "$(hp initStd)")
+default=$(timed default "$FB" train "${COMMON[@]}" --output "$DIR/out-default")
 echo "pruned grid: PS megabytes per epoch, as models stop"
 grep -E 'halving after|^model [0-9]+ epoch' "$DIR/log-pruned.txt" | awk '
   /halving after/ { print "  " $0; next }
@@ -48,11 +53,11 @@ grep -E 'halving after|^model [0-9]+ epoch' "$DIR/log-pruned.txt" | awk '
   END { for (k in mb) print "  epoch " k ": " mb[k] " MB" }' | sort -V
 if [[ "${SKIP_FULL:-0}" != 1 ]]; then
   full=$(timed full "$FB" grid "${COMMON[@]}" "${GRID[@]}" --output "$DIR/out-full")
-  awk -v s="$single" -v f="$full" -v p="$pruned" -v bf="$(best full)" -v bp="$(best pruned)" 'BEGIN {
-    printf "single model: %.1f s   full grid of 64: %.1f s (%.2fx)   halving grid of 64: %.1f s (%.2fx)\n",
-      s, f, f / s, p, p / s
+  awk -v s="$single" -v d="$default" -v f="$full" -v p="$pruned" -v bf="$(best full)" -v bp="$(best pruned)" 'BEGIN {
+    printf "winner alone: %.1f s   defaults: %.1f s   full grid of 64: %.1f s (%.2fx)   halving grid of 64: %.1f s (%.2fx the winner alone, %.2fx the defaults)\n",
+      s, d, f, f / s, p, p / s, p / d
     printf "best held-out RMSE: full %.4f   halving %.4f   difference %+.4f\n", bf, bp, bp - bf }'
 else
-  awk -v s="$single" -v p="$pruned" -v bp="$(best pruned)" 'BEGIN {
-    printf "single model: %.1f s   halving grid of 64: %.1f s (%.2fx); best held-out RMSE %.4f\n", s, p, p / s, bp }'
+  awk -v s="$single" -v d="$default" -v p="$pruned" -v bp="$(best pruned)" 'BEGIN {
+    printf "winner alone: %.1f s   defaults: %.1f s   halving grid of 64: %.1f s (%.2fx the winner alone, %.2fx the defaults); best held-out RMSE %.4f\n", s, d, p, p / s, p / d, bp }'
 fi

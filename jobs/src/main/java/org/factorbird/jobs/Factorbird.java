@@ -82,6 +82,7 @@ public final class Factorbird implements Runnable {
         cl.addSubcommand("train", new CommandLine(TrainCommand.spec(TrainCommand.Mode.TRAIN, out, fs)));
         cl.addSubcommand("grid", new CommandLine(TrainCommand.spec(TrainCommand.Mode.GRID, out, fs)));
         cl.addSubcommand("tune", new CommandLine(TrainCommand.spec(TrainCommand.Mode.TUNE, out, fs)));
+        cl.addSubcommand("stream", new CommandLine(StreamCommand.spec(out, fs)));
         cl.addSubcommand(new RecommendCommand(out, fs));
         cl.addSubcommand(new PredictCommand(out, fs));
         cl.addSubcommand(new GenerateCommand());

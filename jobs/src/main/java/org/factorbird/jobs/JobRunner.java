@@ -1,6 +1,7 @@
 package org.factorbird.jobs;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.flink.api.common.JobExecutionResult;
@@ -11,7 +12,9 @@ import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.factorbird.ps.PsClient;
 import org.factorbird.ps.cli.Cli;
+import org.factorbird.ps.server.PsServer;
 
 /**
  * What the commands that run a Flink job share: the environment (an embedded MiniCluster locally, the cluster
@@ -63,6 +66,39 @@ final class JobRunner {
         } catch (Exception e) {
             throw Cli.failure(e);
         }
+    }
+
+    /**
+     * The PS servers of a run: {@code given} when there are any (checked to answer by {@code probe}, in one line
+     * when they do not), else an embedded cluster of {@code shards} started here (local runs only).
+     */
+    static List<String> psServers(List<String> given, boolean local, int shards,
+            java.util.function.Supplier<org.factorbird.ps.PsClientConfig> probe, List<PsServer> embedded,
+            java.io.PrintStream out) {
+        if (given.isEmpty() && !local) {
+            throw new Cli.Failure("--ps is required on a cluster: start the servers with scripts/ps-cluster.sh "
+                    + "and pass their host:port list", Cli.USAGE);
+        }
+        if (!given.isEmpty()) {
+            // fail here, in one line, rather than in every subtask
+            try (PsClient c = PsClient.connect(probe.get())) {
+                out.println("parameter servers answer: " + String.join(",", given));
+            } catch (RuntimeException e) {
+                throw new Cli.Failure(e.getMessage(), Cli.FAILED);
+            }
+            return given;
+        }
+        if (shards < 1) {
+            throw new Cli.Failure("--ps-shards must be >= 1 but was " + shards, Cli.USAGE);
+        }
+        List<String> addresses = new java.util.ArrayList<>();
+        for (int i = 0; i < shards; i++) {
+            PsServer s = PsServer.startLocal(i, shards);
+            embedded.add(s);
+            addresses.add(s.address());
+        }
+        out.println("started an embedded parameter server: " + String.join(",", addresses));
+        return addresses;
     }
 
     static void check(boolean ok, String message) {

@@ -15,9 +15,9 @@ import org.apache.flink.metrics.reporter.MetricReporter;
 import org.apache.flink.metrics.reporter.MetricReporterFactory;
 
 /**
- * The load's progress of a local run, summed over the training subtasks: a Flink metric reporter in the embedded
- * MiniCluster keeps the operator's {@code factorbird.linesRead} and {@code factorbird.inputDone} gauges, and a
- * {@link Watch} prints their sum every few seconds until every subtask has read its input:
+ * The progress of a local run, summed over the subtasks: a Flink metric reporter in the embedded MiniCluster keeps
+ * the operators' {@code factorbird.*} gauges ({@link #sum}, {@link #any}). For training, a {@link Watch} prints the
+ * sum of {@code factorbird.linesRead} every few seconds until every subtask's {@code factorbird.inputDone} is 1:
  *
  * <pre>loading: 4,194,304 lines read by 2 subtasks in 5.0 s (0.84M lines/s)</pre>
  *
@@ -50,10 +50,33 @@ final class LoadProgress implements MetricReporter {
 
     @Override
     public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
-        if (metric instanceof Gauge<?> g && (name.equals(LINES) || name.equals(DONE))
-                && group.getMetricIdentifier(name).contains(".factorbird.")) {
+        if (metric instanceof Gauge<?> g && group.getMetricIdentifier(name).contains(".factorbird.")) {
             GAUGES.put(group.getMetricIdentifier(name), g);
         }
+    }
+
+    /** The sum over the subtasks of the numeric gauge {@code factorbird.<name>}, and how many there are. */
+    static double[] sum(String name) {
+        double sum = 0;
+        int n = 0;
+        for (Map.Entry<String, Gauge<?>> e : GAUGES.entrySet()) {
+            if (e.getKey().endsWith(".factorbird." + name) && e.getValue().getValue() instanceof Number v) {
+                sum += v.doubleValue();
+                n++;
+            }
+        }
+        return new double[] {sum, n};
+    }
+
+    /** Any subtask's non-empty value of the gauge {@code factorbird.<name>}, or "". */
+    static String any(String name) {
+        for (Map.Entry<String, Gauge<?>> e : GAUGES.entrySet()) {
+            Object v = e.getValue().getValue();
+            if (e.getKey().endsWith(".factorbird." + name) && v != null && !String.valueOf(v).isEmpty()) {
+                return String.valueOf(v);
+            }
+        }
+        return "";
     }
 
     @Override
@@ -69,10 +92,10 @@ final class LoadProgress implements MetricReporter {
         for (Map.Entry<String, Gauge<?>> e : GAUGES.entrySet()) {
             Object v = e.getValue().getValue();
             long n = v instanceof Number number ? number.longValue() : 0;
-            if (e.getKey().endsWith(LINES)) {
+            if (e.getKey().endsWith("." + LINES)) {
                 lines += n;
                 subtasks++;
-            } else {
+            } else if (e.getKey().endsWith("." + DONE)) {
                 done += (int) n;
             }
         }

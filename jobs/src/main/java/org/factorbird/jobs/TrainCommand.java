@@ -91,7 +91,7 @@ final class TrainCommand implements Callable<Integer> {
 
     static final String BUDGET = "--budget-models";
 
-    private static OptionSpec option(ConfigOption<?> o) {
+    static OptionSpec option(ConfigOption<?> o) {
         String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)";
         String description = (FactorbirdOptions.text(o) + " [default: " + def + "]").replace("%", "%%");
         OptionSpec.Builder b = OptionSpec.builder("--" + o.key()).description(description);
@@ -182,34 +182,13 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Starts an embedded PS cluster (local runs without --ps), or checks that the given servers answer. */
     private TrainConfig connect(TrainConfig cfg, Configuration conf, boolean local, List<PsServer> embedded) {
-        if (cfg.psServers.isEmpty() && !local) {
-            throw new Cli.Failure("--ps is required on a cluster: start the servers with scripts/ps-cluster.sh "
-                    + "and pass their host:port list", Cli.USAGE);
-        }
-        if (!cfg.psServers.isEmpty()) {
-            // fail here, in one line, rather than in every subtask
-            try (PsClient probe = PsClient.connect(cfg.psClientConfig())) {
-                out.println("parameter servers answer: " + String.join(",", cfg.psServers));
-            } catch (RuntimeException e) {
-                throw new Cli.Failure(e.getMessage(), Cli.FAILED);
-            }
-            return cfg;
-        }
-        int shards = conf.get(FactorbirdOptions.PS_SHARDS);
-        if (shards < 1) {
-            throw new Cli.Failure("--ps-shards must be >= 1 but was " + shards, Cli.USAGE);
-        }
-        List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < shards; i++) {
-            PsServer s = PsServer.startLocal(i, shards);
-            embedded.add(s);
-            addresses.add(s.address());
-        }
-        out.println("started an embedded parameter server: " + String.join(",", addresses));
-        return cfg.withPsServers(addresses, conf);
+        final TrainConfig given = cfg;
+        List<String> servers = JobRunner.psServers(cfg.psServers, local, conf.get(FactorbirdOptions.PS_SHARDS),
+                given::psClientConfig, embedded, out);
+        return servers == cfg.psServers ? cfg : cfg.withPsServers(servers, conf);
     }
 
-    private static long newRunId() {
+    static long newRunId() {
         long id = 0;
         SecureRandom r = new SecureRandom();
         while (id == 0) {
@@ -218,7 +197,7 @@ final class TrainCommand implements Callable<Integer> {
         return id;
     }
 
-    private static String cleanOptionError(IllegalArgumentException e) {
+    static String cleanOptionError(IllegalArgumentException e) {
         String m = e.getMessage();
         Matcher x = Pattern.compile("Could not parse value '(.*)' for key '(.*)'").matcher(m == null ? "" : m);
         if (x.find()) {

@@ -74,6 +74,31 @@ class FactorbirdCliTest {
     }
 
     @Test
+    void readmeListsEveryStreamOptionWithItsDefaultInTheStreamingSection() throws IOException {
+        String readme = Files.readString(Paths.get("..", "README.md"));
+        String section = readme.substring(readme.indexOf("## Streaming"), readme.indexOf("## Recommendations"));
+        for (ConfigOption<?> o : org.factorbird.pipeline.stream.StreamOptions.all()) {
+            String def = o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "";
+            Matcher m = Pattern.compile("\\| `--" + Pattern.quote(o.key()) + "` \\| `?([^|`]*)`? \\|").matcher(section);
+            assertTrue(m.find(), "README's streaming section lacks a row for --" + o.key());
+            assertEquals(def, m.group(1).trim(), "README default of stream --" + o.key());
+        }
+        String help = run("stream", "--help");
+        for (ConfigOption<?> o : org.factorbird.pipeline.stream.StreamOptions.all()) {
+            assertTrue(help.contains("--" + o.key()), "stream --help lacks --" + o.key());
+        }
+    }
+
+    @Test
+    void streamRefusesBadInputInOneLine() throws IOException {
+        Path in = Files.createDirectories(tmp.resolve("stream-in"));
+        assertEquals("--model is required", error("stream", "--input", in.toString(), "--output", "x"));
+        assertEquals("--model " + tmp.resolve("nothing") + " has no model.json (not the output directory of a "
+                + "training run?)", error("stream", "--model", tmp.resolve("nothing").toString(), "--input",
+                in.toString(), "--output", "x"));
+    }
+
+    @Test
     void estimatePrintsMemoryPerShardSubtaskAndTaskManagerAndRefusesBadValues() {
         String out = run("estimate", "--rows", "200000", "--cols", "100000", "--ratings", "10000000", "--slots", "2",
                 "--state-backend", "rocksdb", "--rocksdb-memory", "256m");
