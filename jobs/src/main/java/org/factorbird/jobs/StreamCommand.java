@@ -124,7 +124,8 @@ final class StreamCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         long start = System.nanoTime();
         long end = cfg.runSeconds == 0 ? Long.MAX_VALUE : start + TimeUnit.SECONDS.toNanos(cfg.runSeconds);
-        long nextReport = start + TimeUnit.SECONDS.toNanos(cfg.reportSeconds);
+        long report = (long) (cfg.reportSeconds * 1e9);
+        long nextReport = start + report;
         double lastRatings = 0;
         long lastAt = start;
         while (!job.getJobStatus().get().isGloballyTerminalState()) {
@@ -134,13 +135,13 @@ final class StreamCommand implements Callable<Integer> {
                 break;
             }
             if (now >= nextReport) {
-                nextReport += TimeUnit.SECONDS.toNanos(cfg.reportSeconds);
+                nextReport += report;
                 double ratings = LoadProgress.sum("streamRatings")[0];
                 out.println(progressLine(ratings, (ratings - lastRatings) / ((now - lastAt) / 1e9)));
                 lastRatings = ratings;
                 lastAt = now;
             }
-            Thread.sleep(100);
+            Thread.sleep(Math.min(100, Math.max(10, report / 4_000_000)));
         }
         Runtime.getRuntime().removeShutdownHook(hook);
         String latest = latest(cfg.output);

@@ -33,7 +33,7 @@ public final class StreamConfig implements Serializable {
     public final float lambda;
     public final float lambdaBias;
     public final int window;
-    public final int reportSeconds;
+    public final double reportSeconds;
     public final int checkpointSeconds;
     public final int exportEvery;
     public final long monitorMs;
@@ -65,7 +65,10 @@ public final class StreamConfig implements Serializable {
             throw new IllegalArgumentException("--batch-ms must be >= 1 but was " + batchMs);
         }
         this.window = atLeast(c.get(StreamOptions.WINDOW), 1, "window");
-        this.reportSeconds = atLeast(c.get(StreamOptions.REPORT_SECONDS), 1, "report-seconds");
+        this.reportSeconds = c.get(StreamOptions.REPORT_SECONDS);
+        if (!(reportSeconds >= 0.1) || Double.isInfinite(reportSeconds)) {
+            throw new IllegalArgumentException("--report-seconds must be >= 0.1 but was " + reportSeconds);
+        }
         this.checkpointSeconds = atLeast(c.get(StreamOptions.CHECKPOINT_SECONDS), 1, "checkpoint-seconds");
         this.exportEvery = atLeast(c.get(StreamOptions.EXPORT_EVERY), 1, "export-every");
         this.monitorMs = c.get(StreamOptions.MONITOR_MS);

@@ -48,8 +48,8 @@ public final class StreamOptions {
             .withDescription("Ratings per subtask in the sliding window of the prequential RMSE and MAE (each rating "
                     + "predicted before it is trained on).");
 
-    public static final ConfigOption<Integer> REPORT_SECONDS = ConfigOptions.key("report-seconds").intType()
-            .defaultValue(10).withDescription("Seconds between two progress lines.");
+    public static final ConfigOption<Double> REPORT_SECONDS = ConfigOptions.key("report-seconds").doubleType()
+            .defaultValue(10.0).withDescription("Seconds between two progress lines (at least 0.1).");
 
     public static final ConfigOption<Integer> CHECKPOINT_SECONDS = ConfigOptions.key("checkpoint-seconds").intType()
             .defaultValue(30).withDescription("Seconds between Flink checkpoints (rows, source position, and the "
