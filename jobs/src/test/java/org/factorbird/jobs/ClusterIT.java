@@ -281,6 +281,116 @@ class ClusterIT {
         }
     }
 
+    @Test
+    void aStreamingJobLosesNoRatingWhenATaskManagerProcessIsKilled() throws Exception {
+        Path data = planted();
+        Path model = tmp.resolve("stream-model");
+        String trained = FactorbirdCliTest.run("train", "--input", data.resolve("train").toString(), "--output",
+                model.toString(), "--epochs", "10");
+        assertTrue(trained.contains("finished"), trained);
+        // the held-out tenth of the planted set is the stream, in 6 files
+        List<String> stream = new ArrayList<>();
+        try (var files = Files.list(data.resolve("test"))) {
+            for (Path f : (Iterable<Path>) files.sorted()::iterator) {
+                Files.readAllLines(f).stream().filter(l -> !l.startsWith("row")).forEach(stream::add);
+            }
+        }
+        Clusters c = new Clusters(tmp, "stream");
+        try {
+            c.start();
+            double faultFree = streamOnCluster(c, model, stream, "fault-free", false);
+            double killed = streamOnCluster(c, model, stream, "killed", true);
+            System.out.printf(java.util.Locale.ROOT, "streaming on the process cluster: prequential RMSE %.4f with a "
+                    + "TaskManager killed, %.4f fault-free (%+.2f%%)%n", killed, faultFree,
+                    100 * (killed / faultFree - 1));
+            assertEquals(faultFree, killed, 0.02 * faultFree);
+        } finally {
+            c.stop();
+        }
+    }
+
+    /**
+     * Streams {@code lines} into a new watched directory through a job submitted to {@code c} (6 files, 300 ms
+     * apart); with {@code kill}, kill -9 of a TaskManager process running one of its subtasks after the third
+     * file, once a checkpoint holds some ratings. Returns the prequential RMSE of the export that has every rating.
+     */
+    private double streamOnCluster(Clusters c, Path model, List<String> lines, String name, boolean kill)
+            throws Exception {
+        Path in = Files.createDirectories(tmp.resolve(name + "-in"));
+        Path live = tmp.resolve(name + "-live");
+        String submitted = script("submit.sh", "--rest", "localhost:" + c.rest, "--parallelism", "2", "--detach",
+                "--", "stream", "--model", model.toString(), "--input", in.toString(), "--output", live.toString(),
+                "--ps", c.ps(), "--checkpoint-seconds", "1", "--export-every", "1", "--batch-ms", "50",
+                "--monitor-ms", "100");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("submitted job ([0-9a-f]{32})").matcher(submitted);
+        assertTrue(m.find(), submitted);
+        String job = m.group(1);
+        int files = 6;
+        try {
+            for (int i = 0; i < files; i++) {
+                Path aside = tmp.resolve(name + "-" + i + ".csv");
+                Files.write(aside, lines.subList(i * lines.size() / files, (i + 1) * lines.size() / files));
+                Files.move(aside, in.resolve("part-" + i + ".csv"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                Thread.sleep(300);
+                if (kill && i == files / 2 - 1) {
+                    awaitRatings(live, n -> n > 0);
+                    long victim = -1;
+                    for (int tm = 1; tm <= 2 && victim < 0; tm++) {
+                        // the TaskManager whose log shows a subtask of this job's online operator deployed
+                        String log = Files.readString(c.flinkDir.resolve("log/taskmanager-" + tm + ".log"));
+                        if (log.contains(job) && log.contains("factorbird-online")) {
+                            victim = pidOf(c.flinkDir.resolve("taskmanager-" + tm + ".pid"));
+                        }
+                    }
+                    assertTrue(victim > 0, "no TaskManager runs job " + job);
+                    ProcessHandle tm = ProcessHandle.of(victim).orElseThrow();
+                    tm.destroyForcibly();
+                    tm.onExit().get(10, TimeUnit.SECONDS);
+                }
+            }
+            org.factorbird.pipeline.stream.StreamFile last = awaitRatings(live, n -> n == lines.size());
+            assertEquals(lines.size(), last.ratings(), name + ": every streamed rating trained on once");
+            if (kill) {
+                String exceptions = rest(c, "GET", "/jobs/" + job + "/exceptions");
+                assertTrue(exceptions.contains("exceptionHistory") && exceptions.contains("\"timestamp\""),
+                        "the job did not fail over: " + exceptions);
+            }
+            return last.prequentialRmse();
+        } finally {
+            rest(c, "PATCH", "/jobs/" + job + "?mode=cancel");
+        }
+    }
+
+    /** The stream.json of the newest complete export under {@code live} once its ratings satisfy {@code done}. */
+    static org.factorbird.pipeline.stream.StreamFile awaitRatings(Path live, java.util.function.LongPredicate done)
+            throws Exception {
+        long deadline = System.currentTimeMillis() + 180_000;
+        org.factorbird.pipeline.stream.StreamFile last = null;
+        while (System.currentTimeMillis() < deadline) {
+            Path latest = live.resolve("LATEST");
+            if (Files.exists(latest)) {
+                Path export = live.resolve(Files.readString(latest).strip());
+                last = org.factorbird.pipeline.model.Json.read(export.resolve("stream.json"),
+                        org.factorbird.pipeline.stream.StreamFile.class);
+                if (done.test(last.ratings())) {
+                    return last;
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("no export with the expected ratings in " + live + "; the last: " + last);
+    }
+
+    /** A request to the Flink REST API of {@code c}; returns the body. */
+    static String rest(Clusters c, String method, String path) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + c.rest + path))
+                        .method(method, java.net.http.HttpRequest.BodyPublishers.noBody())
+                        .timeout(java.time.Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.body();
+    }
+
     static void awaitFile(Path file, Process job) throws Exception {
         long deadline = System.currentTimeMillis() + 240_000;
         while (!Files.exists(file)) {
