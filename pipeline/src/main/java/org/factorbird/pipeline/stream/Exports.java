@@ -15,6 +15,7 @@ import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.factorbird.pipeline.model.Json;
 import org.factorbird.pipeline.model.ModelFile;
+import org.factorbird.pipeline.train.Snapshots;
 import org.factorbird.ps.PsClient;
 
 /**
@@ -22,7 +23,8 @@ import org.factorbird.ps.PsClient;
  *
  * <pre>
  *   OUT/.checkpoints/&lt;id&gt;/columns/part-&lt;s&gt;   the columns at checkpoint id (slice s of subtask s)
- *   OUT/&lt;yyyyMMdd-HHmmss&gt;/                        an export: model.json, rows/, columns/ (a model directory)
+ *   OUT/&lt;yyyyMMdd-HHmmss&gt;/                        an export: model.json, rows/, columns/ (a model directory),
+ *                                               stream.json, and snapshot/ (for train --resume)
  *   OUT/LATEST                                  the name of the newest export whose checkpoint completed
  * </pre>
  */
@@ -61,11 +63,38 @@ final class Exports {
         return files;
     }
 
-    /** Writes slice {@code slice} of the PS columns to {@code dir/columns/part-<slice>}; returns how many. */
+    /** The snapshot of an export: training's format, at the starting model's epoch count. */
+    static Path snapshotEpochDir(String export, StreamConfig cfg) {
+        return Snapshots.epochDir(new Path(export, "snapshot").toString(), epochs(cfg));
+    }
+
+    private static int epochs(StreamConfig cfg) {
+        return cfg.start.settings() == null ? 1 : Math.max(1, cfg.start.settings().epochs());
+    }
+
+    /** Completes the export's snapshot: written last, by subtask 0, once every subtask has written its files. */
+    static void writeSnapshotManifest(String export, StreamConfig cfg, int parallelism) throws IOException {
+        Snapshots.writeManifest(new Path(export, "snapshot").toString(), epochs(cfg), cfg.width(), parallelism,
+                new int[] {0});
+    }
+
+    /**
+     * Writes slice {@code slice} of the PS columns to {@code dir/columns/part-<slice>} (and, for an export, into its
+     * snapshot); returns how many.
+     */
     static long writeColumns(PsClient ps, String dir, int slice, int slices, int width) throws IOException {
+        return writeColumns(ps, dir, slice, slices, width, null);
+    }
+
+    static long writeColumns(PsClient ps, String dir, int slice, int slices, int width, Path snapshot)
+            throws IOException {
         Path file = new Path(dir, "columns/part-" + slice);
         FileSystem fs = file.getFileSystem();
         long written = 0;
+        org.factorbird.pipeline.sgd.PrimitiveLists.LongList keys = new org.factorbird.pipeline.sgd.PrimitiveLists
+                .LongList(snapshot == null ? 4 : PAGE_KEYS);
+        org.factorbird.pipeline.sgd.PrimitiveLists.FloatList values = new org.factorbird.pipeline.sgd.PrimitiveLists
+                .FloatList(snapshot == null ? 4 : PAGE_KEYS * width);
         StringBuilder sb = new StringBuilder(256);
         try (BufferedWriter out = new BufferedWriter(new OutputStreamWriter(
                 fs.create(file, FileSystem.WriteMode.OVERWRITE), StandardCharsets.UTF_8), 1 << 16)) {
@@ -78,6 +107,12 @@ final class Exports {
                         sb.append(page.keys[i]);
                         for (int j = 0; j < width; j++) {
                             sb.append('\t').append(page.values[i * width + j]);
+                            if (snapshot != null) {
+                                values.add(page.values[i * width + j]);
+                            }
+                        }
+                        if (snapshot != null) {
+                            keys.add(page.keys[i]);
                         }
                         out.write(sb.append('\n').toString());
                     }
@@ -85,6 +120,9 @@ final class Exports {
                     cursor = page.nextCursor;
                 }
             }
+        }
+        if (snapshot != null) {
+            Snapshots.write(Snapshots.file(snapshot, "columns", slice), keys.a, keys.n, values.a, width);
         }
         return written;
     }

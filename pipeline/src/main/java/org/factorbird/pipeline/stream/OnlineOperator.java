@@ -27,6 +27,7 @@ import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 import org.factorbird.pipeline.sgd.SgdKernel;
+import org.factorbird.pipeline.train.Snapshots;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.TableSpec;
 
@@ -270,13 +271,15 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         if (context.getCheckpointTimestamp() >= nextExportMillis) {
             nextExportMillis = context.getCheckpointTimestamp() + cfg.exportEvery * 1000L;
             export = Exports.exportDir(cfg.output, context.getCheckpointTimestamp());
-            columnsWritten = Exports.writeColumns(ps, export, subtask(), parallelism(), cfg.width());
-            rowsWritten = writeRows(new Path(export, "rows/part-" + subtask()));
+            columnsWritten = Exports.writeColumns(ps, export, subtask(), parallelism(), cfg.width(),
+                    Exports.snapshotEpochDir(export, cfg));
+            rowsWritten = writeRows(new Path(export, "rows/part-" + subtask()), Exports.snapshotEpochDir(export, cfg));
             pendingExports.put(id, export);
         }
         double[] totals = barrier(WRITTEN, id, prequential.total(), rowsWritten, columnsWritten,
                 prequential.totalSquares(), prequential.totalAbsolutes(), metrics.skipped());
         if (export != null && subtask() == 0) {
+            Exports.writeSnapshotManifest(export, cfg, parallelism());
             Exports.writeModelJson(export, cfg, (long) totals[0], (long) totals[1], (long) totals[2]);
             Exports.writeStreamJson(export, new StreamFile(id, (long) totals[0],
                     totals[0] > 0 ? Math.sqrt(totals[3] / totals[0]) : null,
@@ -302,17 +305,24 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         pendingExports.keySet().removeIf(id -> id < checkpointId);
     }
 
-    /** This subtask's rows from keyed state, as factor lines; returns how many. */
-    private long writeRows(Path file) throws Exception {
+    /**
+     * This subtask's rows from keyed state, as factor lines and into {@code snapshot} (the format of training's
+     * snapshots, for {@code train --resume}); returns how many.
+     */
+    private long writeRows(Path file, Path snapshot) throws Exception {
         FileSystem fs = file.getFileSystem();
         StringBuilder sb = new StringBuilder(256);
         long[] keys = getKeyedStateBackend().<VoidNamespace>getKeys("row", VoidNamespace.INSTANCE)
                 .mapToLong(k -> (Long) k).sorted().toArray();
+        int w = cfg.width();
+        float[] all = new float[keys.length * w];
         try (BufferedWriter out = new BufferedWriter(new OutputStreamWriter(
                 fs.create(file, FileSystem.WriteMode.OVERWRITE), StandardCharsets.UTF_8), 1 << 16)) {
-            for (long k : keys) {
+            for (int i = 0; i < keys.length; i++) {
+                long k = keys[i];
                 setCurrentKey(k);
                 float[] u = rows.value();
+                System.arraycopy(u, 0, all, i * w, w);
                 sb.setLength(0);
                 sb.append(k);
                 for (float v : u) {
@@ -321,6 +331,7 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
                 out.write(sb.append('\n').toString());
             }
         }
+        Snapshots.write(Snapshots.file(snapshot, "rows", subtask()), keys, keys.length, all, w);
         return keys.length;
     }
 

@@ -54,16 +54,16 @@ public final class Snapshots {
         }
     }
 
-    static Path epochDir(String root, int epoch) {
+    public static Path epochDir(String root, int epoch) {
         return new Path(root, String.format(Locale.ROOT, "epoch-%05d", epoch));
     }
 
-    static Path file(Path dir, String kind, int subtask) {
+    public static Path file(Path dir, String kind, int subtask) {
         return new Path(dir, String.format(Locale.ROOT, "%s-%05d.bin", kind, subtask));
     }
 
     /** Writes {@code n} entries: keys[i] with values[i*width, (i+1)*width). */
-    static void write(Path file, long[] keys, int n, float[] values, int width) throws IOException {
+    public static void write(Path file, long[] keys, int n, float[] values, int width) throws IOException {
         FileSystem fs = file.getFileSystem();
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
                 fs.create(file, FileSystem.WriteMode.OVERWRITE), 1 << 16))) {
@@ -99,7 +99,7 @@ public final class Snapshots {
         }
     }
 
-    static void writeManifest(String root, int epoch, int width, int parallelism, int[] stoppedAt)
+    public static void writeManifest(String root, int epoch, int width, int parallelism, int[] stoppedAt)
             throws IOException {
         Path p = new Path(epochDir(root, epoch), MANIFEST);
         StringBuilder stopped = new StringBuilder();

@@ -229,6 +229,19 @@ class StreamITCase {
                 + " vs frozen " + frozenStream);
         assertTrue(exported < frozenLater, "export " + exported + " vs frozen " + frozenLater);
         faultFree = last.prequentialRmse();
+
+        // the export is also a snapshot for train --resume: one more epoch over the past, from the streamed model
+        Path resumed = tmp.resolve("resumed");
+        int epochs = ModelFiles.model(model).settings().epochs();
+        TrainConfig tc = TrainConfig.from(Configuration.fromMap(Map.of("input", tmp.resolve("past").toString(),
+                "output", resumed.toString(), "parallelism", "2", "ps", ps(), "resume",
+                ((Path) r[1]).resolve("snapshot").toString(), "epochs", String.valueOf(epochs + 1))), 33L);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                FactorbirdJob.flinkConfig(tc));
+        FactorbirdJob.build(env, tc);
+        env.execute("resume from an export");
+        assertEquals(epochs, ModelFiles.model(resumed).resumedFromEpoch());
+        assertEquals(1, ModelFiles.model(resumed).epochs().size());
     }
 
     @Test
