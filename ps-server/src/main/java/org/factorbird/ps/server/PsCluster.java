@@ -161,8 +161,9 @@ public final class PsCluster {
                 } catch (PsException e) {
                     Optional<ProcessHandle> proc = isLocal(s.host) ? running(pidFile(s)) : Optional.empty();
                     if (isLocal(s.host) && proc.isEmpty()) {
-                        throw new IllegalStateException("shard " + s.shard + " exited; see "
-                                + logs.resolve("ps-" + s.shard + ".log"));
+                        java.nio.file.Path log = logs.resolve("ps-" + s.shard + ".log");
+                        throw new IllegalStateException("shard " + s.shard + " exited (" + lastLine(log) + "); see "
+                                + log);
                     }
                     if (System.currentTimeMillis() > deadline) {
                         throw new IllegalStateException("shard " + s.shard + " at " + address
@@ -233,5 +234,21 @@ public final class PsCluster {
     /** {@code ps-cluster start|stop|status [--config FILE]}: see {@link PsClusterCommand}. */
     public static void main(String[] args) {
         Cli.exit(new PsClusterCommand(), args);
+    }
+
+    /** The last non-blank line of {@code log} (what a server that exited last said), or why there is none. */
+    static String lastLine(java.nio.file.Path log) {
+        try {
+            java.util.List<String> lines = java.nio.file.Files.readAllLines(log);
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                if (!lines.get(i).isBlank()) {
+                    String l = lines.get(i).strip();
+                    return l.length() > 200 ? l.substring(0, 200) + "..." : l;
+                }
+            }
+            return "its log is empty";
+        } catch (java.io.IOException e) {
+            return "no log: " + e.getMessage();
+        }
     }
 }
