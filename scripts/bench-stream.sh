@@ -6,7 +6,7 @@
 # Latency: LATENCY_FILES files of 1,000 ratings dropped 2 s apart; each one's latency is the time from its move
 # into the watched directory to the first progress line counting all of its ratings (resolution 0.1 s; the
 # directory listing interval is part of it). Throughput: then one file of the remaining ratings (~1.9M); ratings/s
-# between the first and the last progress line that counted any of them. Prints the median and max latency and
+# between the first progress line that counted any of them and the one that counted the last. Prints the median and max latency and
 # the throughput.
 # Usage: scripts/bench-stream.sh   Environment: BENCH_DIR (default /tmp/factorbird-bench-stream), MONITOR_MS (200),
 #        LATENCY_FILES (10).
@@ -53,19 +53,19 @@ for i in $(seq 1 "$LATENCY_FILES"); do
 done
 printf '%s %d\n' "$(now)" "$(( LATENCY_FILES * 1000 + big ))" > "$DIR/big-move.txt"
 mv "$DIR/pieces/big.csv" "$DIR/incoming/"
-until grep -q "stream: $(printf "%'d" "$total" 2>/dev/null || echo "$total") ratings" "$DIR/log.txt" \
-    || ! kill -0 "$job" 2>/dev/null; do sleep 0.5; done
+with_commas=$(echo "$total" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')
+until grep -q "stream: $with_commas ratings" "$DIR/log.txt" || ! kill -0 "$job" 2>/dev/null; do sleep 0.5; done
 kill "$job" 2>/dev/null || true
 wait "$job" 2>/dev/null || true
 # progress lines: time, ratings so far
 grep ' stream: ' "$DIR/log.txt" | awk '{ gsub(",", "", $3); print $1, $3 }' > "$DIR/counts.txt"
 awk 'NR == FNR { t[NR] = $1; need[NR] = $2; n = NR; next }
   { for (k = 1; k <= n; k++) if (!(k in lat) && $2 >= need[k] && $1 >= t[k]) lat[k] = $1 - t[k] }
-  END { m = 0; for (k = 1; k <= n; k++) { v[k] = lat[k]; if (lat[k] > m) m = lat[k] }
-        asort(v); printf "latency from arrival to trained (%d files of 1,000 ratings): median %.2f s, max %.2f s\n",
-          n, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), m }' "$DIR/moves.txt" "$DIR/counts.txt"
-awk -v base="$(( LATENCY_FILES * 1000 ))" -v big="$big" '
-  $2 > base && !first { first = $1; c0 = $2 } $2 > base { last = $1; c1 = $2 }
+  END { for (k = 1; k <= n; k++) print (k in lat) ? lat[k] : "inf" }' "$DIR/moves.txt" "$DIR/counts.txt" \
+  | sort -g | awk '{ v[NR] = $1 } END { printf "latency from arrival to trained (%d files of 1,000 ratings): median %.2f s, max %.2f s\n",
+      NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[NR] }'
+awk -v base="$(( LATENCY_FILES * 1000 ))" '
+  $2 > base && !first { first = $1; c0 = $2 } $2 > base && $2 > c1 { last = $1; c1 = $2 }
   END { printf "throughput: %d ratings in %.2f s between the first and the last line counting them: %.0f ratings/s\n",
           c1 - c0, last - first, (c1 - c0) / (last - first) }' "$DIR/counts.txt"
 grep -o 'prequential RMSE [0-9.]*' "$DIR/log.txt" | tail -1 | sed 's/^/last /'
