@@ -41,6 +41,8 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
     private final float validation;
     private final long seed;
     private final boolean stringIds;
+    /** A file that cannot be opened or is binary becomes one bad record instead of failing (unless strict). */
+    private boolean skipBadFiles;
     /** Keys remembered per reader as already named, for rows and for columns (direct-mapped). */
     static final int NAMED_CACHE = 1 << 16;
 
@@ -75,6 +77,15 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         this.seed = seed;
         this.stringIds = stringIds;
         new RatingLineParser(weightColumn); // checks the column
+    }
+
+    /**
+     * This format with unreadable and binary files skipped as one bad record each (unless strict): for a stream,
+     * where one bad file must not stop the job, while a bounded run refuses it.
+     */
+    public RatingFormat skippingBadFiles() {
+        this.skipBadFiles = true;
+        return this;
     }
 
     @Override
@@ -148,6 +159,8 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         private long lineNo;
         private long emitted;
         private long toSkip;
+        /** Why this whole file is skipped (skipBadFiles), until reported as one bad record; then "". */
+        private String badFile;
 
         LineReader(Path path, long recordsToSkip) throws IOException {
             this.path = path;
@@ -156,8 +169,18 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
             // compressed files (.gz, .bz2, .xz, .zst, .deflate, by name) are read decompressed: they are whole files
             // to this format, which never splits
             InflaterInputStreamFactory<?> decompressor = StandardDeCompressors.getDecompressorForFileName(name);
-            InputStream raw = fs.open(path);
-            this.in = decompressor == null ? raw : decompressor.create(raw);
+            InputStream opened = null;
+            try {
+                InputStream raw = fs.open(path);
+                opened = decompressor == null ? raw : decompressor.create(raw);
+            } catch (IOException e) {
+                if (!skipBadFiles || strict) {
+                    throw e;
+                }
+                badFile = "cannot be read: " + e.getMessage();
+                eof = true;
+            }
+            this.in = opened;
             this.toSkip = recordsToSkip;
         }
 
@@ -166,6 +189,10 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
             Rating[] batch = new Rating[BATCH + 2]; // a line adds up to 3 records
             int n = 0;
             long firstIndex = emitted;
+            if (badFile != null && !badFile.isEmpty()) {
+                n = offer(Rating.bad(name + ": " + badFile + " (file skipped)"), batch, n);
+                badFile = "";
+            }
             while (n < BATCH) {
                 int lineEnd = nextLine();
                 if (lineEnd < 0) {
@@ -225,7 +252,13 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
         private Rating toRating(int from, int to) throws IOException {
             if (lineNo == 1) {
-                checkText(from, to);
+                String binary = checkText(from, to);
+                if (binary != null) {
+                    eof = true; // skip the rest of the file
+                    start = 0;
+                    end = 0;
+                    return Rating.bad(name + ": " + binary + " (file skipped)");
+                }
             }
             if (to - from > MAX_LINE_BYTES) {
                 return bad("line is longer than " + MAX_LINE_BYTES + " bytes", null);
@@ -253,8 +286,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         /**
          * Refuses a file that starts like a compressed or binary one: its every "line" would be skipped as
          * malformed, losing the whole file behind thousands of reports. Compression is chosen by the file name.
+         * With skipBadFiles (and not strict) returns why instead, and the caller skips the file; null: text.
          */
-        private void checkText(int from, int to) throws IOException {
+        private String checkText(int from, int to) throws IOException {
             String kind = binaryKind(buf, from, end);
             if (kind == null) {
                 for (int i = from; i < to; i++) {
@@ -264,10 +298,15 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                     }
                 }
             }
-            if (kind != null) {
-                throw new BadInputException(name + ": " + kind + " where text lines were expected; compressed "
-                        + "input is read by its file name (.gz, .bz2, .xz, .zst, .deflate)");
+            if (kind == null) {
+                return null;
             }
+            String message = kind + " where text lines were expected; compressed input is read by its file name "
+                    + "(.gz, .bz2, .xz, .zst, .deflate)";
+            if (!skipBadFiles || strict) {
+                throw new BadInputException(name + ": " + message);
+            }
+            return message;
         }
 
         private Rating bad(String reason, String text) throws IOException {
@@ -397,7 +436,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
         @Override
         public void close() throws IOException {
-            in.close();
+            if (in != null) {
+                in.close();
+            }
         }
     }
 }

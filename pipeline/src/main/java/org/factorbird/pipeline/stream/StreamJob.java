@@ -46,8 +46,9 @@ public final class StreamJob {
     /** Adds the job to {@code env}. */
     public static void build(StreamExecutionEnvironment env, StreamConfig cfg) {
         env.setParallelism(cfg.parallelism);
+        // a bad file in a stream is one skipped, counted record (unless --strict), never a failed job
         FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(Rating.TRAIN, cfg.strict, 0, 0f, 0f,
-                cfg.seed), new Path(cfg.input)).monitorContinuously(Duration.ofMillis(cfg.monitorMs)).build();
+                cfg.seed).skippingBadFiles(), new Path(cfg.input)).monitorContinuously(Duration.ofMillis(cfg.monitorMs)).build();
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "ratings stream").uid("ratings-stream")
                 .keyBy(r -> r.row, Types.LONG)
                 .transform("factorbird-online", Types.VOID, new OnlineOperator(cfg)).uid("factorbird-online")

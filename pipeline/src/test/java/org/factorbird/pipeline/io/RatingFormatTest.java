@@ -208,4 +208,33 @@ class RatingFormatTest {
         byte[] text = "user,item,rating\n".getBytes(StandardCharsets.UTF_8);
         assertEquals(null, RatingFormat.binaryKind(text, 0, text.length));
     }
+
+    @Test
+    void aStreamSkipsABinaryOrUnreadableFileAsOneBadRecord() throws IOException {
+        java.nio.file.Path gz = dir.resolve("late.csv");
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            o.write("1,2,3\n4,5,6\n".getBytes(StandardCharsets.UTF_8));
+        }
+        List<Rating> rs = readAll(gz, new RatingFormat(Rating.TRAIN, false).skippingBadFiles());
+        assertEquals(1, rs.size(), rs.toString());
+        assertEquals(Rating.BAD, rs.get(0).kind);
+        assertTrue(rs.get(0).note.endsWith("late.csv: gzip data where text lines were expected; compressed input is "
+                + "read by its file name (.gz, .bz2, .xz, .zst, .deflate) (file skipped)"), rs.get(0).note);
+        java.nio.file.Path gone = dir.resolve("gone.csv");
+        Files.writeString(gone, "1,2,3\n");
+        long len = Files.size(gone);
+        FileSourceSplit split = new FileSourceSplit("0", new Path(gone.toUri()), 0, len, 0, len);
+        Files.delete(gone); // listed, then gone before it is read
+        try (BulkFormat.Reader<Rating> reader = new RatingFormat(Rating.TRAIN, false).skippingBadFiles()
+                .createReader(new Configuration(), split)) {
+            RecordAndPosition<Rating> r = reader.readBatch().next();
+            assertEquals(Rating.BAD, r.getRecord().kind);
+            assertTrue(r.getRecord().note.contains("gone.csv: cannot be read: ") && r.getRecord().note
+                    .endsWith("(file skipped)"), r.getRecord().note);
+            assertEquals(null, reader.readBatch());
+        }
+        // strict streams still stop
+        assertThrows(RatingFormat.BadInputException.class, () -> readAll(gz, new RatingFormat(Rating.TRAIN, true)
+                .skippingBadFiles()));
+    }
 }
