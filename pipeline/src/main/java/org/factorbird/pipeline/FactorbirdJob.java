@@ -18,6 +18,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.OutLineSink;
+import org.factorbird.pipeline.io.RangeEnumerator;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.io.RatingFormat;
 import org.factorbird.pipeline.train.TrainOperator;
@@ -126,7 +127,7 @@ public final class FactorbirdJob {
         FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict,
                 train ? cfg.weightColumn : 0, train ? cfg.holdout : 0f, train ? cfg.validation : 0f, cfg.seed,
                 cfg.stringIds),
-                new Path(path)).build();
+                new Path(path)).setFileEnumerator(RangeEnumerator::new).build(); // big files read by every subtask
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
     }
 }

@@ -90,13 +90,13 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
 
     @Override
     public Reader<Rating> createReader(Configuration config, FileSourceSplit split) throws IOException {
-        return new LineReader(split.path(), 0);
+        return new LineReader(split, 0);
     }
 
     @Override
     public Reader<Rating> restoreReader(Configuration config, FileSourceSplit split) throws IOException {
         long skip = split.getReaderPosition().map(CheckpointedPosition::getRecordsAfterOffset).orElse(0L);
-        LineReader reader = new LineReader(split.path(), skip);
+        LineReader reader = new LineReader(split, skip);
         return reader;
     }
 
@@ -161,17 +161,35 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         private long toSkip;
         /** Why this whole file is skipped (skipBadFiles), until reported as one bad record; then "". */
         private String badFile;
+        /** The byte range read: lines that START in [from, until) (a range of a file cut by RangeEnumerator). */
+        private final long from;
+        private final long until;
+        /** File offset of buf[0]; whether the partial line before 'from' is still to be skipped. */
+        private long base;
+        private boolean skipPartial;
+        /** File offset of the line being parsed. */
+        private long lineStartOffset;
 
-        LineReader(Path path, long recordsToSkip) throws IOException {
-            this.path = path;
+        LineReader(FileSourceSplit split, long recordsToSkip) throws IOException {
+            this.path = split.path();
             this.name = path.toString();
             FileSystem fs = path.getFileSystem();
             // compressed files (.gz, .bz2, .xz, .zst, .deflate, by name) are read decompressed: they are whole files
-            // to this format, which never splits
+            // to this format (RangeEnumerator never cuts them)
             InflaterInputStreamFactory<?> decompressor = StandardDeCompressors.getDecompressorForFileName(name);
+            this.from = decompressor == null ? split.offset() : 0;
+            this.until = decompressor == null && split.length() >= 0 && split.offset() + split.length() < split.fileSize()
+                    ? split.offset() + split.length() : Long.MAX_VALUE;
             InputStream opened = null;
             try {
-                InputStream raw = fs.open(path);
+                org.apache.flink.core.fs.FSDataInputStream raw = fs.open(path);
+                if (from > 0) {
+                    // the line under way at the range's start belongs to the range before: from the byte before
+                    // on, skip through the first line end (a line starting exactly at 'from' is kept)
+                    raw.seek(from - 1);
+                    base = from - 1;
+                    skipPartial = true;
+                }
                 opened = decompressor == null ? raw : decompressor.create(raw);
             } catch (IOException e) {
                 if (!skipBadFiles || strict) {
@@ -193,12 +211,24 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 n = offer(Rating.bad(name + ": " + badFile + " (file skipped)"), batch, n);
                 badFile = "";
             }
+            if (skipPartial) {
+                skipPartial = false;
+                int partialEnd = nextLine();
+                if (partialEnd >= 0) {
+                    start = partialEnd + 1;
+                }
+            }
             while (n < BATCH) {
+                long startOffset = base + start;
+                if (startOffset >= until) {
+                    break; // the next line starts in the next range
+                }
                 int lineEnd = nextLine();
                 if (lineEnd < 0) {
                     break;
                 }
                 int lineStart = start;
+                lineStartOffset = startOffset;
                 start = lineEnd + 1;
                 lineNo++;
                 Rating r = toRating(lineStart, lineEnd);
@@ -251,7 +281,7 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         }
 
         private Rating toRating(int from, int to) throws IOException {
-            if (lineNo == 1) {
+            if (lineNo == 1 && this.from == 0) {
                 String binary = checkText(from, to);
                 if (binary != null) {
                     eof = true; // skip the rest of the file
@@ -274,7 +304,8 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 }
                 return new Rating(parser.row, parser.col, parser.value, parser.weight, k);
             }
-            if (lineNo == 1 && (stringIds ? fieldHasLetter(from, to, 3) : containsLetter(from, to))) {
+            if (lineNo == 1 && this.from == 0
+                    && (stringIds ? fieldHasLetter(from, to, 3) : containsLetter(from, to))) {
                 return null; // header
             }
             if (to - from == 0 || (to - from == 1 && buf[from] == '\r')) {
@@ -310,7 +341,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         }
 
         private Rating bad(String reason, String text) throws IOException {
-            String note = name + ":" + lineNo + ": " + reason + (text == null ? "" : " in '" + text.strip() + "'");
+            // a later range of a cut file does not know its line numbers: it names the line's byte offset
+            String where = this.from == 0 ? name + ":" + lineNo : name + " at byte " + lineStartOffset;
+            String note = where + ": " + reason + (text == null ? "" : " in '" + text.strip() + "'");
             if (strict) {
                 throw new BadInputException(note + " (--strict)");
             }
@@ -385,6 +418,9 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
         private int skipLongLine() throws IOException {
             compact();
             int keep = MAX_LINE_BYTES + 1;
+            // 'base' then maps the bytes after the kept part: the dropped ones are counted into it (the line's
+            // own offset was taken before)
+            base += end - keep;
             end = keep;
             while (true) {
                 if (eof) {
@@ -395,17 +431,20 @@ public final class RatingFormat implements BulkFormat<Rating, FileSourceSplit> {
                 fill();
                 for (int i = keep; i < end; i++) {
                     if (buf[i] == '\n') {
+                        base += i - keep;
                         System.arraycopy(buf, i, buf, keep, end - i);
                         end = keep + (end - i);
                         return keep;
                     }
                 }
+                base += end - keep;
                 end = keep;
             }
         }
 
         private void compact() {
             if (start > 0) {
+                base += start;
                 System.arraycopy(buf, start, buf, 0, end - start);
                 end -= start;
                 start = 0;

@@ -237,4 +237,58 @@ class RatingFormatTest {
         assertThrows(RatingFormat.BadInputException.class, () -> readAll(gz, new RatingFormat(Rating.TRAIN, true)
                 .skippingBadFiles()));
     }
+
+    @Test
+    void byteRangesOfOneFileReadEveryLineExactlyOnce() throws IOException {
+        java.nio.file.Path f = dir.resolve("big.csv");
+        StringBuilder sb = new StringBuilder("user,item,rating\n");
+        long badOffset = -1;
+        java.util.Random rnd = new java.util.Random(5);
+        for (int i = 0; i < 5000; i++) {
+            if (i == 3000) {
+                badOffset = sb.length();
+                sb.append("7,oops,1\n");
+            }
+            sb.append(rnd.nextInt(1_000_000)).append(',').append(i).append(',').append(1 + rnd.nextInt(5))
+                    .append(i % 7 == 0 ? ",1234567890" : "").append('\n');
+        }
+        Files.writeString(f, sb, StandardCharsets.US_ASCII);
+        List<Rating> whole = readAll(f, Rating.TRAIN, false);
+        // ranges of ~1,000 bytes: about 100 splits, most boundaries inside a line, some right at one
+        List<FileSourceSplit> splits = new ArrayList<>(new RangeEnumerator(1000).enumerateSplits(
+                new Path[] {new Path(f.toUri())}, 50));
+        assertTrue(splits.size() > 50, "splits: " + splits.size());
+        List<Rating> ranged = new ArrayList<>();
+        for (FileSourceSplit split : splits) {
+            try (BulkFormat.Reader<Rating> reader = new RatingFormat(Rating.TRAIN, false).createReader(
+                    new Configuration(), split)) {
+                BulkFormat.RecordIterator<Rating> batch;
+                while ((batch = reader.readBatch()) != null) {
+                    RecordAndPosition<Rating> r;
+                    while ((r = batch.next()) != null) {
+                        ranged.add(r.getRecord());
+                    }
+                }
+            }
+        }
+        assertEquals(5001, whole.size());
+        assertEquals(whole.size(), ranged.size());
+        for (int i = 0; i < whole.size(); i++) {
+            Rating a = whole.get(i);
+            Rating b = ranged.get(i);
+            assertEquals(a.kind, b.kind, "record " + i);
+            assertEquals(a.row, b.row, "record " + i);
+            assertEquals(a.col, b.col, "record " + i);
+            assertEquals(a.value, b.value, "record " + i);
+        }
+        Rating bad = ranged.stream().filter(r -> r.kind == Rating.BAD).findFirst().orElseThrow();
+        assertTrue(bad.note.endsWith("big.csv at byte " + badOffset + ": column id 'oops' is not a non-negative "
+                + "integer (string ids need --ids string) in '7,oops,1'"), bad.note);
+        // compressed files stay whole
+        java.nio.file.Path gz = dir.resolve("big.csv.gz");
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            o.write(sb.toString().getBytes(StandardCharsets.US_ASCII));
+        }
+        assertEquals(1, new RangeEnumerator(100).enumerateSplits(new Path[] {new Path(gz.toUri())}, 4).size());
+    }
 }
