@@ -29,6 +29,12 @@ final class RatingReader implements BulkFormat.Reader<Rating> {
     /** ~key of the ids named last in each cache slot (0: none; ~key is never 0 for a key >= 0). */
     private final long[] rowsNamed;
     private final long[] colsNamed;
+    /**
+     * A second, independent hash of the text named in each slot: a different id with the same key (a collision)
+     * differs here and is named again, so that training sees both texts and stops the run.
+     */
+    private final int[] rowsText;
+    private final int[] colsText;
     private byte[] buf = new byte[1 << 16];
     private int start;
     private int end;
@@ -52,6 +58,8 @@ final class RatingReader implements BulkFormat.Reader<Rating> {
         this.parser = new RatingLineParser(format.weightColumn, format.stringIds);
         this.rowsNamed = format.stringIds ? new long[RatingFormat.NAMED_CACHE] : null;
         this.colsNamed = format.stringIds ? new long[RatingFormat.NAMED_CACHE] : null;
+        this.rowsText = format.stringIds ? new int[RatingFormat.NAMED_CACHE] : null;
+        this.colsText = format.stringIds ? new int[RatingFormat.NAMED_CACHE] : null;
         this.path = split.path();
         this.name = path.toString();
         FileSystem fs = path.getFileSystem();
@@ -87,7 +95,6 @@ final class RatingReader implements BulkFormat.Reader<Rating> {
     public BulkFormat.RecordIterator<Rating> readBatch() throws IOException {
         Rating[] batch = new Rating[RatingFormat.BATCH + 2]; // a line adds up to 3 records
         int n = 0;
-        long firstIndex = emitted;
         if (badFile != null && !badFile.isEmpty()) {
             n = offer(Rating.bad(name + ": " + badFile + " (file skipped)"), batch, n);
             badFile = "";
@@ -125,7 +132,8 @@ final class RatingReader implements BulkFormat.Reader<Rating> {
             return null;
         }
         ArrayResultIterator<Rating> it = new ArrayResultIterator<>();
-        it.set(batch, n, CheckpointedPosition.NO_OFFSET, firstIndex);
+        // the batch holds the last n records emitted (a restored reader's skipped ones came before them)
+        it.set(batch, n, CheckpointedPosition.NO_OFFSET, emitted - n);
         return it;
     }
 
@@ -144,17 +152,30 @@ final class RatingReader implements BulkFormat.Reader<Rating> {
     private int nameIds(Rating[] batch, int n) {
         long row = parser.row;
         int slot = (int) (row ^ (row >>> 29)) & (RatingFormat.NAMED_CACHE - 1);
-        if (rowsNamed[slot] != ~row) {
+        int text = fnv1a(parser.rowFrom, parser.rowTo);
+        if (rowsNamed[slot] != ~row || rowsText[slot] != text) {
             rowsNamed[slot] = ~row;
+            rowsText[slot] = text;
             n = offer(Rating.name(Rating.ROW_NAME, row, text(parser.rowFrom, parser.rowTo)), batch, n);
         }
         long col = parser.col;
         slot = (int) (col ^ (col >>> 29)) & (RatingFormat.NAMED_CACHE - 1);
-        if (colsNamed[slot] != ~col) {
+        text = fnv1a(parser.colFrom, parser.colTo);
+        if (colsNamed[slot] != ~col || colsText[slot] != text) {
             colsNamed[slot] = ~col;
+            colsText[slot] = text;
             n = offer(Rating.name(Rating.COLUMN_NAME, col, text(parser.colFrom, parser.colTo)), batch, n);
         }
         return n;
+    }
+
+    /** 32-bit FNV-1a of {@code buf[from, to)}: unrelated to XXH64, so two texts rarely agree on both. */
+    private int fnv1a(int from, int to) {
+        int h = 0x811C9DC5;
+        for (int i = from; i < to; i++) {
+            h = (h ^ (buf[i] & 0xFF)) * 0x01000193;
+        }
+        return h;
     }
 
     private String text(int from, int to) {

@@ -45,6 +45,15 @@ final class Exports {
         return new Path(out, NAME.format(Instant.ofEpochMilli(timestampMillis))).toString();
     }
 
+    /** Deletes what an earlier writer left under checkpoint {@code id} (ids repeat after a restore). */
+    static void clearCheckpoint(String out, long id) throws IOException {
+        Path dir = new Path(checkpointDir(out, id));
+        FileSystem fs = dir.getFileSystem();
+        if (fs.exists(dir)) {
+            fs.delete(dir, true);
+        }
+    }
+
     /** The column files written with checkpoint {@code id}; fails in one line when they are gone. */
     static List<Path> checkpointColumns(String out, long id) throws IOException {
         Path dir = new Path(checkpointDir(out, id), "columns");

@@ -262,13 +262,19 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         ps.await(pushes);
         pushes = CompletableFuture.completedFuture(null);
         long id = context.getCheckpointId();
+        if (subtask() == 0) {
+            // a checkpoint id can come again after a restore from an older one: no part of an earlier writer stays
+            Exports.clearCheckpoint(cfg.output, id);
+        }
+        // subtask 0 alone decides whether this checkpoint is an export (the others' clocks started elsewhere)
+        boolean due = subtask() == 0 && context.getCheckpointTimestamp() >= nextExportMillis;
         // every subtask has applied what it trained before this checkpoint; nobody trains until all have written
-        barrier(FLUSHED, id);
+        boolean exporting = barrier(FLUSHED, id, due ? 1 : 0)[0] > 0;
         Exports.writeColumns(ps, Exports.checkpointDir(cfg.output, id), subtask(), parallelism(), cfg.width());
         String export = null;
         long rowsWritten = 0;
         long columnsWritten = 0;
-        if (context.getCheckpointTimestamp() >= nextExportMillis) {
+        if (exporting) {
             nextExportMillis = context.getCheckpointTimestamp() + cfg.exportEvery * 1000L;
             export = Exports.exportDir(cfg.output, context.getCheckpointTimestamp());
             columnsWritten = Exports.writeColumns(ps, export, subtask(), parallelism(), cfg.width(),

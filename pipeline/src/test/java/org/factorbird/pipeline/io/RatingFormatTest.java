@@ -291,4 +291,36 @@ class RatingFormatTest {
         }
         assertEquals(1, new RangeEnumerator(100).enumerateSplits(new Path[] {new Path(gz.toUri())}, 4).size());
     }
+
+    @Test
+    void aRestoredReaderGoesOnAfterItsPositionAndReportsTrueOnes() throws IOException {
+        java.nio.file.Path f = dir.resolve("restore.csv");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 9000; i++) {
+            sb.append(i).append(',').append(i % 97).append(",3\n");
+        }
+        Files.writeString(f, sb, StandardCharsets.US_ASCII);
+        long len = Files.size(f);
+        FileSourceSplit split = new FileSourceSplit("0", new Path(f.toUri()), 0, len, 0, len)
+                .updateWithCheckpointedPosition(new org.apache.flink.connector.file.src.util.CheckpointedPosition(
+                        org.apache.flink.connector.file.src.util.CheckpointedPosition.NO_OFFSET, 5000));
+        List<Long> rows = new ArrayList<>();
+        List<Long> positions = new ArrayList<>();
+        try (BulkFormat.Reader<Rating> reader = new RatingFormat(Rating.TRAIN, false).restoreReader(
+                new Configuration(), split)) {
+            BulkFormat.RecordIterator<Rating> batch;
+            while ((batch = reader.readBatch()) != null) {
+                RecordAndPosition<Rating> r;
+                while ((r = batch.next()) != null) {
+                    rows.add(r.getRecord().row);
+                    positions.add(r.getRecordSkipCount());
+                }
+            }
+        }
+        assertEquals(4000, rows.size());
+        assertEquals(5000L, rows.get(0));
+        // a checkpoint taken after record k must say "k records done": 5001 after the first one read here
+        assertEquals(5001L, positions.get(0));
+        assertEquals(9000L, positions.get(positions.size() - 1));
+    }
 }
