@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.factorbird.pipeline.FactorbirdOptions;
+import org.factorbird.pipeline.stream.Exports;
 import org.factorbird.pipeline.stream.StreamConfig;
 import org.factorbird.pipeline.stream.StreamJob;
 import org.factorbird.pipeline.stream.StreamOptions;
@@ -128,9 +128,13 @@ final class StreamCommand implements Callable<Integer> {
         long nextReport = start + report;
         double lastRatings = 0;
         long lastAt = start;
-        while (!job.getJobStatus().get().isGloballyTerminalState()) {
+        // asked for now: a local job's MiniCluster is gone once the job ends, and with it the result
+        java.util.concurrent.CompletableFuture<?> result = job.getJobExecutionResult();
+        boolean stopped = false;
+        while (!result.isDone()) {
             long now = System.nanoTime();
             if (now >= end) {
+                stopped = true;
                 job.cancel().get();
                 break;
             }
@@ -144,7 +148,19 @@ final class StreamCommand implements Callable<Integer> {
             Thread.sleep(Math.min(100, Math.max(10, report / 4_000_000)));
         }
         Runtime.getRuntime().removeShutdownHook(hook);
-        String latest = latest(cfg.output);
+        if (!stopped && result.isCompletedExceptionally()) {
+            try {
+                result.get();
+            } catch (Exception e) {
+                throw Cli.failure(e); // the failure's most specific message, in one line
+            }
+        }
+        String latest;
+        try {
+            latest = Exports.latest(cfg.output);
+        } catch (IOException e) {
+            latest = null;
+        }
         out.printf(Locale.ROOT, "stopped after %.1f s; %s%n", (System.nanoTime() - start) / 1e9,
                 latest == null ? "no export completed yet" : "newest complete export: " + latest);
     }
@@ -159,21 +175,6 @@ final class StreamCommand implements Callable<Integer> {
                 Math.sqrt(sq / n), abs / n, (long) n) : "no rating yet";
         return String.format(Locale.ROOT, "stream: %,d ratings (%,.0f/s), %s, %,d malformed lines skipped",
                 (long) ratings, rate, window, skipped);
-    }
-
-    private static String latest(String output) {
-        try {
-            Path latest = new Path(output, "LATEST");
-            if (!latest.getFileSystem().exists(latest)) {
-                return null;
-            }
-            try (var in = latest.getFileSystem().open(latest)) {
-                return new Path(output, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-                        .strip()).toString();
-            }
-        } catch (IOException e) {
-            return null;
-        }
     }
 
     /** Starts an embedded PS cluster (local runs without --ps), or checks that the given servers answer. */

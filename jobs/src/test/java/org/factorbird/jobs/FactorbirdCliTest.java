@@ -96,6 +96,18 @@ class FactorbirdCliTest {
         assertEquals("--model " + tmp.resolve("nothing") + " has no model.json (not the output directory of a "
                 + "training run?)", error("stream", "--model", tmp.resolve("nothing").toString(), "--input",
                 in.toString(), "--output", "x"));
+        // a job that fails (here: --strict on a malformed line, no restarts) ends in its reason, not a silent exit
+        Path data = tmp.resolve("stream-data");
+        run("generate", "--output", data.toString(), "--rows", "50", "--cols", "40", "--ratings", "1000",
+                "--seed", "4");
+        Path model = tmp.resolve("stream-model");
+        run("train", "--input", data.resolve("train").toString(), "--output", model.toString(), "--epochs", "1");
+        Files.writeString(in.resolve("bad.csv"), "1,2,3\n4,x,5\n");
+        String e = error("stream", "--model", model.toString(), "--input", in.toString(), "--output",
+                tmp.resolve("stream-live").toString(), "--strict", "--max-restarts", "0", "--run-seconds", "60",
+                "--monitor-ms", "100");
+        assertTrue(e.endsWith("bad.csv:2: column id 'x' is not a non-negative integer (string ids need --ids "
+                + "string) in '4,x,5' (--strict)"), e);
     }
 
     @Test

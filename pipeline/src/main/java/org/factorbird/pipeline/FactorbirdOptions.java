@@ -264,8 +264,13 @@ public final class FactorbirdOptions {
 
     /** All options in declaration order (for --help and the README). */
     public static List<ConfigOption<?>> all() {
+        return declaredIn(FactorbirdOptions.class);
+    }
+
+    /** The static {@link ConfigOption} fields of {@code holder}, in declaration order. */
+    public static List<ConfigOption<?>> declaredIn(Class<?> holder) {
         List<ConfigOption<?>> out = new ArrayList<>();
-        for (Field f : FactorbirdOptions.class.getDeclaredFields()) {
+        for (Field f : holder.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
                 try {
                     out.add((ConfigOption<?>) f.get(null));

@@ -106,17 +106,17 @@ public final class TrainConfig implements Serializable {
     private TrainConfig(Configuration c, List<HyperParams> models, boolean grid, List<String> psServers,
             long runId) {
         c = ImplicitDefaults.apply(c);
-        this.input = required(c.get(FactorbirdOptions.INPUT), "input");
-        this.output = required(c.get(FactorbirdOptions.OUTPUT), "output");
+        this.input = Checks.required(c.get(FactorbirdOptions.INPUT), "input");
+        this.output = Checks.required(c.get(FactorbirdOptions.OUTPUT), "output");
         this.test = c.get(FactorbirdOptions.TEST);
         this.overwrite = c.get(FactorbirdOptions.OVERWRITE);
-        int fullEpochs = atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
+        int fullEpochs = Checks.atLeast(c.get(FactorbirdOptions.EPOCHS), 1, "epochs");
         if (fullEpochs > MAX_EPOCHS) {
             // epochs live in 20 bits of the barriers' aggregate ids (Coordinator)
             throw new IllegalArgumentException("--epochs must be <= " + MAX_EPOCHS + " but was " + fullEpochs);
         }
         this.seed = c.get(FactorbirdOptions.SEED);
-        this.parallelism = atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
+        this.parallelism = Checks.atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
         String backend = c.get(FactorbirdOptions.STATE_BACKEND);
         if (!backend.equals("heap") && !backend.equals("rocksdb")) {
             throw new IllegalArgumentException("--state-backend must be 'heap' or 'rocksdb' but was '" + backend + "'");
@@ -128,8 +128,8 @@ public final class TrainConfig implements Serializable {
         }
         this.rocksdbMemory = rm;
         this.strict = c.get(FactorbirdOptions.STRICT);
-        this.batchRows = atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
-        int batchRatings = atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
+        this.batchRows = Checks.atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
+        int batchRatings = Checks.atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
         this.ps = new PsSettings(c);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
@@ -143,9 +143,9 @@ public final class TrainConfig implements Serializable {
                 ? c.get(FactorbirdOptions.VALIDATION) : FactorbirdOptions.GRID_VALIDATION, "validation");
         this.lossSample = fraction(c.get(FactorbirdOptions.LOSS_SAMPLE), "loss-sample");
         this.clip = c.get(FactorbirdOptions.CLIP);
-        this.earlyStop = atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
+        this.earlyStop = Checks.atLeast(c.get(FactorbirdOptions.EARLY_STOP), 0, "early-stop");
         this.keepAll = c.get(FactorbirdOptions.KEEP_ALL);
-        this.recommend = atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
+        this.recommend = Checks.atLeast(c.get(FactorbirdOptions.RECOMMEND), 0, "recommend");
         if (recommend > 0 && stringIds) {
             // a subtask knows the texts of its own columns only, not of every column it may recommend
             throw new IllegalArgumentException("--recommend is not available with --ids string: run "
@@ -163,7 +163,7 @@ public final class TrainConfig implements Serializable {
         if (!implicit && this.loss != SQUARED) {
             throw new IllegalArgumentException("--loss " + loss + " needs --implicit (explicit ratings use squared)");
         }
-        this.negatives = atLeast(c.get(FactorbirdOptions.NEGATIVES), implicit && this.loss == BPR ? 1 : 0,
+        this.negatives = Checks.atLeast(c.get(FactorbirdOptions.NEGATIVES), implicit && this.loss == BPR ? 1 : 0,
                 "negatives");
         double alpha = c.get(FactorbirdOptions.CONFIDENCE_ALPHA);
         if (!(alpha >= 0) || Double.isInfinite(alpha)) {
@@ -173,9 +173,9 @@ public final class TrainConfig implements Serializable {
         if (implicit && models.stream().anyMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD)) {
             throw new IllegalArgumentException("--implicit trains with the constant or decay schedule, not adagrad");
         }
-        this.rankingK = atLeast(c.get(FactorbirdOptions.RANKING_K), 0, "ranking-k");
-        this.rankingEvery = atLeast(c.get(FactorbirdOptions.RANKING_EVERY), 1, "ranking-every");
-        this.rankingRows = atLeast(c.get(FactorbirdOptions.RANKING_ROWS), 1, "ranking-rows");
+        this.rankingK = Checks.atLeast(c.get(FactorbirdOptions.RANKING_K), 0, "ranking-k");
+        this.rankingEvery = Checks.atLeast(c.get(FactorbirdOptions.RANKING_EVERY), 1, "ranking-every");
+        this.rankingRows = Checks.atLeast(c.get(FactorbirdOptions.RANKING_ROWS), 1, "ranking-rows");
         double threshold = implicit && !c.contains(FactorbirdOptions.RELEVANCE_THRESHOLD) ? -Float.MAX_VALUE
                 : c.get(FactorbirdOptions.RELEVANCE_THRESHOLD);
         if (!Float.isFinite((float) threshold)) {
@@ -199,7 +199,7 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--prune must be 'none' or 'halving' but was '" + prune + "'");
         }
         this.prune = prune.equals("halving");
-        this.pruneEvery = atLeast(c.get(FactorbirdOptions.PRUNE_EVERY), 1, "prune-every");
+        this.pruneEvery = Checks.atLeast(c.get(FactorbirdOptions.PRUNE_EVERY), 1, "prune-every");
         double keep = c.get(FactorbirdOptions.KEEP);
         if (!(keep > 0 && keep < 1)) {
             throw new IllegalArgumentException("--keep must be in (0, 1) but was " + keep);
@@ -224,8 +224,8 @@ public final class TrainConfig implements Serializable {
                     + "must be > 0 (it is " + GRID_VALIDATION_TEXT + " unless set)");
         }
         this.snapshotDir = c.get(FactorbirdOptions.SNAPSHOT_DIR);
-        this.snapshotEvery = atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
-        this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
+        this.snapshotEvery = Checks.atLeast(c.get(FactorbirdOptions.SNAPSHOT_EVERY), 1, "snapshot-every");
+        this.maxRestarts = Checks.atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
         this.resume = c.get(FactorbirdOptions.RESUME);
         if (models.size() > MAX_MODELS) {
             throw new IllegalArgumentException("a grid may hold at most " + MAX_MODELS + " models but this one has "
@@ -257,7 +257,7 @@ public final class TrainConfig implements Serializable {
                         + "'); lists are for 'factorbird grid'");
             }
         }
-        return new TrainConfig(c, List.of(modelOf(c)), false, psServersOf(c), runId);
+        return new TrainConfig(c, List.of(modelOf(c)), false, Checks.psServers(c), runId);
     }
 
     /**
@@ -296,7 +296,7 @@ public final class TrainConfig implements Serializable {
         for (Map<String, String> p : points) {
             models.add(modelOf(Configuration.fromMap(p)));
         }
-        return new TrainConfig(c, models, true, psServersOf(c), runId);
+        return new TrainConfig(c, models, true, Checks.psServers(c), runId);
     }
 
     private static HyperParams modelOf(Configuration c) {
@@ -305,15 +305,6 @@ public final class TrainConfig implements Serializable {
                 c.get(FactorbirdOptions.INIT_STD).floatValue(),
                 HyperParams.Schedule.parse(c.get(FactorbirdOptions.SCHEDULE)),
                 c.get(FactorbirdOptions.DECAY).floatValue());
-    }
-
-    private static List<String> psServersOf(Configuration c) {
-        String ps = c.get(FactorbirdOptions.PS);
-        List<String> servers = new ArrayList<>();
-        if (ps != null && !ps.isBlank()) {
-            Arrays.stream(ps.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(servers::add);
-        }
-        return servers;
     }
 
     /** The same configuration with these parameter servers. */
@@ -370,20 +361,6 @@ public final class TrainConfig implements Serializable {
             case "string" -> true;
             default -> throw new IllegalArgumentException("--ids must be numeric or string but was '" + ids + "'");
         };
-    }
-
-    private static String required(String v, String name) {
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("--" + name + " is required");
-        }
-        return v;
-    }
-
-    private static int atLeast(int v, int min, String name) {
-        if (v < min) {
-            throw new IllegalArgumentException("--" + name + " must be >= " + min + " but was " + v);
-        }
-        return v;
     }
 
     private static float fraction(double v, String name) {

@@ -28,7 +28,7 @@ import org.factorbird.ps.PsClient;
  *   OUT/LATEST                                  the name of the newest export whose checkpoint completed
  * </pre>
  */
-final class Exports {
+public final class Exports {
 
     static final String LATEST = "LATEST";
     static final int PAGE_KEYS = 8192;
@@ -171,7 +171,7 @@ final class Exports {
     }
 
     /** The newest complete export's directory, or null before the first. */
-    static String latest(String out) throws IOException {
+    public static String latest(String out) throws IOException {
         Path latest = new Path(out, LATEST);
         FileSystem fs = latest.getFileSystem();
         if (!fs.exists(latest)) {

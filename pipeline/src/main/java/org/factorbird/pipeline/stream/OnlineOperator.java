@@ -25,6 +25,7 @@ import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
+import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.pipeline.train.Snapshots;
@@ -78,6 +79,13 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
     private transient FloatList bValues;
     private transient FloatList bWeights;
     private transient LongIntMap colIndex;
+    /** Per rating of a batch: its column's index in the pull, and the next rating of its row (-1: none). */
+    private transient int[] at;
+    private transient int[] next;
+    /** The batch's distinct rows and, per row, its first and last rating. */
+    private transient LongIntMap rowIndex;
+    private transient IntList rowFirst;
+    private transient IntList rowLast;
     private transient float[] colValues;
     private transient float[] colStart;
     private transient long[] colKeys;
@@ -118,6 +126,11 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         bValues = new FloatList(cfg.batchRatings);
         bWeights = new FloatList(cfg.batchRatings);
         colIndex = new LongIntMap(Math.min(cfg.batchRatings, 1 << 16));
+        rowIndex = new LongIntMap(Math.min(cfg.batchRatings, 1 << 16));
+        at = new int[cfg.batchRatings];
+        next = new int[cfg.batchRatings];
+        rowFirst = new IntList(1024);
+        rowLast = new IntList(1024);
         colValues = new float[0];
         colStart = new float[0];
         colKeys = new long[0];
@@ -212,8 +225,11 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         }
         long t0 = System.nanoTime();
         int w = cfg.width();
+        if (at.length < n) {
+            at = new int[Math.max(n, at.length * 2)];
+            next = new int[at.length];
+        }
         colIndex.clear();
-        int[] at = new int[n];
         for (int i = 0; i < n; i++) {
             at[i] = colIndex.indexOf(bCols.a[i]);
         }
@@ -226,23 +242,41 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         System.arraycopy(colIndex.keys(), 0, colKeys, 0, cols);
         ps.await(ps.pull(colKeys, cols, colValues, false)); // new columns are created with their initial values
         System.arraycopy(colValues, 0, colStart, 0, cols * w);
+        // the batch's ratings grouped by row, in arrival order within a row: keyed state is read and written once
+        // per distinct row, not once per rating
+        rowIndex.clear();
+        for (int i = 0; i < n; i++) {
+            int r = rowIndex.indexOf(bRows.a[i]);
+            if (r == rowFirst.n) {
+                rowFirst.add(i);
+                rowLast.add(i);
+            } else {
+                next[rowLast.a[r]] = i;
+                rowLast.a[r] = i;
+            }
+            next[i] = -1;
+        }
         float lo = cfg.ratingRange == null ? Float.NEGATIVE_INFINITY : cfg.ratingRange[0];
         float hi = cfg.ratingRange == null ? Float.POSITIVE_INFINITY : cfg.ratingRange[1];
-        for (int i = 0; i < n; i++) {
-            long row = bRows.a[i];
+        for (int r = 0; r < rowFirst.n; r++) {
+            long row = rowIndex.keys()[r];
             setCurrentKey(row);
             float[] u = rows.value();
             if (u == null) {
                 u = new float[w];
                 rowInit.init(row, u, 0);
             }
-            int co = at[i] * w;
-            float p = Math.max(lo, Math.min(hi, SgdKernel.predict(cfg.mu, u, 0, colValues, co, cfg.rank)));
-            prequential.add(bValues.a[i] - p);
-            SgdKernel.step(bValues.a[i], bWeights.a[i], cfg.mu, u, 0, colValues, co, cfg.rank, cfg.learningRate,
-                    cfg.lambda, cfg.lambdaBias);
+            for (int i = rowFirst.a[r]; i >= 0; i = next[i]) {
+                int co = at[i] * w;
+                float p = Math.max(lo, Math.min(hi, SgdKernel.predict(cfg.mu, u, 0, colValues, co, cfg.rank)));
+                prequential.add(bValues.a[i] - p);
+                SgdKernel.step(bValues.a[i], bWeights.a[i], cfg.mu, u, 0, colValues, co, cfg.rank,
+                        cfg.learningRate, cfg.lambda, cfg.lambdaBias);
+            }
             rows.update(u);
         }
+        rowFirst.clear();
+        rowLast.clear();
         for (int j = 0; j < cols * w; j++) {
             colValues[j] -= colStart[j];
         }

@@ -2,10 +2,10 @@ package org.factorbird.pipeline.stream;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.flink.configuration.Configuration;
+import org.factorbird.pipeline.Checks;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.PsSettings;
 import org.factorbird.pipeline.model.ModelDir;
@@ -53,30 +53,30 @@ public final class StreamConfig implements Serializable {
     public final long runId;
 
     private StreamConfig(Configuration c, ModelFile start, List<String> psServers, long runId) {
-        this.model = required(c.get(StreamOptions.MODEL), "model");
-        this.input = required(c.get(StreamOptions.INPUT), "input");
-        this.output = required(c.get(StreamOptions.OUTPUT), "output");
-        this.parallelism = atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
+        this.model = Checks.required(c.get(StreamOptions.MODEL), "model");
+        this.input = Checks.required(c.get(StreamOptions.INPUT), "input");
+        this.output = Checks.required(c.get(StreamOptions.OUTPUT), "output");
+        this.parallelism = Checks.atLeast(c.get(FactorbirdOptions.PARALLELISM), 1, "parallelism");
         this.seed = c.get(FactorbirdOptions.SEED);
         this.strict = c.get(FactorbirdOptions.STRICT);
-        this.batchRatings = atLeast(c.get(StreamOptions.BATCH_RATINGS), 1, "batch-ratings");
+        this.batchRatings = Checks.atLeast(c.get(StreamOptions.BATCH_RATINGS), 1, "batch-ratings");
         this.batchMs = c.get(StreamOptions.BATCH_MS);
         if (batchMs < 1) {
             throw new IllegalArgumentException("--batch-ms must be >= 1 but was " + batchMs);
         }
-        this.window = atLeast(c.get(StreamOptions.WINDOW), 1, "window");
+        this.window = Checks.atLeast(c.get(StreamOptions.WINDOW), 1, "window");
         this.reportSeconds = c.get(StreamOptions.REPORT_SECONDS);
         if (!(reportSeconds >= 0.1) || Double.isInfinite(reportSeconds)) {
             throw new IllegalArgumentException("--report-seconds must be >= 0.1 but was " + reportSeconds);
         }
-        this.checkpointSeconds = atLeast(c.get(StreamOptions.CHECKPOINT_SECONDS), 1, "checkpoint-seconds");
-        this.exportEvery = atLeast(c.get(StreamOptions.EXPORT_EVERY), 1, "export-every");
+        this.checkpointSeconds = Checks.atLeast(c.get(StreamOptions.CHECKPOINT_SECONDS), 1, "checkpoint-seconds");
+        this.exportEvery = Checks.atLeast(c.get(StreamOptions.EXPORT_EVERY), 1, "export-every");
         this.monitorMs = c.get(StreamOptions.MONITOR_MS);
         if (monitorMs < 10) {
             throw new IllegalArgumentException("--monitor-ms must be >= 10 but was " + monitorMs);
         }
-        this.runSeconds = atLeast(c.get(StreamOptions.RUN_SECONDS), 0, "run-seconds");
-        this.maxRestarts = atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
+        this.runSeconds = Checks.atLeast(c.get(StreamOptions.RUN_SECONDS), 0, "run-seconds");
+        this.maxRestarts = Checks.atLeast(c.get(FactorbirdOptions.MAX_RESTARTS), 0, "max-restarts");
         if (start.settings() != null && start.settings().implicit()) {
             throw new IllegalArgumentException("--model " + model + " is an --implicit model; stream updates "
                     + "explicit-feedback models (ratings) only");
@@ -103,8 +103,8 @@ public final class StreamConfig implements Serializable {
 
     /** From the options in {@code c}, reading the starting model's model.json (a one-line IOException if absent). */
     public static StreamConfig from(Configuration c, long runId) throws IOException {
-        String model = required(c.get(StreamOptions.MODEL), "model");
-        return new StreamConfig(c, ModelDir.open(model).model(), psServersOf(c), runId);
+        String model = Checks.required(c.get(StreamOptions.MODEL), "model");
+        return new StreamConfig(c, ModelDir.open(model).model(), Checks.psServers(c), runId);
     }
 
     /** This configuration with the given PS servers (an embedded cluster started for a local run). */
@@ -135,34 +135,6 @@ public final class StreamConfig implements Serializable {
 
     public PsClientConfig psClientConfig(int attempt) {
         return ps.clientConfig(psServers, columns(attempt));
-    }
-
-    private static List<String> psServersOf(Configuration c) {
-        String ps = c.get(FactorbirdOptions.PS);
-        List<String> out = new ArrayList<>();
-        if (ps != null) {
-            for (String s : ps.split(",")) {
-                if (!s.isBlank()) {
-                    PsClientConfig.parseAddress(s.strip());
-                    out.add(s.strip());
-                }
-            }
-        }
-        return out;
-    }
-
-    private static String required(String v, String name) {
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("--" + name + " is required");
-        }
-        return v;
-    }
-
-    private static int atLeast(int v, int min, String name) {
-        if (v < min) {
-            throw new IllegalArgumentException("--" + name + " must be >= " + min + " but was " + v);
-        }
-        return v;
     }
 
     private static float positive(float v, String name) {

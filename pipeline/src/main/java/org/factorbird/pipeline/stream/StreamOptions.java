@@ -1,12 +1,10 @@
 package org.factorbird.pipeline.stream;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.factorbird.pipeline.FactorbirdOptions;
 
 /**
  * The options of {@code factorbird stream} beyond the shared ones of {@link org.factorbird.pipeline.FactorbirdOptions}
@@ -65,18 +63,8 @@ public final class StreamOptions {
     public static final ConfigOption<Integer> RUN_SECONDS = ConfigOptions.key("run-seconds").intType().defaultValue(0)
             .withDescription("Local runs: stop after this many seconds (0: run until interrupted).");
 
-    /** Every option declared here. */
+    /** Every option declared here, in declaration order. */
     public static List<ConfigOption<?>> all() {
-        List<ConfigOption<?>> out = new ArrayList<>();
-        for (Field f : StreamOptions.class.getDeclaredFields()) {
-            if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigOption.class) {
-                try {
-                    out.add((ConfigOption<?>) f.get(null));
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-        return out;
+        return FactorbirdOptions.declaredIn(StreamOptions.class);
     }
 }

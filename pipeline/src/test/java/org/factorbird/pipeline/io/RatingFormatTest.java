@@ -32,16 +32,22 @@ class RatingFormatTest {
         FileSourceSplit split = new FileSourceSplit("0", new Path(file.toUri()), 0, len, 0, len);
         List<Rating> out = new ArrayList<>();
         try (BulkFormat.Reader<Rating> reader = format.createReader(new Configuration(), split)) {
-            BulkFormat.RecordIterator<Rating> batch;
-            while ((batch = reader.readBatch()) != null) {
-                RecordAndPosition<Rating> r;
-                while ((r = batch.next()) != null) {
-                    out.add(r.getRecord());
-                }
-                batch.releaseBatch();
-            }
+            drain(reader, r -> out.add(r.getRecord()));
         }
         return out;
+    }
+
+    /** Every record of {@code reader}, with its position, to {@code sink}. */
+    private static void drain(BulkFormat.Reader<Rating> reader,
+            java.util.function.Consumer<RecordAndPosition<Rating>> sink) throws IOException {
+        BulkFormat.RecordIterator<Rating> batch;
+        while ((batch = reader.readBatch()) != null) {
+            RecordAndPosition<Rating> r;
+            while ((r = batch.next()) != null) {
+                sink.accept(r);
+            }
+            batch.releaseBatch();
+        }
     }
 
     @Test
@@ -262,13 +268,7 @@ class RatingFormatTest {
         for (FileSourceSplit split : splits) {
             try (BulkFormat.Reader<Rating> reader = new RatingFormat(Rating.TRAIN, false).createReader(
                     new Configuration(), split)) {
-                BulkFormat.RecordIterator<Rating> batch;
-                while ((batch = reader.readBatch()) != null) {
-                    RecordAndPosition<Rating> r;
-                    while ((r = batch.next()) != null) {
-                        ranged.add(r.getRecord());
-                    }
-                }
+                drain(reader, r -> ranged.add(r.getRecord()));
             }
         }
         assertEquals(5001, whole.size());
@@ -308,14 +308,10 @@ class RatingFormatTest {
         List<Long> positions = new ArrayList<>();
         try (BulkFormat.Reader<Rating> reader = new RatingFormat(Rating.TRAIN, false).restoreReader(
                 new Configuration(), split)) {
-            BulkFormat.RecordIterator<Rating> batch;
-            while ((batch = reader.readBatch()) != null) {
-                RecordAndPosition<Rating> r;
-                while ((r = batch.next()) != null) {
-                    rows.add(r.getRecord().row);
-                    positions.add(r.getRecordSkipCount());
-                }
-            }
+            drain(reader, r -> {
+                rows.add(r.getRecord().row);
+                positions.add(r.getRecordSkipCount());
+            });
         }
         assertEquals(4000, rows.size());
         assertEquals(5000L, rows.get(0));
