@@ -1,10 +1,8 @@
 package org.factorbird.pipeline.stream;
 
 import java.io.BufferedWriter;
-import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -23,14 +21,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.model.ModelDir;
-import org.factorbird.pipeline.sgd.LongIntMap;
-import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
-import org.factorbird.pipeline.sgd.PrimitiveLists.IntList;
-import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
-import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.pipeline.train.Snapshots;
 import org.factorbird.ps.PsClient;
-import org.factorbird.ps.TableSpec;
 
 /**
  * Online SGD over an unbounded stream of ratings, one instance per subtask after {@code keyBy(row)}: row factors
@@ -39,9 +31,10 @@ import org.factorbird.ps.TableSpec;
  * <ul>
  *   <li><b>Warm start</b> (a fresh job): every subtask reads the model's row files and keeps the rows of its key
  *       groups; subtask i sets the PS columns of every i-th column file; all wait at a barrier before training.</li>
- *   <li><b>Batches</b>: ratings gather until {@code --batch-ratings} or {@code --batch-ms}; a batch pulls each of
- *       its distinct columns once, predicts every rating before its step (prequential error), steps the rows in
- *       state and the pulled copies, and pushes the summed column deltas (Hogwild! across subtasks).</li>
+ *   <li><b>Batches</b> ({@link OnlineBatch}): ratings gather until {@code --batch-ratings} or {@code --batch-ms}; a
+ *       batch pulls each of its distinct columns once, predicts every rating before its step (prequential error),
+ *       steps the rows in state and the pulled copies, and pushes the summed column deltas (Hogwild! across
+ *       subtasks).</li>
  *   <li><b>Checkpoints</b>: at a checkpoint every subtask trains what it holds and waits for its pushes, then all
  *       meet at a barrier; each writes its slice of the columns under {@code OUT/.checkpoints/<id>/}, and meets the
  *       others again before training on. Rows (keyed state), the source's position and those columns are thus one
@@ -71,24 +64,8 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
     private transient PsClient ps;
     private transient int attempt;
     private transient long restoredFrom;
-    private transient long rowSeed;
-    private transient TableSpec rowInit;
-    /** The gathered ratings of the next batch. */
-    private transient LongList bRows;
-    private transient LongList bCols;
-    private transient FloatList bValues;
-    private transient FloatList bWeights;
-    private transient LongIntMap colIndex;
-    /** Per rating of a batch: its column's index in the pull, and the next rating of its row (-1: none). */
-    private transient int[] at;
-    private transient int[] next;
-    /** The batch's distinct rows and, per row, its first and last rating. */
-    private transient LongIntMap rowIndex;
-    private transient IntList rowFirst;
-    private transient IntList rowLast;
-    private transient float[] colValues;
-    private transient float[] colStart;
-    private transient long[] colKeys;
+    /** The ratings gathered since the last batch trained. */
+    private transient OnlineBatch batch;
     private transient CompletableFuture<Void> pushes;
     private transient Prequential prequential;
     private transient StreamMetrics metrics;
@@ -119,26 +96,12 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
     public void open() throws Exception {
         super.open();
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
-        rowSeed = cfg.seed ^ 0x726F777321L; // as training's rows (BlockStore.ROW_SEED_SALT)
-        rowInit = new TableSpec(0, rowSeed, List.of(new TableSpec.Segment(cfg.width(), 1, cfg.width(), cfg.initStd)));
-        bRows = new LongList(cfg.batchRatings);
-        bCols = new LongList(cfg.batchRatings);
-        bValues = new FloatList(cfg.batchRatings);
-        bWeights = new FloatList(cfg.batchRatings);
-        colIndex = new LongIntMap(Math.min(cfg.batchRatings, 1 << 16));
-        rowIndex = new LongIntMap(Math.min(cfg.batchRatings, 1 << 16));
-        at = new int[cfg.batchRatings];
-        next = new int[cfg.batchRatings];
-        rowFirst = new IntList(1024);
-        rowLast = new IntList(1024);
-        colValues = new float[0];
-        colStart = new float[0];
-        colKeys = new long[0];
         pushes = CompletableFuture.completedFuture(null);
         prequential = new Prequential(cfg.window);
         prequential.restoreTotals((long) restoredTotals[0], restoredTotals[1], restoredTotals[2]);
         metrics = new StreamMetrics(getMetricGroup(), prequential);
         metrics.restoreSkipped((long) restoredTotals[3]);
+        batch = new OnlineBatch(cfg, prequential);
         pendingExports = new java.util.HashMap<>();
         nextExportMillis = System.currentTimeMillis() + cfg.exportEvery * 1000L;
         ps = PsClient.connect(cfg.psClientConfig(attempt));
@@ -202,11 +165,7 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         if (r.kind != Rating.TRAIN) {
             return;
         }
-        bRows.add(r.row);
-        bCols.add(r.col);
-        bValues.add(r.value);
-        bWeights.add(r.weight);
-        if (bRows.n >= cfg.batchRatings) {
+        if (batch.add(r)) {
             train();
         }
     }
@@ -217,77 +176,15 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
         getProcessingTimeService().registerTimer(time + cfg.batchMs, this);
     }
 
-    /** Trains the gathered ratings as one batch: one pull, the steps, one push. */
+    /** Trains the gathered ratings, if any, as one batch (pull, steps, push). */
     private void train() throws Exception {
-        int n = bRows.n;
-        if (n == 0) {
-            return;
+        int n = batch.size();
+        CompletableFuture<Void> push = batch.train(ps, rows, this::setCurrentKey);
+        if (push != null) {
+            // pushes go out on the connections the next pull uses: it sees them (bounded staleness, as in training)
+            pushes = CompletableFuture.allOf(pushes, push);
+            metrics.trained(n, batch.seconds);
         }
-        long t0 = System.nanoTime();
-        int w = cfg.width();
-        if (at.length < n) {
-            at = new int[Math.max(n, at.length * 2)];
-            next = new int[at.length];
-        }
-        colIndex.clear();
-        for (int i = 0; i < n; i++) {
-            at[i] = colIndex.indexOf(bCols.a[i]);
-        }
-        int cols = colIndex.size();
-        if (colKeys.length < cols) {
-            colKeys = new long[Math.max(cols, colKeys.length * 2)];
-            colValues = new float[colKeys.length * w];
-            colStart = new float[colKeys.length * w];
-        }
-        System.arraycopy(colIndex.keys(), 0, colKeys, 0, cols);
-        ps.await(ps.pull(colKeys, cols, colValues, false)); // new columns are created with their initial values
-        System.arraycopy(colValues, 0, colStart, 0, cols * w);
-        // the batch's ratings grouped by row, in arrival order within a row: keyed state is read and written once
-        // per distinct row, not once per rating
-        rowIndex.clear();
-        for (int i = 0; i < n; i++) {
-            int r = rowIndex.indexOf(bRows.a[i]);
-            if (r == rowFirst.n) {
-                rowFirst.add(i);
-                rowLast.add(i);
-            } else {
-                next[rowLast.a[r]] = i;
-                rowLast.a[r] = i;
-            }
-            next[i] = -1;
-        }
-        float lo = cfg.ratingRange == null ? Float.NEGATIVE_INFINITY : cfg.ratingRange[0];
-        float hi = cfg.ratingRange == null ? Float.POSITIVE_INFINITY : cfg.ratingRange[1];
-        for (int r = 0; r < rowFirst.n; r++) {
-            long row = rowIndex.keys()[r];
-            setCurrentKey(row);
-            float[] u = rows.value();
-            if (u == null) {
-                u = new float[w];
-                rowInit.init(row, u, 0);
-            }
-            for (int i = rowFirst.a[r]; i >= 0; i = next[i]) {
-                int co = at[i] * w;
-                float p = Math.max(lo, Math.min(hi, SgdKernel.predict(cfg.mu, u, 0, colValues, co, cfg.rank)));
-                prequential.add(bValues.a[i] - p);
-                SgdKernel.step(bValues.a[i], bWeights.a[i], cfg.mu, u, 0, colValues, co, cfg.rank,
-                        cfg.learningRate, cfg.lambda, cfg.lambdaBias);
-            }
-            rows.update(u);
-        }
-        rowFirst.clear();
-        rowLast.clear();
-        for (int j = 0; j < cols * w; j++) {
-            colValues[j] -= colStart[j];
-        }
-        // pushes go out on the connections the next pull uses: it sees them (bounded staleness, as in training)
-        pushes = CompletableFuture.allOf(pushes, ps.push(Arrays.copyOf(colKeys, cols), cols,
-                Arrays.copyOf(colValues, cols * w)));
-        metrics.trained(n, (System.nanoTime() - t0) / 1e9);
-        bRows.clear();
-        bCols.clear();
-        bValues.clear();
-        bWeights.clear();
     }
 
     @Override
