@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.List;
 
 import org.factorbird.ps.protocol.Protocol;
 
@@ -19,22 +20,30 @@ import org.factorbird.ps.protocol.Protocol;
  */
 public final class PsStatus {
 
+    /** One run the server holds: a job attempt's table; {@code connections} 0 while it lingers after its end. */
+    public record Run(long runId, long storedKeys, long tableBytes, int connections) {}
+
     public final String address;
     public final int shardIndex;
     public final int shardCount;
-    public final long runId;
+    /** Keys of all runs. */
     public final long storedKeys;
     public final long requests;
+    /** The server's limit of runs held at once. */
+    public final int maxRuns;
+    /** The runs, oldest first. */
+    public final java.util.List<Run> runs;
     public final String clusterId;
 
-    private PsStatus(String address, int shardIndex, int shardCount, long runId, long storedKeys, long requests,
-            String clusterId) {
+    private PsStatus(String address, int shardIndex, int shardCount, long requests, int maxRuns,
+            java.util.List<Run> runs, String clusterId) {
         this.address = address;
         this.shardIndex = shardIndex;
         this.shardCount = shardCount;
-        this.runId = runId;
-        this.storedKeys = storedKeys;
         this.requests = requests;
+        this.maxRuns = maxRuns;
+        this.runs = runs;
+        this.storedKeys = runs.stream().mapToLong(Run::storedKeys).sum();
         this.clusterId = clusterId;
     }
 
@@ -78,16 +87,40 @@ public final class PsStatus {
                 throw new PsException("parameter server at " + hostPort + " answered STATUS with "
                         + Protocol.opName(op));
             }
-            return new PsStatus(hostPort, p.readInt(), p.readInt(), p.readLong(), p.readLong(), p.readLong(),
+            int shardIndex = p.readInt();
+            int shardCount = p.readInt();
+            long requests = p.readLong();
+            int maxRuns = p.readInt();
+            int n = p.readInt();
+            if (n < 0 || n > p.readableBytes() / 28) {
+                throw new PsException("parameter server at " + hostPort + " sent a status with " + n + " runs");
+            }
+            java.util.List<Run> runs = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                runs.add(new Run(p.readLong(), p.readLong(), p.readLong(), p.readInt()));
+            }
+            return new PsStatus(hostPort, shardIndex, shardCount, requests, maxRuns, List.copyOf(runs),
                     Protocol.readShortString(p));
         } catch (IOException | IndexOutOfBoundsException e) {
             throw new PsException("cannot reach parameter server at " + hostPort + ": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * "shard 0/2 at host:port: up, cluster 'c', 2 runs (limit 8), 1,234 keys, 567 requests served" and a line per
+     * run: "  run 1a2b: 1,000 keys, 0.1 MB, 2 connections" ("ended, lingering" without connections).
+     */
     @Override
     public String toString() {
-        return String.format("shard %d/%d at %s: up, cluster '%s', run %s, %d keys, %d requests served", shardIndex,
-                shardCount, address, clusterId, runId == 0 ? "-" : Long.toHexString(runId), storedKeys, requests);
+        StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT,
+                "shard %d/%d at %s: up, cluster '%s', %d run%s (limit %d), %,d keys, %,d requests served",
+                shardIndex, shardCount, address, clusterId, runs.size(), runs.size() == 1 ? "" : "s", maxRuns,
+                storedKeys, requests));
+        for (Run r : runs) {
+            b.append(String.format(java.util.Locale.ROOT, "%n  run %s: %,d keys, %.1f MB, %s",
+                    Long.toHexString(r.runId()), r.storedKeys(), r.tableBytes() / 1e6, r.connections() == 0
+                            ? "ended, lingering" : r.connections() + " connection" + (r.connections() == 1 ? "" : "s")));
+        }
+        return b.toString();
     }
 }

@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * What a PS cluster stores per key for one training run: the concatenation of one or more {@link Segment}s (one
  * per model in a grid search), {@link #dim()} floats in all. A server that receives a HELLO with a new
- * {@code runId} drops what it held and starts this model; HELLOs with the same run id join it (one training run
- * per PS cluster at a time).
+ * {@code runId} starts a table of this model beside the runs it holds; HELLOs with the same run id join it (every
+ * attempt of every job is a run of its own: jobs share a PS cluster without seeing each other's columns).
  */
 public final class TableSpec implements Serializable {
 

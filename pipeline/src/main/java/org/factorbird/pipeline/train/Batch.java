@@ -3,7 +3,6 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
-import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
@@ -21,7 +20,7 @@ import org.factorbird.ps.Ranges;
 final class Batch {
 
     private final int width;
-    private final LongIntMap columns;
+    private final BatchColumns columns;
 
     int rows;
     long[] rowKeys = new long[64];
@@ -59,13 +58,14 @@ final class Batch {
     /** Implicit feedback's negatives; null for explicit ratings. */
     private NegativePool negatives;
 
-    Batch(int width, int expectedColumns) {
+    /** @param ids how the blocks this batch takes number their columns (their subtask's) */
+    Batch(int width, ColumnIds ids) {
         this.width = width;
-        this.columns = new LongIntMap(expectedColumns);
+        this.columns = new BatchColumns(ids);
     }
 
     /** Trains implicit feedback from now on (see {@link NegativePool}). */
-    void implicit(byte loss, int negativesPerPositive, float alpha, long[] universe) {
+    void implicit(byte loss, int negativesPerPositive, float alpha, int[] universe) {
         negatives = new NegativePool(loss, negativesPerPositive, alpha, universe);
     }
 
@@ -147,6 +147,7 @@ final class Batch {
         if (negatives != null) {
             negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
         }
+        columns.release();
     }
 
     /** Lays out the gathered blocks' rows that have held-out or sampled ratings, in block order. */
@@ -159,6 +160,7 @@ final class Batch {
                 }
             }
         }
+        columns.release();
     }
 
     int distinctColumns() {
@@ -193,7 +195,7 @@ final class Batch {
     }
 
     /** Appends ratings {@code [from, to)} of the given arrays (weights null: all 1). */
-    private void append(long[] cols, float[] vals, float[] w, int from, int to) {
+    private void append(int[] cols, float[] vals, float[] w, int from, int to) {
         if (w != null && weights == null) {
             weights = new float[colIdx.length];
             Arrays.fill(weights, 0, ratings, 1f);
@@ -209,7 +211,7 @@ final class Batch {
     }
 
     /** Appends the ratings {@code idx[from, to)} indexes in the given arrays. */
-    private void appendIndexed(long[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
+    private void appendIndexed(int[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
         if (w != null && weights == null) {
             weights = new float[colIdx.length];
             Arrays.fill(weights, 0, ratings, 1f);

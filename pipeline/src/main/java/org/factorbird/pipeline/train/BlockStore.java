@@ -39,6 +39,8 @@ final class BlockStore {
     private final int width;
     private final long rowSeed;
     private final List<TableSpec.Segment> segments;
+    /** The columns of the blocks' ratings, numbered while packing (see {@link RowBlock#cols}). */
+    private final ColumnIds columns = new ColumnIds();
     /** Bytes of the blocks and parameters stored so far (what the backend holds, before its overheads). */
     private long bytes;
 
@@ -51,6 +53,11 @@ final class BlockStore {
         this.width = cfg.width();
         this.rowSeed = cfg.seed ^ ROW_SEED_SALT;
         this.segments = cfg.segments();
+    }
+
+    /** How this subtask's blocks name their columns. */
+    ColumnIds columns() {
+        return columns;
     }
 
     boolean heap() {

@@ -43,7 +43,7 @@ final class EpochRunner {
     private final Batch[] batches;
 
     EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
-            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, long[] columns,
+            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, int[] trainColumns,
             Phases phases) {
         this.phases = phases;
         this.cfg = cfg;
@@ -58,12 +58,13 @@ final class EpochRunner {
         this.heldOut = new HeldOutEvaluator(store, ps, cfg, models, load);
         this.ranking = cfg.rankingK > 0 ? new RankingEvaluator(store, ps, cfg, models, load) : null;
         this.evaluators = ranking == null ? List.of(heldOut) : List.of(heldOut, ranking);
-        this.batches = new Batch[] {new Batch(models.width, 1 << 16), new Batch(models.width, 1 << 16)};
+        this.batches = new Batch[] {new Batch(models.width, store.columns()), new Batch(models.width,
+                store.columns())};
         this.batchRows = cfg.parallelism == 1 ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
         if (cfg.implicit) {
             for (Batch b : batches) {
-                b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, columns);
+                b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, trainColumns);
             }
         }
     }

@@ -1,7 +1,6 @@
 package org.factorbird.pipeline.train;
 
 import org.factorbird.pipeline.TrainConfig;
-import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.Hashing;
 
@@ -21,7 +20,7 @@ final class NegativePool {
     private final int negatives;
     private final float alpha;
     /** The columns negatives are drawn from. */
-    private final long[] universe;
+    private final int[] universe;
     /** Batch slots of the current batch's pool. */
     private final int[] pool;
     private int size;
@@ -31,7 +30,7 @@ final class NegativePool {
      * @param loss {@link TrainConfig#SQUARED}, {@link TrainConfig#LOGISTIC} or {@link TrainConfig#BPR}
      * @param alpha a positive's weight is its weight x (1 + alpha x value)
      */
-    NegativePool(byte loss, int negatives, float alpha, long[] universe) {
+    NegativePool(byte loss, int negatives, float alpha, int[] universe) {
         this.loss = loss;
         this.negatives = negatives;
         this.alpha = alpha;
@@ -43,7 +42,7 @@ final class NegativePool {
      * Draws the pool of a batch with {@code ratings} positives into its column index: no larger than the draws the
      * batch makes, so small batches do not pull a full pool.
      */
-    void draw(LongIntMap columns, int ratings, long orderSeed) {
+    void draw(BatchColumns columns, int ratings, long orderSeed) {
         if (universe.length == 0 || negatives == 0) {
             size = 0;
             return;

@@ -248,12 +248,12 @@ final class RankingEvaluator implements Evaluator {
                     // validation ratings are for choosing, not for the test metrics
                     boolean validation = b.testKinds != null && b.testKinds[t] == Rating.VALIDATION;
                     if (!validation && b.testVals[t] >= cfg.relevanceThreshold) {
-                        rel.add(b.testCols[t]);
+                        rel.add(store.columns().id(b.testCols[t]));
                     }
                 }
                 int exFrom = ex.n;
                 for (int t = b.trainFrom(r); t < b.trainEnd[r]; t++) {
-                    ex.add(b.cols[t]);
+                    ex.add(store.columns().id(b.cols[t]));
                 }
                 Arrays.sort(ex.a, exFrom, ex.n);
                 // each relevant column once, and none the row trained on (it can never be recommended)

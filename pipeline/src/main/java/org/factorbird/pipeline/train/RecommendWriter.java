@@ -52,7 +52,7 @@ final class RecommendWriter {
                 exStart.add(excluded.n);
                 int from = excluded.n;
                 for (int t = block.trainFrom(r); t < block.trainEnd[r]; t++) {
-                    excluded.add(block.cols[t]);
+                    excluded.add(store.columns().id(block.cols[t]));
                 }
                 Arrays.sort(excluded.a, from, excluded.n);
             }

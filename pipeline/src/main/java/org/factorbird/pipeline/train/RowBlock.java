@@ -23,13 +23,15 @@ public class RowBlock {
 
     public long[] keys;
     public int[] trainEnd;
-    public long[] cols;
+    /** The column of each training rating as its number in the subtask's {@link ColumnIds}. */
+    public int[] cols;
     public float[] vals;
     public float[] weights;
     public int[] sampleEnd;
     public int[] sample;
     public int[] testEnd;
-    public long[] testCols;
+    /** The column of each held-out rating as its number in the subtask's {@link ColumnIds}. */
+    public int[] testCols;
     public float[] testVals;
     public byte[] testKinds;
 
@@ -90,28 +92,31 @@ public class RowBlock {
     /** Bytes of the arrays (their contents: the serialised size, give or take a few length fields). */
     long bytes() {
         return 8L * keys.length + 4L * (trainEnd.length + sampleEnd.length + testEnd.length + sample.length)
-                + 12L * cols.length + (weights == null ? 0 : 4L * weights.length) + 12L * testCols.length;
+                + 8L * cols.length + (weights == null ? 0 : 4L * weights.length) + 8L * testCols.length;
     }
 
     /** Collects rows rating by rating, then {@link #build}s the block; reusable. */
     static final class Builder {
         private final boolean weighted;
+        private final ColumnIds ids;
         private final LongList keys = new LongList(256);
         private final IntList trainEnd = new IntList(256);
-        private final LongList cols = new LongList(4096);
+        private final IntList cols = new IntList(4096);
         private final FloatList vals = new FloatList(4096);
         private final FloatList weights = new FloatList(4096);
         private final IntList sampleEnd = new IntList(256);
         private final IntList sample = new IntList(64);
         private final IntList testEnd = new IntList(256);
-        private final LongList testCols = new LongList(512);
+        private final IntList testCols = new IntList(512);
         private final FloatList testVals = new FloatList(512);
         private byte[] testKinds = new byte[512];
         private boolean anyValidation;
         private int trainRows;
 
-        Builder(boolean weighted) {
+        /** Numbers columns in {@code ids}: one instance per subtask, shared by all its blocks. */
+        Builder(boolean weighted, ColumnIds ids) {
             this.weighted = weighted;
+            this.ids = ids;
         }
 
         /** Adds a training rating of the current row; {@code sampled} puts it in the loss sample. */
@@ -119,7 +124,7 @@ public class RowBlock {
             if (sampled) {
                 sample.add(cols.n);
             }
-            cols.add(col);
+            cols.add(ids.numberOf(col));
             vals.add(value);
             if (weighted) {
                 weights.add(weight);
@@ -133,7 +138,7 @@ public class RowBlock {
             }
             testKinds[testCols.n] = validation ? Rating.VALIDATION : Rating.TEST;
             anyValidation |= validation;
-            testCols.add(col);
+            testCols.add(ids.numberOf(col));
             testVals.add(value);
         }
 

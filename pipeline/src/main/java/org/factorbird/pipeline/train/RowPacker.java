@@ -3,9 +3,6 @@ package org.factorbird.pipeline.train;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.HoldoutSplit;
 import org.factorbird.pipeline.io.Rating;
-import java.util.Arrays;
-
-import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.LongList;
 
 /**
@@ -22,15 +19,16 @@ final class RowPacker {
 
     /**
      * The packed rows: the key each block is stored under (its first row), the counts, and (with --implicit) the
-     * distinct columns of this subtask's training ratings, from which negatives are drawn.
+     * distinct columns of this subtask's training ratings, as their numbers in {@link BlockStore#columns}, from
+     * which negatives are drawn.
      */
-    record Packed(long[] blockKeys, LoadStats stats, long[] columns) {}
+    record Packed(long[] blockKeys, LoadStats stats, int[] trainColumns) {}
 
     private final BlockStore store;
     private final TrainConfig cfg;
     private final LongList blockKeys = new LongList(1024);
-    /** With --implicit: every training column seen, once. */
-    private final LongIntMap columns;
+    /** With --implicit: which column numbers have training ratings. */
+    private final java.util.BitSet trained;
     private final RowBlock.Builder builder;
     private final long sampleSeed;
     private final int blockRows;
@@ -49,11 +47,11 @@ final class RowPacker {
     RowPacker(BlockStore store, TrainConfig cfg) {
         this.store = store;
         this.cfg = cfg;
-        this.builder = new RowBlock.Builder(cfg.weightColumn > 0);
+        this.builder = new RowBlock.Builder(cfg.weightColumn > 0, store.columns());
         this.sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
         this.blockRows = Math.max(1, Math.min(BlockStore.BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
         this.blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
-        this.columns = cfg.implicit ? new LongIntMap(1024) : null;
+        this.trained = cfg.implicit ? new java.util.BitSet() : null;
     }
 
     /** Packs every row of {@code spill} and closes it. */
@@ -72,8 +70,10 @@ final class RowPacker {
         // loadSeconds and skipped lines are the operator's to fill in
         LoadStats stats = new LoadStats(sum, weightSum, trainRatings, testRatings, 0, trainRows, testOnlyRows, min,
                 max, 0, store.bytes(), validationRatings);
+        store.columns().freeze();
+        // in number order (first sight), so that the negatives' draws do not depend on a hash table's layout
         return new Packed(blockKeys.toArray(), stats,
-                columns == null ? new long[0] : Arrays.copyOf(columns.keys(), columns.size()));
+                trained == null ? new int[0] : trained.stream().toArray());
     }
 
     private void rating(long row, byte kind, long col, float value, float weight) {
@@ -88,8 +88,8 @@ final class RowPacker {
         }
         builder.train(col, value, weight,
                 cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample);
-        if (columns != null) {
-            columns.indexOf(col);
+        if (trained != null) {
+            trained.set(store.columns().numberOf(col));
         }
         // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
         sum += (double) weight * value;

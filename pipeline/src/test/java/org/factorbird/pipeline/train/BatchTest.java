@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Test;
  */
 class BatchTest {
 
+    /** The test's column numbering (a subtask's). */
+    private final ColumnIds ids = new ColumnIds();
+
     private static final int DIM = 3; // rank 2: bias + 2 factors
     private static final TableSpec SPEC = TableSpec.single(DIM, 1, 5L, 42L, 0.1f);
     private static final float MU = 2.5f;
@@ -48,8 +51,8 @@ class BatchTest {
     }
 
     /** Row 1: trains on columns 10 and 11 (11 sampled for the loss), holds out column 12; row 2: column 10. */
-    private static RowBlock block() {
-        RowBlock.Builder b = new RowBlock.Builder(false);
+    private RowBlock block() {
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
         b.train(10, 4f, 1f, false);
         b.train(11, 2f, 1f, true);
         b.test(12, 3f, false);
@@ -63,7 +66,7 @@ class BatchTest {
     void trainsTheBatchSequentiallyOnItsCopyAndPushesTheSummedDeltas() throws Exception {
         RowBlock block = block();
         float[] rows = {0.1f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
-        Batch batch = new Batch(DIM, 16);
+        Batch batch = new Batch(DIM, ids);
         batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
         batch.layoutTraining(7L, 42L, 1);
         assertEquals(2, batch.rows);
@@ -118,7 +121,7 @@ class BatchTest {
     void evaluatesHeldOutAndSampledRatingsWithoutCreatingColumns() throws Exception {
         RowBlock block = block();
         float[] rows = {0.5f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
-        Batch batch = new Batch(DIM, 16);
+        Batch batch = new Batch(DIM, ids);
         batch.addBlock(1, block, rows, block.evalRows(), block.evalRatings());
         batch.layoutEvaluation();
         assertEquals(1, batch.rows, "only row 1 has held-out or sampled ratings");
@@ -151,7 +154,7 @@ class BatchTest {
             RowBlock block = block();
             float[] rows = {0.1f, 0.2f, -0.3f, 0.7f, 0.6f, 0.5f, -0.1f, 0.05f, 0.4f, 0.3f, 0.2f, 0.1f};
             float[] rowsBefore = rows.clone();
-            Batch batch = new Batch(2 * DIM, 16);
+            Batch batch = new Batch(2 * DIM, ids);
             batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
             batch.layoutTraining(7L, 42L, 1);
             long before = c2.traffic()[0][2];

@@ -13,9 +13,12 @@ import org.junit.jupiter.api.Test;
 /** Packing rows into blocks, and laying blocks out into a batch. */
 class RowBlockTest {
 
+    /** The test's column numbering (a subtask's). */
+    private final ColumnIds ids = new ColumnIds();
+
     /** Row 10: train (1, 1.0) sampled, (2, 2.0); row 20: held-out only (3, 3.5); row 30: train (4, 4.0). */
-    private static RowBlock threeRows() {
-        RowBlock.Builder b = new RowBlock.Builder(false);
+    private RowBlock threeRows() {
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
         b.train(1, 1.0f, 1f, true);
         b.train(2, 2.0f, 1f, false);
         assertEquals(2, b.endRow(10));
@@ -33,13 +36,15 @@ class RowBlockTest {
         RowBlock blk = threeRows();
         assertArrayEquals(new long[] {10, 20, 30}, blk.keys);
         assertArrayEquals(new int[] {2, 2, 3}, blk.trainEnd);
-        assertArrayEquals(new long[] {1, 2, 4}, blk.cols);
+        // columns are numbered in order of first sight, held-out ones too: 1, 2, then 3 (held out), then 4
+        assertArrayEquals(new int[] {0, 1, 3}, blk.cols);
+        assertArrayEquals(new long[] {1, 2, 3, 4}, Arrays.copyOf(ids.ids(), ids.size()));
         assertArrayEquals(new float[] {1f, 2f, 4f}, blk.vals);
         assertNull(blk.weights);
         assertArrayEquals(new int[] {0}, blk.sample);
         assertArrayEquals(new int[] {1, 1, 1}, blk.sampleEnd);
         assertArrayEquals(new int[] {0, 1, 1}, blk.testEnd);
-        assertArrayEquals(new long[] {3}, blk.testCols);
+        assertArrayEquals(new int[] {2}, blk.testCols);
         assertEquals(2, blk.trainCount(0));
         assertEquals(0, blk.trainCount(1));
         assertEquals(2, blk.trainFrom(2));
@@ -53,7 +58,7 @@ class RowBlockTest {
 
     @Test
     void weightedBuilderKeepsWeights() {
-        RowBlock.Builder b = new RowBlock.Builder(true);
+        RowBlock.Builder b = new RowBlock.Builder(true, ids);
         b.train(1, 1.0f, 0.5f, false);
         b.endRow(7);
         assertArrayEquals(new float[] {0.5f}, b.build().weights);
@@ -64,7 +69,7 @@ class RowBlockTest {
         RowBlock blk = threeRows();
         int width = 3;
         float[] params = new float[blk.rows() * width];
-        Batch batch = new Batch(width, 16);
+        Batch batch = new Batch(width, ids);
         batch.addBlock(10, blk, params, blk.trainRows(), blk.cols.length);
         batch.layoutTraining(99L, 1L, 1);
         assertEquals(2, batch.rows);
@@ -83,7 +88,7 @@ class RowBlockTest {
     @Test
     void evaluationLayoutTakesHeldOutThenSampledRatings() {
         RowBlock blk = threeRows();
-        Batch batch = new Batch(3, 16);
+        Batch batch = new Batch(3, ids);
         batch.addBlock(10, blk, new float[9], blk.evalRows(), blk.evalRatings());
         batch.layoutEvaluation();
         assertEquals(2, batch.rows);

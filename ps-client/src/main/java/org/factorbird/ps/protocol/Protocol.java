@@ -31,7 +31,9 @@ import org.factorbird.ps.TableSpec;
  *                 then per segment: dim:int32 randomFrom:int32 randomTo:int32 initStd:float32
  *                 clusterIdLength:int16 clusterId:UTF-8 (empty: any cluster)
  *                 (d = the sum of the segment dims; see TableSpec for the initial values)
- *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64
+ *                 joins the run, starting its table beside the server's other runs if it is new; every later
+ *                 request of the connection works on that run's table and barriers only
+ *   reply   0x81  shardIndex:int32 shardCount:int32 dim:int32 storedKeys:int64 (the run's)
  * RANGES          r:int16, then r x (from:int32 length:int32)  part of a PULL, PUSH or SET: the floats of each key
  *                 it carries, sorted and disjoint within [0, d) (see {@link Ranges}); r = 0: all d of them.
  *                 w = the sum of the lengths, or d when r = 0
@@ -52,7 +54,9 @@ import org.factorbird.ps.TableSpec;
  * SET       0x08  RANGES n:int32 w:int32 keys:n*int64 values:n*w*float32   the server overwrites (restores a snapshot)
  *   reply   0x88  n:int32
  * STATUS    0x06  (no payload; needs no HELLO: a health check that changes nothing)
- *   reply   0x86  shardIndex:int32 shardCount:int32 runId:int64 storedKeys:int64 requests:int64
+ *   reply   0x86  shardIndex:int32 shardCount:int32 requests:int64 maxRuns:int32 runs:int32
+ *                 then per run, oldest first: runId:int64 storedKeys:int64 tableBytes:int64 connections:int32
+ *                 (connections 0: the run's jobs have gone; it is freed after the server's linger)
  *                 clusterIdLength:int16 clusterId:UTF-8
  * ERROR     0xFF  code:int16 messageLength:int16 message:UTF-8
  * </pre>
@@ -96,6 +100,8 @@ public final class Protocol {
     public static final short E_NOT_READY = 5;
     public static final short E_INTERNAL = 6;
     public static final short E_AUTH = 7;
+    /** The server holds as many runs as it may (a new run's HELLO); retry when one has ended. */
+    public static final short E_BUSY = 8;
 
     private Protocol() {}
 

@@ -2,7 +2,6 @@ package org.factorbird.ps.protocol;
 
 import io.netty.buffer.ByteBuf;
 
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,8 +12,10 @@ import org.factorbird.ps.TableSpec;
  * The server's typed view of requests: one decoder per op, beside the encoders in {@link Protocol} (wire format
  * there). A decoder checks what the payload alone decides (lengths, counts, reserved keys, finite values) and
  * throws {@link BadRequest} with the code and message of the ERROR reply; checks against the server's state (its
- * shard, its store's dim, a scan's range, which depends on the dim) are the handler's. Key and value arrays are views into the frame, not copies: the handler reads
- * them before it releases the frame.
+ * shard, its store's dim, a scan's range, which depends on the dim) are the handler's. PULL and PUSH decode
+ * their keys and values with one bulk copy each into {@link Buffers} that the caller reuses (a server decodes on
+ * its one event-loop thread), not key by key from the frame: no allocation per request, and the store then works
+ * on plain arrays.
  */
 public final class Requests {
 
@@ -39,17 +40,56 @@ public final class Requests {
     /** HELLO: the client joins run {@code spec.runId()} expecting this shard of this cluster. */
     public record Hello(int shardIndex, int shardCount, TableSpec spec, String clusterId) {}
 
-    /** PULL of {@code ranges} of {@code n} keys ({@code keys.getLong(8 * i)}); read-only pulls create nothing. */
-    public record Pull(boolean readOnly, Ranges ranges, int n, ByteBuf keys) {
-        public long key(int i) {
-            return keys.getLong(8 * i);
+    /**
+     * Arrays a decoder fills and a server reuses from request to request: keys, values and the store's slots of
+     * the keys. Only the first n (n x width) entries of a request are its own. Arrays grown for one large request
+     * are dropped again by {@link #trim}, so a rare huge frame does not pin its size for good.
+     */
+    public static final class Buffers {
+        /** Above this many floats (16 MB), {@link #trim} lets the value array go after a request. */
+        static final int KEEP_FLOATS = 4 << 20;
+        public long[] keys = new long[1024];
+        public float[] values = new float[1024];
+        public int[] slots = new int[1024];
+
+        /** Room for {@code n} keys and {@code floats} values. */
+        public Buffers ensure(int n, int floats) {
+            if (keys.length < n) {
+                keys = new long[n];
+                slots = new int[n];
+            }
+            if (values.length < floats) {
+                values = new float[floats];
+            }
+            return this;
+        }
+
+        /** Drops arrays grown beyond {@link #KEEP_FLOATS} by the last request. */
+        public void trim() {
+            if (values.length > KEEP_FLOATS) {
+                values = new float[1024];
+            }
+            if (keys.length > KEEP_FLOATS / 8) {
+                keys = new long[1024];
+                slots = new int[1024];
+            }
         }
     }
 
-    /** PUSH (add) or SET (overwrite) of {@code ranges} of {@code n} keys: {@code width} finite values each. */
-    public record Push(Ranges ranges, int n, int width, ByteBuf keys, FloatBuffer values) {
+    /** PULL of {@code ranges} of {@code n} keys ({@code keys[0..n)}); read-only pulls create nothing. */
+    public record Pull(boolean readOnly, Ranges ranges, int n, long[] keys) {
         public long key(int i) {
-            return keys.getLong(8 * i);
+            return keys[i];
+        }
+    }
+
+    /**
+     * PUSH (add) or SET (overwrite) of {@code ranges} of {@code n} keys ({@code keys[0..n)}): {@code width} finite
+     * values each, key i's at {@code values[i * width ..]}.
+     */
+    public record Push(Ranges ranges, int n, int width, long[] keys, float[] values) {
+        public long key(int i) {
+            return keys[i];
         }
     }
 
@@ -88,6 +128,11 @@ public final class Requests {
     }
 
     public static Pull pull(ByteBuf p) {
+        return pull(p, new Buffers());
+    }
+
+    /** PULL, decoded into {@code buffers}. */
+    public static Pull pull(ByteBuf p, Buffers buffers) {
         byte flags = p.readByte();
         Ranges ranges = ranges(p, "PULL");
         int n = p.readInt();
@@ -95,15 +140,21 @@ public final class Requests {
             throw new BadRequest(Protocol.E_BAD_REQUEST, "PULL of " + n + " keys must carry " + 8L * n
                     + " B of keys but carries " + p.readableBytes() + " B");
         }
-        Pull pull = new Pull((flags & Protocol.PULL_READ_ONLY) != 0, ranges, n, p.slice(p.readerIndex(), 8 * n));
+        long[] keys = readKeys(p, n, buffers.ensure(n, 0));
+        Pull pull = new Pull((flags & Protocol.PULL_READ_ONLY) != 0, ranges, n, keys);
         if (!pull.readOnly()) {
-            checkKeys(pull.keys(), n);
+            checkKeys(keys, n);
         }
         return pull;
     }
 
     /** PUSH or SET ({@code op} names it in messages). */
     public static Push push(ByteBuf p, String op) {
+        return push(p, op, new Buffers());
+    }
+
+    /** PUSH or SET, decoded into {@code buffers}. */
+    public static Push push(ByteBuf p, String op, Buffers buffers) {
         Ranges ranges = ranges(p, op);
         int n = p.readInt();
         int dim = p.readInt();
@@ -115,13 +166,15 @@ public final class Requests {
             throw new BadRequest(Protocol.E_BAD_REQUEST, op + " of " + n + " keys x " + dim + " must carry "
                     + (long) n * Protocol.bytesPerKey(Math.max(dim, 0)) + " B but carries " + p.readableBytes() + " B");
         }
-        ByteBuf keys = p.slice(p.readerIndex(), 8 * n);
+        buffers.ensure(n, n * dim);
+        long[] keys = readKeys(p, n, buffers);
         checkKeys(keys, n);
-        FloatBuffer values = p.nioBuffer(p.readerIndex() + 8 * n, 4 * n * dim).asFloatBuffer();
+        float[] values = buffers.values;
+        p.nioBuffer(p.readerIndex() + 8 * n, 4 * n * dim).asFloatBuffer().get(values, 0, n * dim);
         for (int i = 0; i < n * dim; i++) {
-            if (!Float.isFinite(values.get(i))) {
+            if (!Float.isFinite(values[i])) {
                 throw new BadRequest(Protocol.E_BAD_REQUEST, op + " carries a non-finite delta for key "
-                        + keys.getLong(8 * (i / dim)) + " (training diverged? lower the learning rate)");
+                        + keys[i / dim] + " (training diverged? lower the learning rate)");
             }
         }
         return new Push(ranges, n, dim, keys, values);
@@ -177,9 +230,15 @@ public final class Requests {
         }
     }
 
-    private static void checkKeys(ByteBuf keys, int n) {
+    /** The n keys at the reader index, in one bulk copy into {@code buffers.keys}. */
+    private static long[] readKeys(ByteBuf p, int n, Buffers buffers) {
+        p.nioBuffer(p.readerIndex(), 8 * n).asLongBuffer().get(buffers.keys, 0, n);
+        return buffers.keys;
+    }
+
+    private static void checkKeys(long[] keys, int n) {
         for (int i = 0; i < n; i++) {
-            if (keys.getLong(8 * i) == RESERVED_KEY) {
+            if (keys[i] == RESERVED_KEY) {
                 throw new BadRequest(Protocol.E_BAD_REQUEST, "key " + RESERVED_KEY + " is reserved");
             }
         }

@@ -165,7 +165,7 @@ class ProtocolTest {
         assertEquals(2, push.width());
         assertEquals(Ranges.ALL, push.ranges());
         assertEquals(11L, push.key(1));
-        assertEquals(3f, push.values().get(2));
+        assertEquals(3f, push.values()[2]);
         Requests.Pull pull = Requests.pull(payload(Protocol.pull(a, 1, true, new long[] {7, 8}, null, 0, 2)));
         assertTrue(pull.readOnly());
         assertEquals(8L, pull.key(1));
@@ -173,7 +173,7 @@ class ProtocolTest {
         Requests.Push part = Requests.push(payload(Protocol.keysAndValues(a, Protocol.PUSH, 9, two, 2,
                 new long[] {4}, new float[] {5f, 6f}, null, 0, 1)), "PUSH");
         assertEquals(two, part.ranges());
-        assertEquals(6f, part.values().get(1));
+        assertEquals(6f, part.values()[1]);
         ByteBuf wrongWidth = payload(Protocol.keysAndValues(a, Protocol.PUSH, 9, two, 1, new long[] {4},
                 new float[] {5f}, null, 0, 1));
         assertEquals("PUSH of ranges [1,2),[4,5) must carry 2 floats per key but says 1",

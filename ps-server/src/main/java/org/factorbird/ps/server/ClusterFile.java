@@ -38,7 +38,8 @@ final class ClusterFile {
 
     /** The top-level settings a cluster file may hold (besides {@code servers}). */
     static final Set<String> SETTINGS = Set.of("cluster-id", "bind", "rank", "heap", "stats-interval", "log-dir",
-            "pid-dir", "auth-secret-file", "tls-keystore", "tls-password-file", "log4j", "metrics-port");
+            "pid-dir", "auth-secret-file", "tls-keystore", "tls-password-file", "log4j", "metrics-port", "max-runs",
+            "run-linger");
 
     /** One server of the file. */
     static final class Server {

@@ -1,7 +1,5 @@
 package org.factorbird.ps.server;
 
-import java.nio.FloatBuffer;
-
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
@@ -116,72 +114,86 @@ public final class ColumnStore {
         return slot;
     }
 
-    /** Adds {@code deltas[from..from+dim)} to the values of {@code key} (created first if absent): a PUSH. */
-    public void add(long key, FloatBuffer deltas, int from) {
-        add(key, deltas, from, Ranges.ALL);
-    }
-
-    /** Adds {@code deltas[from..)} to {@code ranges} of the values of {@code key} (created first if absent). */
-    public void add(long key, FloatBuffer deltas, int from, Ranges ranges) {
-        int off = findOrCreate(key) * dim;
-        float[] v = values; // after findOrCreate: it may have grown the table
-        if (ranges.isAll()) {
-            for (int j = 0; j < dim; j++) {
-                v[off + j] += deltas.get(from + j);
+    /**
+     * The slots of {@code keys[0..n)} into {@code slots[0..n)}: created with their initial values when absent
+     * ({@code create}), else -1 for them. Every key is looked up before any value is touched, so the probes, which
+     * do not depend on each other, overlap their cache misses; the slots hold together until the next insertion
+     * (if an insertion grew the table on the way, the earlier keys are looked up again).
+     */
+    public void slots(long[] keys, int n, boolean create, int[] slots) {
+        int capacity = this.keys.length;
+        for (int i = 0; i < n; i++) {
+            slots[i] = create ? findOrCreate(keys[i]) : find(keys[i]);
+        }
+        if (this.keys.length != capacity) {
+            for (int i = 0; i < n; i++) {
+                slots[i] = find(keys[i]);
             }
-            return;
-        }
-        int at = from;
-        for (int r = 0; r < ranges.count(); r++) {
-            int o = off + ranges.from(r);
-            for (int j = 0, len = ranges.length(r); j < len; j++) {
-                v[o + j] += deltas.get(at++);
-            }
-        }
-    }
-
-    /** Overwrites the values of {@code key} (created first if absent) with {@code src[from..from+dim)}: a SET. */
-    public void set(long key, FloatBuffer src, int from) {
-        set(key, src, from, Ranges.ALL);
-    }
-
-    /** Overwrites {@code ranges} of the values of {@code key} (created first if absent) with {@code src[from..)}. */
-    public void set(long key, FloatBuffer src, int from, Ranges ranges) {
-        int off = findOrCreate(key) * dim;
-        if (ranges.isAll()) {
-            src.position(from);
-            src.get(values, off, dim);
-            return;
-        }
-        int at = from;
-        for (int r = 0; r < ranges.count(); r++) {
-            src.position(at);
-            src.get(values, off + ranges.from(r), ranges.length(r));
-            at += ranges.length(r);
         }
     }
 
     /**
-     * Copies the values of {@code key} to {@code out} at its position {@code at}; an absent key is created first
-     * (a training pull) or, when {@code readOnly}, left out, so {@code out} keeps its zeros there.
+     * A PUSH ({@code set} false: adds) or SET (overwrites) of {@code n} keys: key i's values are
+     * {@code values[i * w ..]}, w the width of {@code ranges}; absent keys are created first.
+     *
+     * @param slots scratch of at least n ints
      */
-    public void read(long key, boolean readOnly, FloatBuffer out, int at) {
-        read(key, readOnly, out, at, Ranges.ALL);
+    public void apply(long[] keys, int n, float[] values, Ranges ranges, boolean set, int[] slots) {
+        slots(keys, n, true, slots);
+        float[] v = this.values;
+        int w = ranges.width(dim);
+        for (int i = 0; i < n; i++) {
+            int off = slots[i] * dim;
+            int at = i * w;
+            if (ranges.isAll()) {
+                if (set) {
+                    System.arraycopy(values, at, v, off, dim);
+                } else {
+                    for (int j = 0; j < dim; j++) {
+                        v[off + j] += values[at + j];
+                    }
+                }
+                continue;
+            }
+            for (int r = 0; r < ranges.count(); r++) {
+                int o = off + ranges.from(r);
+                int len = ranges.length(r);
+                if (set) {
+                    System.arraycopy(values, at, v, o, len);
+                } else {
+                    for (int j = 0; j < len; j++) {
+                        v[o + j] += values[at + j];
+                    }
+                }
+                at += len;
+            }
+        }
     }
 
-    /** Like {@link #read(long, boolean, FloatBuffer, int)}, for {@code ranges} of the values, back to back. */
-    public void read(long key, boolean readOnly, FloatBuffer out, int at, Ranges ranges) {
-        int slot = readOnly ? find(key) : findOrCreate(key);
-        if (slot < 0) {
-            return;
-        }
-        out.position(at);
-        if (ranges.isAll()) {
-            out.put(values, slot * dim, dim);
-            return;
-        }
-        for (int r = 0; r < ranges.count(); r++) {
-            out.put(values, slot * dim + ranges.from(r), ranges.length(r));
+    /**
+     * A PULL of {@code n} keys: copies {@code ranges} of each key's values to {@code out[i * w ..]}, w the width
+     * of the ranges. An absent key is created first or, when {@code readOnly}, read as zeros.
+     *
+     * @param slots scratch of at least n ints
+     */
+    public void read(long[] keys, int n, boolean readOnly, float[] out, Ranges ranges, int[] slots) {
+        slots(keys, n, !readOnly, slots);
+        int w = ranges.width(dim);
+        for (int i = 0; i < n; i++) {
+            int at = i * w;
+            if (slots[i] < 0) {
+                java.util.Arrays.fill(out, at, at + w, 0f);
+                continue;
+            }
+            int off = slots[i] * dim;
+            if (ranges.isAll()) {
+                System.arraycopy(values, off, out, at, dim);
+                continue;
+            }
+            for (int r = 0; r < ranges.count(); r++) {
+                System.arraycopy(values, off + ranges.from(r), out, at, ranges.length(r));
+                at += ranges.length(r);
+            }
         }
     }
 

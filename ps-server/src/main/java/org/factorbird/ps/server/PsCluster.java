@@ -80,7 +80,9 @@ public final class PsCluster {
         cmd.add(PsServer.class.getName());
         cmd.addAll(List.of("--shard", String.valueOf(s.shard), "--shards", String.valueOf(servers.size()),
                 "--port", String.valueOf(s.port), "--bind", setting("bind", s.host),
-                "--cluster-id", setting("cluster-id", ""), "--stats-interval", setting("stats-interval", "10")));
+                "--cluster-id", setting("cluster-id", ""), "--stats-interval", setting("stats-interval", "10"),
+                "--max-runs", setting("max-runs", String.valueOf(PsServer.DEFAULT_MAX_RUNS)),
+                "--run-linger", setting("run-linger", String.valueOf(PsServer.DEFAULT_RUN_LINGER_MS / 1000))));
         String secretFile = setting("auth-secret-file", "");
         if (!secretFile.isEmpty()) {
             cmd.addAll(List.of("--auth-secret-file", dir("auth-secret-file", secretFile).toString()));

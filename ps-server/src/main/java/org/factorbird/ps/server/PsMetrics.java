@@ -34,10 +34,12 @@ final class PsMetrics implements AutoCloseable {
         counter(registry, "factorbird_ps_sent_bytes", "Bytes of replies sent", shard, () -> state.bytesOut);
         counter(registry, "factorbird_ps_refused_requests", "Requests refused with an ERROR reply or a closed "
                 + "connection", shard, () -> state.refused);
-        gauge(registry, "factorbird_ps_stored_keys", "Keys (columns) in the current run's table", shard,
-                () -> state.store == null ? 0 : state.store.size());
-        gauge(registry, "factorbird_ps_table_bytes", "Bytes of the current run's table", shard,
-                () -> PsServer.tableBytes(state));
+        gauge(registry, "factorbird_ps_stored_keys", "Keys (columns) in the tables of all runs", shard,
+                () -> state.storedKeysGauge);
+        gauge(registry, "factorbird_ps_table_bytes", "Bytes of the tables of all runs", shard,
+                () -> state.tableBytesGauge);
+        gauge(registry, "factorbird_ps_runs", "Runs (jobs' attempts) held, lingering ones included", shard,
+                () -> state.runsGauge);
         gauge(registry, "factorbird_ps_connections", "Open client connections", shard, connections::size);
         try {
             return new PsMetrics(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart());

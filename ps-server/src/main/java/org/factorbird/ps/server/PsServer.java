@@ -21,13 +21,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One parameter-server shard: a Netty TCP server over a {@link ColumnStore}. Runs standalone ({@link #main}) or
- * embedded ({@link #start}). All connections share one event-loop thread, which owns the store: requests are
- * applied one at a time in arrival order, so the store needs no locks; a cluster scales by adding shards.
+ * One parameter-server shard: a Netty TCP server over one {@link ColumnStore} per run (job attempt; see
+ * {@link ShardState}). Runs standalone ({@link #main}) or embedded ({@link #start}). All connections share one
+ * event-loop thread, which owns the stores: requests are applied one at a time in arrival order, so the stores
+ * need no locks; a cluster scales by adding shards.
  */
 public final class PsServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PsServer.class);
+
+    /** Default limit of runs held at once (--max-runs). */
+    public static final int DEFAULT_MAX_RUNS = 8;
+    /**
+     * Default time a run without connections is kept (--run-linger): long enough to read a finished job's table
+     * (tests, a look with STATUS), short enough that a failed attempt's memory goes before its restart is far on.
+     */
+    public static final long DEFAULT_RUN_LINGER_MS = 5_000;
 
     private final EventLoopGroup group;
     private final Channel serverChannel;
@@ -77,6 +86,20 @@ public final class PsServer implements AutoCloseable {
         private byte[] secret;
         private io.netty.handler.ssl.SslContext tls;
         private int metricsPort = -1;
+        private int maxRuns = DEFAULT_MAX_RUNS;
+        private long runLingerMillis = DEFAULT_RUN_LINGER_MS;
+
+        /** Runs (jobs' attempts) held at once at most; a HELLO of one more is refused. */
+        public Builder maxRuns(int runs) {
+            this.maxRuns = runs;
+            return this;
+        }
+
+        /** How long a run whose connections have all closed is kept before its table is freed. */
+        public Builder runLingerMillis(long millis) {
+            this.runLingerMillis = millis;
+            return this;
+        }
 
         /** Serves Prometheus metrics on this port of the bind address (0: a free one; -1, the default: none). */
         public Builder metricsPort(int p) {
@@ -166,13 +189,19 @@ public final class PsServer implements AutoCloseable {
             throw new IllegalArgumentException("metrics port must be in [0, 65535] (or -1: none) but was "
                     + o.metricsPort);
         }
+        if (o.maxRuns < 1) {
+            throw new IllegalArgumentException("max runs must be >= 1 but was " + o.maxRuns);
+        }
+        if (o.runLingerMillis < 0) {
+            throw new IllegalArgumentException("run linger must be >= 0 ms but was " + o.runLingerMillis);
+        }
         if (o.statsIntervalSeconds < 0) {
             throw new IllegalArgumentException("stats interval must be >= 0 s but was " + o.statsIntervalSeconds);
         }
         int maxFrameBytes = o.maxFrameBytes;
         new PsFrameDecoder(maxFrameBytes); // checks the frame limit
         ShardState state = new ShardState(shardIndex, shardCount, o.requiredDim, maxFrameBytes, o.clusterId,
-                o.secret);
+                o.secret, o.maxRuns, o.runLingerMillis);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ChannelGroup connections = new DefaultChannelGroup("ps-shard-" + shardIndex, GlobalEventExecutor.INSTANCE);
         Channel ch = null;
@@ -226,10 +255,10 @@ public final class PsServer implements AutoCloseable {
             long dr = state.requests - requests;
             if (dr > 0) {
                 LOG.info(String.format(java.util.Locale.ROOT, "shard %d: %.0f requests/s, %.0f keys/s, in %.2f MB/s, "
-                        + "out %.2f MB/s, %d keys stored (table %.1f MB)", state.shardIndex, dr / (double) seconds,
-                        (state.keysServed - keys) / (double) seconds, (state.bytesIn - in) / 1e6 / seconds,
-                        (state.bytesOut - out) / 1e6 / seconds, state.store == null ? 0 : state.store.size(),
-                        tableBytes(state) / 1e6));
+                        + "out %.2f MB/s, %d keys stored (tables %.1f MB, %d runs)", state.shardIndex,
+                        dr / (double) seconds, (state.keysServed - keys) / (double) seconds,
+                        (state.bytesIn - in) / 1e6 / seconds, (state.bytesOut - out) / 1e6 / seconds,
+                        state.storedKeys(), state.tableBytes() / 1e6, state.runs.size()));
             }
             requests = state.requests;
             keys = state.keysServed;
@@ -257,28 +286,36 @@ public final class PsServer implements AutoCloseable {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
 
-    /** Keys stored for the current run (read on the server's thread). */
-    public int storedKeys() {
-        return onLoop(() -> state.store == null ? 0 : state.store.size());
+    /** Keys stored for all runs (read on the server's thread). */
+    public long storedKeys() {
+        return onLoop(state::storedKeys);
     }
 
-    /** Bytes of the current run's table (keys and values arrays), read on the server's thread. */
+    /** Bytes of all runs' tables (keys and values arrays), read on the server's thread. */
     public long tableBytes() {
-        return onLoop(() -> tableBytes(state));
+        return onLoop(state::tableBytes);
     }
 
-    static long tableBytes(ShardState state) {
-        return state.store == null ? 0L : (long) state.store.capacity() * 8L + 4L * state.store.values().length;
+    /** The runs held (lingering ones included), read on the server's thread. */
+    public int runs() {
+        return onLoop(() -> state.runs.size());
     }
 
-    /** A copy of the values of {@code key}, or null if absent (read on the server's thread; for tests). */
+    /**
+     * A copy of the values of {@code key} in the newest run, or null if absent (read on the server's thread; for
+     * tests).
+     */
     public float[] valuesOf(long key) {
         return onLoop(() -> {
-            if (state.store == null || state.store.find(key) < 0) {
+            ShardState.Run newest = null;
+            for (ShardState.Run r : state.runs.values()) {
+                newest = r;
+            }
+            if (newest == null || newest.store.find(key) < 0) {
                 return null;
             }
-            float[] out = new float[state.store.dim()];
-            state.store.get(key, out, 0);
+            float[] out = new float[newest.store.dim()];
+            newest.store.get(key, out, 0);
             return out;
         });
     }

@@ -75,6 +75,16 @@ final class PsServerCommand implements Callable<Integer> {
             + "http://BIND:P/metrics; 0 picks a free port, -1 serves none.")
     int metricsPort;
 
+    @Option(names = "--max-runs", paramLabel = "N", defaultValue = "" + PsServer.DEFAULT_MAX_RUNS,
+            description = "Runs (concurrent jobs' tables) held at once at most; one more job is refused with a "
+                    + "line naming the runs held, until one ends.")
+    int maxRuns;
+
+    @Option(names = "--run-linger", paramLabel = "S", defaultValue = "" + PsServer.DEFAULT_RUN_LINGER_MS / 1000,
+            description = "Seconds a run is kept after its last client disconnected (its job ended or failed); "
+                    + "then its table is freed.")
+    double runLinger;
+
     @Override
     public Integer call() throws InterruptedException {
         PsServer server;
@@ -82,9 +92,16 @@ final class PsServerCommand implements Callable<Integer> {
             if (rank != null && rank < 1) {
                 throw new IllegalArgumentException("--rank must be >= 1 but was " + rank);
             }
+            if (maxRuns < 1) {
+                throw new IllegalArgumentException("--max-runs must be >= 1 but was " + maxRuns);
+            }
+            if (!(runLinger >= 0)) {
+                throw new IllegalArgumentException("--run-linger must be >= 0 seconds but was " + runLinger);
+            }
             server = PsServer.builder().bind(bind).port(port).shard(shard, shards)
                     .requiredDim(rank == null ? 0 : rank + 1).maxFrameBytes(maxFrameBytes).clusterId(clusterId)
-                    .statsIntervalSeconds(statsInterval).metricsPort(metricsPort)
+                    .statsIntervalSeconds(statsInterval).metricsPort(metricsPort).maxRuns(maxRuns)
+                    .runLingerMillis(Math.round(runLinger * 1000))
                     .secret(secretFile == null ? null : Auth.readSecret(secretFile))
                     .tls(keyStore == null ? null : Tls.server(keyStore,
                             passwordFile == null ? new char[0] : Tls.readPassword(passwordFile)))

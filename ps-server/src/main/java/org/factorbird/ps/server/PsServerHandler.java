@@ -7,8 +7,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 
-import java.nio.FloatBuffer;
-
 import org.factorbird.ps.Ranges;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.protocol.ProtocolException;
@@ -20,19 +18,23 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one client connection: decodes each request ({@link Requests}) and checks it against this server's state
  * before it touches the store, so a bad request gets an ERROR reply and changes nothing; applies it to the
- * {@link ColumnStore} or the {@link AggregateTable}, and replies. Stateful (the run the connection joined): one per
- * channel. All instances of a server share one {@link ShardState} and run on its single event-loop thread.
+ * {@link ColumnStore} or the {@link AggregateTable} of the run the connection joined, and replies. Stateful (that
+ * run): one per channel. All instances of a server share one {@link ShardState} and run on its single event-loop
+ * thread.
  */
 final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
 
     private static final Logger LOG = LoggerFactory.getLogger(PsServerHandler.class);
 
     private final ShardState state;
-    /** The run this connection joined with its HELLO; 0 before. */
-    private long joinedRun;
+    /** The run this connection joined with its HELLO; null before. */
+    private ShardState.Run run;
+    /** Decoding scratch, shared by the server's connections: they all run on its one event-loop thread. */
+    private final Requests.Buffers buffers;
 
     PsServerHandler(ShardState state) {
         this.state = state;
+        this.buffers = state.buffers;
     }
 
     @Override
@@ -47,9 +49,10 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
                 case Protocol.STATUS -> status(ctx, id);
                 case Protocol.HELLO -> hello(ctx, id, Requests.hello(p));
                 // the run is checked before the payload, as a request without HELLO is refused whatever it holds
-                case Protocol.PULL -> pull(ctx, id, store(), Requests.pull(p));
-                case Protocol.PUSH, Protocol.SET -> push(ctx, id, op, store(), Requests.push(p, Protocol.opName(op)));
-                case Protocol.AGGREGATE -> aggregate(ctx, id, store(), Requests.aggregate(p));
+                case Protocol.PULL -> pull(ctx, id, store(), Requests.pull(p, buffers));
+                case Protocol.PUSH, Protocol.SET -> push(ctx, id, op, store(),
+                        Requests.push(p, Protocol.opName(op), buffers));
+                case Protocol.AGGREGATE -> aggregate(ctx, id, joined(), Requests.aggregate(p));
                 case Protocol.SCAN -> scan(ctx, id, store(), Requests.scan(p));
                 case Protocol.AUTH -> ServerAuthHandler.refuse(ctx, state, id, state.secret == null
                         ? "this server has no shared secret configured, but the client wants to authenticate"
@@ -60,19 +63,22 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             reject(ctx, id, e.code, e.getMessage());
         } catch (IndexOutOfBoundsException e) {
             reject(ctx, id, Protocol.E_BAD_REQUEST, Protocol.opName(op) + " payload is truncated");
+        } finally {
+            buffers.trim();
+            state.refreshGauges();
         }
     }
 
     /** The store of the run this connection joined; refuses the request without one. */
     private ColumnStore store() {
-        if (joinedRun == 0 || state.store == null) {
+        return joined().store;
+    }
+
+    private ShardState.Run joined() {
+        if (run == null) {
             throw new Requests.BadRequest(Protocol.E_NOT_READY, "send HELLO before any other request");
         }
-        if (joinedRun != state.runId) {
-            throw new Requests.BadRequest(Protocol.E_MISMATCH, "run " + Long.toHexString(joinedRun)
-                    + " was replaced by run " + Long.toHexString(state.runId) + " on this server");
-        }
-        return state.store;
+        return run;
     }
 
     private void reject(ChannelHandlerContext ctx, long id, short code, String message) {
@@ -104,8 +110,30 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        state.aggregates.forget(ctx);
+        leave(ctx);
         super.channelInactive(ctx);
+    }
+
+    /** This connection leaves its run; the run's last connection schedules its end after the linger. */
+    private void leave(ChannelHandlerContext ctx) {
+        if (run == null) {
+            return;
+        }
+        ShardState.Run left = run;
+        run = null;
+        left.aggregates.forget(ctx);
+        if (!state.leave(left)) {
+            return;
+        }
+        long idleSince = left.idleSince;
+        ctx.executor().schedule(() -> {
+            if (state.freeIfIdle(left, idleSince)) {
+                state.refreshGauges();
+                LOG.info("shard {}: run {} ended (no connection for {} ms): freed {} keys, {} MB; {}",
+                        state.shardIndex, Long.toHexString(left.id), state.lingerMillis, left.store.size(),
+                        String.format(java.util.Locale.ROOT, "%.1f", left.tableBytes() / 1e6), state.describeRuns());
+            }
+        }, state.lingerMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -127,26 +155,37 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             throw new Requests.BadRequest(Protocol.E_MISMATCH, "this server stores " + state.requiredDim
                     + " floats per key (rank " + (state.requiredDim - 1) + "), the client asked for " + dim);
         }
-        if (state.store != null && state.runId == runId && state.store.dim() != dim) {
+        ShardState.Run held = state.runs.get(runId);
+        if (held != null && held.store.dim() != dim) {
             throw new Requests.BadRequest(Protocol.E_MISMATCH, "run " + Long.toHexString(runId) + " stores dim "
-                    + state.store.dim() + ", the client asked for " + dim);
+                    + held.store.dim() + ", the client asked for " + dim);
         }
-        if (state.join(h.spec())) {
-            LOG.info("shard {} of {}: started run {} ({}), first client {}", state.shardIndex, state.shardCount,
-                    Long.toHexString(runId), h.spec(), ctx.channel().remoteAddress());
+        if (run != null && run.id != runId) {
+            leave(ctx); // a connection belongs to one run at a time
         }
-        joinedRun = runId;
+        if (run == null) {
+            boolean[] started = new boolean[1];
+            run = state.join(h.spec(), started);
+            if (started[0]) {
+                LOG.info("shard {} of {}: started run {} ({}), first client {}; {}", state.shardIndex,
+                        state.shardCount, Long.toHexString(runId), h.spec(), ctx.channel().remoteAddress(),
+                        state.describeRuns());
+            }
+        }
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.HELLO | Protocol.REPLY), id, 20);
-        out.writeInt(state.shardIndex).writeInt(state.shardCount).writeInt(dim).writeLong(state.store.size());
+        out.writeInt(state.shardIndex).writeInt(state.shardCount).writeInt(dim).writeLong(run.store.size());
         reply(ctx, out);
     }
 
     private void status(ChannelHandlerContext ctx, long id) {
         int idBytes = state.clusterId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.STATUS | Protocol.REPLY), id,
-                4 + 4 + 8 + 8 + 8 + 2 + idBytes);
-        out.writeInt(state.shardIndex).writeInt(state.shardCount).writeLong(state.runId)
-                .writeLong(state.store == null ? 0 : state.store.size()).writeLong(state.requests);
+                4 + 4 + 8 + 4 + 4 + 28 * state.runs.size() + 2 + idBytes);
+        out.writeInt(state.shardIndex).writeInt(state.shardCount).writeLong(state.requests).writeInt(state.maxRuns)
+                .writeInt(state.runs.size());
+        for (ShardState.Run r : state.runs.values()) {
+            out.writeLong(r.id).writeLong(r.store.size()).writeLong(r.tableBytes()).writeInt(r.connections);
+        }
         Protocol.writeShortString(out, state.clusterId);
         reply(ctx, out);
     }
@@ -163,13 +202,12 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (Protocol.PULL | Protocol.REPLY), id,
                 8 + 4 * n * width);
         out.writeInt(n).writeInt(width);
-        // one float view over the whole reply body: bulk copies per key, no per-key objects
+        // the values gathered into one array, then one bulk copy into the frame
+        float[] values = buffers.ensure(n, n * width).values;
+        store.read(r.keys(), n, r.readOnly(), values, ranges, buffers.slots);
         int base = out.writerIndex();
         out.writeZero(4 * n * width);
-        FloatBuffer body = out.nioBuffer(base, 4 * n * width).asFloatBuffer();
-        for (int i = 0; i < n; i++) {
-            store.read(r.key(i), r.readOnly(), body, i * width, ranges);
-        }
+        out.nioBuffer(base, 4 * n * width).asFloatBuffer().put(values, 0, n * width);
         state.keysServed += n;
         reply(ctx, out);
     }
@@ -182,14 +220,7 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             throw new Requests.BadRequest(Protocol.E_MISMATCH, Protocol.opName(op) + " with dim " + width
                     + " to a store of dim " + store.dim());
         }
-        FloatBuffer values = r.values();
-        for (int i = 0; i < r.n(); i++) {
-            if (op == Protocol.SET) {
-                store.set(r.key(i), values, i * width, ranges);
-            } else {
-                store.add(r.key(i), values, i * width, ranges);
-            }
-        }
+        store.apply(r.keys(), r.n(), r.values(), ranges, op == Protocol.SET, buffers.slots);
         state.keysServed += r.n();
         ByteBuf out = Protocol.startFrame(ctx.alloc(), (byte) (op | Protocol.REPLY), id, 4);
         out.writeInt(r.n());
@@ -204,12 +235,12 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
         return ranges;
     }
 
-    private void aggregate(ChannelHandlerContext ctx, long id, ColumnStore store, Requests.Aggregate r) {
+    private void aggregate(ChannelHandlerContext ctx, long id, ShardState.Run joined, Requests.Aggregate r) {
         if (state.shardIndex != 0) {
             throw new Requests.BadRequest(Protocol.E_BAD_REQUEST, "AGGREGATE goes to shard 0, this is shard "
                     + state.shardIndex);
         }
-        Aggregate done = state.aggregates.arrive(r, ctx, id);
+        Aggregate done = joined.aggregates.arrive(r, ctx, id);
         if (done == null) {
             return;
         }

@@ -3,8 +3,12 @@ package org.factorbird.ps.server;
 import org.factorbird.ps.TableSpec;
 
 /**
- * Everything one server holds: its place in the cluster, the current run's store, and the aggregates under way.
- * Touched only from the server's single event-loop thread.
+ * Everything one server holds: its place in the cluster and its runs. A run (one training or streaming job's
+ * attempt, named by the run id of its clients' HELLO) has its own table and its own barriers, so jobs share a
+ * cluster without seeing each other. A run lives while clients are connected to it, and {@link #lingerMillis}
+ * after its last connection closed (a job that ended or failed: a restarted attempt is a new run), then its
+ * memory is freed. At most {@link #maxRuns} runs at once; the next is refused until one ends. Touched only from
+ * the server's single event-loop thread.
  */
 final class ShardState {
 
@@ -18,9 +22,14 @@ final class ShardState {
     /** Shared secret clients must prove (AUTH), or null for an open server. */
     final byte[] secret;
 
-    ColumnStore store;
-    long runId;
-    final AggregateTable aggregates = new AggregateTable();
+    /** Runs held at once at most; a HELLO of one more is refused. */
+    final int maxRuns;
+    /** How long a run without connections is kept before its table is freed. */
+    final long lingerMillis;
+    /** The runs, in the order they started. */
+    final java.util.LinkedHashMap<Long, Run> runs = new java.util.LinkedHashMap<>();
+    /** Decoding scratch of every connection's handler (see {@link PsServerHandler}). */
+    final org.factorbird.ps.protocol.Requests.Buffers buffers = new org.factorbird.ps.protocol.Requests.Buffers();
 
     /** Warnings about bad clients: a flood of garbage must not flood the log. */
     final WarningBudget warnings = new WarningBudget(20, 10_000);
@@ -32,8 +41,15 @@ final class ShardState {
     volatile long bytesOut;
     /** Requests answered with an ERROR, and connections closed for a bad stream or a failed AUTH. */
     volatile long refused;
+    /** The runs' totals for readers on other threads (metrics), as of the last {@link #refreshGauges}. */
+    volatile long storedKeysGauge;
+    volatile long tableBytesGauge;
+    volatile int runsGauge;
 
-    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId, byte[] secret) {
+    ShardState(int shardIndex, int shardCount, int requiredDim, int maxFrameBytes, String clusterId, byte[] secret,
+            int maxRuns, long lingerMillis) {
+        this.maxRuns = maxRuns;
+        this.lingerMillis = lingerMillis;
         this.clusterId = clusterId;
         this.secret = secret;
         this.shardIndex = shardIndex;
@@ -42,15 +58,106 @@ final class ShardState {
         this.maxFrameBytes = maxFrameBytes;
     }
 
-    /** Starts {@code spec}'s run unless it is the current one; returns true if a new run started. */
-    boolean join(TableSpec spec) {
-        if (store != null && runId == spec.runId()) {
-            return false;
+    /** One job's table and barriers, and the connections that joined it. */
+    static final class Run {
+        final long id;
+        final ColumnStore store;
+        final AggregateTable aggregates = new AggregateTable();
+        int connections;
+        /** When the last connection closed (System.nanoTime), while {@code connections} is 0. */
+        long idleSince;
+
+        Run(TableSpec spec) {
+            this.id = spec.runId();
+            this.store = new ColumnStore(spec);
         }
-        store = new ColumnStore(spec);
-        runId = spec.runId();
-        aggregates.clear();
-        return true;
+
+        /** Bytes of the table (keys and values arrays). */
+        long tableBytes() {
+            return (long) store.capacity() * 8L + 4L * store.values().length;
+        }
+    }
+
+    /**
+     * A connection joins {@code spec}'s run, starting it unless it is held; returns null when it started, else the
+     * run it joined. A run without connections is evicted to make room under the limit.
+     *
+     * @throws org.factorbird.ps.protocol.Requests.BadRequest at the limit of runs, naming them
+     */
+    Run join(TableSpec spec, boolean[] started) {
+        Run run = runs.get(spec.runId());
+        started[0] = run == null;
+        if (run == null) {
+            if (runs.size() >= maxRuns) {
+                runs.values().stream().filter(r -> r.connections == 0).findFirst()
+                        .ifPresent(idle -> runs.remove(idle.id));
+            }
+            if (runs.size() >= maxRuns) {
+                throw new org.factorbird.ps.protocol.Requests.BadRequest(
+                        org.factorbird.ps.protocol.Protocol.E_BUSY, "this server holds " + runs.size()
+                                + " runs, its limit (--max-runs): " + describeRuns() + "; try again when one has ended");
+            }
+            run = new Run(spec);
+            runs.put(run.id, run);
+        }
+        run.connections++;
+        return run;
+    }
+
+    /** A connection of {@code run} closed; returns true when it was the last (the run lingers, then goes). */
+    boolean leave(Run run) {
+        run.connections--;
+        if (run.connections == 0) {
+            run.idleSince = System.nanoTime();
+            return true;
+        }
+        return false;
+    }
+
+    /** Frees {@code run} if it is still held and has had no connection since {@code idleSince}; returns whether. */
+    boolean freeIfIdle(Run run, long idleSince) {
+        if (runs.get(run.id) == run && run.connections == 0 && run.idleSince == idleSince) {
+            runs.remove(run.id);
+            return true;
+        }
+        return false;
+    }
+
+    /** Publishes the runs' totals to other threads; after every request and every run's end. */
+    void refreshGauges() {
+        storedKeysGauge = storedKeys();
+        tableBytesGauge = tableBytes();
+        runsGauge = runs.size();
+    }
+
+    long storedKeys() {
+        long n = 0;
+        for (Run r : runs.values()) {
+            n += r.store.size();
+        }
+        return n;
+    }
+
+    long tableBytes() {
+        long n = 0;
+        for (Run r : runs.values()) {
+            n += r.tableBytes();
+        }
+        return n;
+    }
+
+    /** "run 1a2b (1,234 keys, 0.1 MB, 2 connections), ..." or "no runs". */
+    String describeRuns() {
+        if (runs.isEmpty()) {
+            return "no runs";
+        }
+        StringBuilder b = new StringBuilder();
+        for (Run r : runs.values()) {
+            b.append(b.length() == 0 ? "" : ", ").append(String.format(java.util.Locale.ROOT,
+                    "run %s (%,d keys, %.1f MB, %d connections)", Long.toHexString(r.id), r.store.size(),
+                    r.tableBytes() / 1e6, r.connections));
+        }
+        return b.toString();
     }
 
     /** At most {@code max} warnings per window; counts the ones it suppresses. */

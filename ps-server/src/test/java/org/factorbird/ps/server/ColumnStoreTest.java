@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.FloatBuffer;
-
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
@@ -16,6 +14,16 @@ import org.junit.jupiter.api.Test;
 class ColumnStoreTest {
 
     private static final TableSpec SPEC = TableSpec.single(4, 1, 1L, 99L, 0.1f);
+
+    /** A PUSH of one key: adds {@code v} to {@code ranges} of its values. */
+    private static void add(ColumnStore store, long key, Ranges ranges, float... v) {
+        store.apply(new long[] {key}, 1, v, ranges, false, new int[1]);
+    }
+
+    /** A SET of one key. */
+    private static void set(ColumnStore store, long key, Ranges ranges, float... v) {
+        store.apply(new long[] {key}, 1, v, ranges, true, new int[1]);
+    }
 
     @Test
     void createdKeysStartAtTheirDeterministicValues() {
@@ -34,8 +42,8 @@ class ColumnStoreTest {
     @Test
     void addAccumulatesExactly() {
         ColumnStore store = new ColumnStore(TableSpec.single(2, 2, 1L, 0L, 0f));
-        store.add(3, FloatBuffer.wrap(new float[] {0.5f, -1.25f}), 0);
-        store.add(3, FloatBuffer.wrap(new float[] {9f, 0.5f, 0.25f}), 1);
+        add(store, 3, Ranges.ALL, 0.5f, -1.25f);
+        add(store, 3, Ranges.ALL, 0.5f, 0.25f);
         float[] out = new float[2];
         store.get(3, out, 0);
         assertArrayEquals(new float[] {1.0f, -1.0f}, out);
@@ -45,16 +53,16 @@ class ColumnStoreTest {
     void rangesAddSetAndReadOnlyTheirFloats() {
         ColumnStore store = new ColumnStore(TableSpec.single(5, 5, 1L, 0L, 0f)); // 5 floats per key, all 0
         Ranges r = Ranges.of(new int[] {1, 4}, new int[] {2, 1});
-        store.add(8, FloatBuffer.wrap(new float[] {7f, 1f, 2f, 3f}), 1, r);
+        add(store, 8, r, 1f, 2f, 3f);
         float[] out = new float[5];
         store.get(8, out, 0);
         assertArrayEquals(new float[] {0f, 1f, 2f, 0f, 3f}, out);
-        store.set(8, FloatBuffer.wrap(new float[] {-1f, -2f, -3f}), 0, r);
+        set(store, 8, r, -1f, -2f, -3f);
         store.get(8, out, 0);
         assertArrayEquals(new float[] {0f, -1f, -2f, 0f, -3f}, out);
-        FloatBuffer read = FloatBuffer.allocate(4);
-        store.read(8, true, read, 1, r);
-        assertArrayEquals(new float[] {0f, -1f, -2f, -3f}, read.array());
+        float[] read = new float[3];
+        store.read(new long[] {8}, 1, true, read, r, new int[1]);
+        assertArrayEquals(new float[] {-1f, -2f, -3f}, read);
     }
 
     @Test
@@ -62,11 +70,17 @@ class ColumnStoreTest {
         ColumnStore forward = new ColumnStore(SPEC);
         ColumnStore backward = new ColumnStore(SPEC);
         int n = 50_000;
+        // forward: one PUSH of every key, so the table grows (six times) in the middle of one request
+        long[] keys = new long[n];
+        float[] deltas = new float[4 * n];
         for (int i = 0; i < n; i++) {
-            forward.add(i * 7919L, FloatBuffer.wrap(new float[] {i, 0, 0, 1}), 0);
+            keys[i] = i * 7919L;
+            deltas[4 * i] = i;
+            deltas[4 * i + 3] = 1;
         }
+        forward.apply(keys, n, deltas, Ranges.ALL, false, new int[n]);
         for (int i = n - 1; i >= 0; i--) {
-            backward.add(i * 7919L, FloatBuffer.wrap(new float[] {i, 0, 0, 1}), 0);
+            add(backward, i * 7919L, Ranges.ALL, i, 0, 0, 1);
         }
         assertEquals(n, forward.size());
         assertTrue(forward.capacity() >= n / 0.7);
@@ -108,14 +122,15 @@ class ColumnStoreTest {
     @Test
     void setOverwritesAndReadCopiesOrLeavesZerosForUnknownKeysWhenReadOnly() {
         ColumnStore store = new ColumnStore(TableSpec.single(2, 2, 1L, 0L, 0f));
-        store.set(8, FloatBuffer.wrap(new float[] {7f, 1.5f, -2f}), 1);
-        FloatBuffer out = FloatBuffer.allocate(6);
-        store.read(8, false, out, 0);
-        store.read(9, true, out, 2); // unknown, read-only: not created, zeros stay
-        store.read(10, false, out, 4); // unknown: created with its initial values (0 here)
-        assertArrayEquals(new float[] {1.5f, -2f, 0f, 0f, 0f, 0f}, out.array());
+        set(store, 8, Ranges.ALL, 1.5f, -2f);
+        float[] out = {5f, 5f, 5f, 5f};
+        store.read(new long[] {8, 9}, 2, true, out, Ranges.ALL, new int[2]); // 9 unknown, read-only: zeros
+        assertArrayEquals(new float[] {1.5f, -2f, 0f, 0f}, out);
+        assertTrue(store.find(9) < 0, "a read-only pull creates nothing");
+        out = new float[] {5f, 5f, 5f, 5f};
+        store.read(new long[] {10, 8}, 2, false, out, Ranges.ALL, new int[2]); // 10: created, initial values (0)
+        assertArrayEquals(new float[] {0f, 0f, 1.5f, -2f}, out);
         assertEquals(2, store.size());
-        assertTrue(store.find(9) < 0);
     }
 
     @Test

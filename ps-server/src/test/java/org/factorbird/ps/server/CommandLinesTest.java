@@ -66,8 +66,8 @@ class CommandLinesTest {
         Run typo = run(new PsClusterCommand(), "status", "--config", file.toString());
         assertEquals(1, typo.code());
         assertEquals("ps-cluster: error: " + file + ":2: unknown setting 'stats-intreval' (servers, auth-secret-file, "
-                + "bind, cluster-id, heap, log-dir, log4j, metrics-port, pid-dir, rank, stats-interval, tls-keystore, "
-                + "tls-password-file)\n", typo.err());
+                + "bind, cluster-id, heap, log-dir, log4j, max-runs, metrics-port, pid-dir, rank, run-linger, "
+                + "stats-interval, tls-keystore, tls-password-file)\n", typo.err());
     }
 
     @Test
