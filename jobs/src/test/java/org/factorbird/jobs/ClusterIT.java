@@ -146,7 +146,15 @@ class ClusterIT {
         final int psMetrics;
         final int flinkMetrics;
 
+        /** Task slots per TaskManager. */
+        int slots = 2;
+
         Clusters(Path tmp, String clusterId) throws IOException {
+            this(tmp, clusterId, "");
+        }
+
+        /** With {@code extraPsSettings}: lines added to the PS cluster file. */
+        Clusters(Path tmp, String clusterId, String extraPsSettings) throws IOException {
             pauseDir = Files.createDirectories(tmp.resolve("pause"));
             rest = freePort();
             ps0 = freePort();
@@ -159,7 +167,7 @@ class ClusterIT {
             psConf = Files.createDirectories(tmp.resolve("conf")).resolve("ps-cluster.yaml");
             Files.writeString(psConf, String.join("\n", "cluster-id: " + clusterId, "heap: 256m",
                     "stats-interval: 1", "metrics-port: " + psMetrics, "log-dir: " + psLogs, "pid-dir: " + psRun,
-                    "log4j: " + HOME.resolve("conf/log4j-ps.properties"), "servers:",
+                    "log4j: " + HOME.resolve("conf/log4j-ps.properties"), extraPsSettings + "servers:",
                     "  - host: 127.0.0.1", "    port: " + ps0, "    shard: 0",
                     "  - host: 127.0.0.1", "    port: " + ps1, "    shard: 1", ""));
         }
@@ -167,7 +175,7 @@ class ClusterIT {
         /** Starts both; they stop by themselves if this JVM dies (--owner-pid). */
         void start() throws Exception {
             script(Map.of(TrainHooks.PAUSE_DIR_ENV, pauseDir.toString()), "flink-cluster.sh", "start", "--dir",
-                    flinkDir.toString(), "--taskmanagers", "2", "--slots", "2",
+                    flinkDir.toString(), "--taskmanagers", "2", "--slots", String.valueOf(slots),
                     "--rest-port", String.valueOf(rest), "--rpc-port", String.valueOf(freePort()), "--tm-memory",
                     "1280m", "--prometheus-port", flinkMetrics + "-" + (flinkMetrics + 2), "--owner-pid", owner);
             startPs();
@@ -389,6 +397,107 @@ class ClusterIT {
                         .timeout(java.time.Duration.ofSeconds(10)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         return r.body();
+    }
+
+    /**
+     * Jobs share one PS cluster: two training jobs of different ranks run at the same time as a third that is
+     * cancelled while it trains; the two end with the held-out RMSE each has alone, and the PS frees every run.
+     */
+    @Test
+    void jobsShareOnePsClusterAndCancellingOneLeavesTheOthersAlone() throws Exception {
+        Path data = planted();
+        Clusters c = new Clusters(tmp, "shared", "run-linger: 1\n");
+        c.slots = 3; // three jobs of parallelism 2 at once
+        try {
+            c.start();
+            String[] common = {"--rest", "localhost:" + c.rest, "--parallelism", "2", "--", "train", "--input",
+                data.resolve("train").toString(), "--test", data.resolve("test").toString(), "--ps", c.ps(),
+                "--lambda", "0.02"};
+            // alone, one after the other
+            double aloneA = rmseOf(trainOn(common, tmp.resolve("alone-a"), "8"));
+            double aloneB = rmseOf(trainOn(common, tmp.resolve("alone-b"), "12"));
+
+            // together, with a third job (rank 4, many epochs) that is cancelled while it trains; three ranks, three
+            // widths of column: one shared table would refuse the second job's HELLO (dim mismatch)
+            Process a = start(common, tmp.resolve("together-a"), "8", false);
+            Process b = start(common, tmp.resolve("together-b"), "12", false);
+            Process victim = start(common, tmp.resolve("cancelled"), "4", true);
+            assertTrue(victim.waitFor(120, TimeUnit.SECONDS), "submit.sh --detach did not return");
+            String detached = Files.readString(tmp.resolve("cancelled.log"));
+            assertEquals(0, victim.exitValue(), detached);
+            Matcher jobId = Pattern.compile("submitted job ([0-9a-f]{32})").matcher(detached);
+            assertTrue(jobId.find(), detached);
+            // every shard holds a table per job while the three train
+            long deadline = System.currentTimeMillis() + 120_000;
+            org.factorbird.ps.PsStatus s0 = null;
+            while (System.currentTimeMillis() < deadline) {
+                s0 = org.factorbird.ps.PsStatus.query("127.0.0.1:" + c.ps0, 2000);
+                if (s0.runs.size() == 3 && s0.runs.stream().allMatch(r -> r.storedKeys() > 0)) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertEquals(3, s0.runs.size(), "three jobs train on one PS cluster: " + s0);
+            int status = cancel(c.rest, jobId.group(1));
+            assertEquals(202, status, "cancelling job " + jobId.group(1));
+            assertTrue(a.waitFor(300, TimeUnit.SECONDS) && b.waitFor(300, TimeUnit.SECONDS), "the jobs did not end");
+            assertEquals(0, a.exitValue(), Files.readString(tmp.resolve("together-a.log")));
+            assertEquals(0, b.exitValue(), Files.readString(tmp.resolve("together-b.log")));
+            double togetherA = checkOutput(tmp.resolve("together-a"), data);
+            double togetherB = checkOutput(tmp.resolve("together-b"), data);
+            System.out.printf("one PS cluster, 3 jobs (one cancelled): rank 8 held-out RMSE %.4f vs %.4f alone "
+                    + "(%+.2f%%), rank 12 %.4f vs %.4f alone (%+.2f%%)%n", togetherA, aloneA,
+                    100 * (togetherA / aloneA - 1), togetherB, aloneB, 100 * (togetherB / aloneB - 1));
+            assertEquals(aloneA, togetherA, 0.01 * aloneA);
+            assertEquals(aloneB, togetherB, 0.01 * aloneB);
+            assertTrue(Files.notExists(tmp.resolve("cancelled/model.json")), "the cancelled job wrote a model");
+            // every run, the cancelled one's included, is freed a linger after its clients left
+            for (int port : new int[] {c.ps0, c.ps1}) {
+                org.factorbird.ps.PsStatus st = null;
+                for (long end = System.currentTimeMillis() + 30_000; System.currentTimeMillis() < end; ) {
+                    st = org.factorbird.ps.PsStatus.query("127.0.0.1:" + port, 2000);
+                    if (st.runs.isEmpty()) {
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
+                assertTrue(st.runs.isEmpty() && st.storedKeys == 0, "runs left after the jobs: " + st);
+            }
+        } finally {
+            c.stop();
+        }
+    }
+
+    /** Trains with submit.sh (following the job) into {@code out}; returns out. */
+    private static Path trainOn(String[] common, Path out, String rank) throws Exception {
+        List<String> args = new ArrayList<>(List.of(common));
+        args.addAll(List.of("--output", out.toString(), "--rank", rank, "--epochs", "15"));
+        script("submit.sh", args.toArray(new String[0]));
+        return out;
+    }
+
+    /**
+     * Starts submit.sh in the background, its output to OUT.log: following a 15-epoch job, or (--detach) a job of
+     * 1000 epochs, which trains until it is cancelled.
+     */
+    private static Process start(String[] common, Path out, String rank, boolean detach) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(HOME.resolve("scripts/submit.sh").toString()));
+        if (detach) {
+            cmd.add("--detach");
+        }
+        cmd.addAll(List.of(common));
+        cmd.addAll(List.of("--output", out.toString(), "--rank", rank, "--epochs", detach ? "1000" : "15"));
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile()).start();
+    }
+
+    /** PATCH /jobs/ID?mode=cancel on the Flink REST API; returns the HTTP status. */
+    private static int cancel(int rest, String job) throws Exception {
+        java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                "http://127.0.0.1:" + rest + "/jobs/" + job + "?mode=cancel"))
+                .method("PATCH", java.net.http.HttpRequest.BodyPublishers.noBody()).build();
+        return java.net.http.HttpClient.newHttpClient().send(req, java.net.http.HttpResponse.BodyHandlers.ofString())
+                .statusCode();
     }
 
     static void awaitFile(Path file, Process job) throws Exception {

@@ -58,23 +58,26 @@ public final class Estimate {
     }
 
     /**
-     * Bytes of one subtask's keyed state after loading: rows packed in blocks (column id 8 B + value 4 B per
-     * rating; per row its key, three offsets and its parameters). On heap that is heap; on RocksDB, disk.
+     * Bytes of one subtask's keyed state after loading: rows packed in blocks (the column's number in the
+     * subtask's column list 4 B + value 4 B per rating; per row its key, three offsets and its parameters). On heap
+     * that is heap; on RocksDB, disk.
      */
     public long stateBytesPerSubtask() {
         long rowsHere = (rows + parallelism - 1) / parallelism;
         long ratingsHere = (ratings + parallelism - 1) / parallelism;
-        return ratingsHere * 12L + (long) (ratingsHere * (1 - heldOutFraction) * lossSample * 4)
+        return ratingsHere * 8L + (long) (ratingsHere * (1 - heldOutFraction) * lossSample * 4)
                 + rowsHere * (20L + 4L * width);
     }
 
     /**
-     * Peak memory of one subtask while loading: the packed state, the spill's write buffers (128 x 32 KB) and one
-     * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays).
+     * Peak memory of one subtask while loading: the packed state, the spill's write buffers (128 x 32 KB), one
+     * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays), and the list of
+     * the subtask's distinct columns (12 bytes each, at most one per rating; kept while training).
      */
     public long loadPeakBytesPerSubtask() {
         long ratingsHere = (ratings + parallelism - 1) / parallelism;
-        return stateBytesPerSubtask() + 128L * 32 * 1024 + ratingsHere / 128 * 45;
+        return stateBytesPerSubtask() + 128L * 32 * 1024 + ratingsHere / 128 * 45
+                + Math.min(cols, ratingsHere) * 12L;
     }
 
     /** Local disk of one subtask's spill while loading: 25 bytes per rating (see the pipeline's RatingSpill). */

@@ -65,6 +65,80 @@ public class KernelBenchmark {
 
     @Benchmark
     @OperationsPerInvocation(RATINGS)
+    public double sgdStepTwoSums() {
+        double loss = 0;
+        for (int i = 0; i < RATINGS; i++) {
+            loss += stepTwoSums(values[i], 1f, 3f, rows, rowOf[i], cols, colOf[i], rank, 0.005f, 0.02f, 0.01f);
+        }
+        return loss;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(RATINGS)
+    public double sgdStepFourSums() {
+        double loss = 0;
+        for (int i = 0; i < RATINGS; i++) {
+            loss += stepFourSums(values[i], 1f, 3f, rows, rowOf[i], cols, colOf[i], rank, 0.005f, 0.02f, 0.01f);
+        }
+        return loss;
+    }
+
+    /** A candidate: the dot product in two independent sums (half the dependent adds' latency). */
+    static float stepTwoSums(float r, float w, float mu, float[] row, int ro, float[] col, int co, int k, float eta,
+            float lambda, float lambdaBias) {
+        float d0 = 0f;
+        float d1 = 0f;
+        int f = 1;
+        for (; f < k; f += 2) {
+            d0 += row[ro + f] * col[co + f];
+            d1 += row[ro + f + 1] * col[co + f + 1];
+        }
+        if (f == k) {
+            d0 += row[ro + f] * col[co + f];
+        }
+        return update(r, w, mu + row[ro] + col[co] + (d0 + d1), row, ro, col, co, k, eta, lambda, lambdaBias);
+    }
+
+    /** A candidate: four independent sums. */
+    static float stepFourSums(float r, float w, float mu, float[] row, int ro, float[] col, int co, int k, float eta,
+            float lambda, float lambdaBias) {
+        float d0 = 0f;
+        float d1 = 0f;
+        float d2 = 0f;
+        float d3 = 0f;
+        int f = 1;
+        for (; f + 3 <= k; f += 4) {
+            d0 += row[ro + f] * col[co + f];
+            d1 += row[ro + f + 1] * col[co + f + 1];
+            d2 += row[ro + f + 2] * col[co + f + 2];
+            d3 += row[ro + f + 3] * col[co + f + 3];
+        }
+        for (; f <= k; f++) {
+            d0 += row[ro + f] * col[co + f];
+        }
+        return update(r, w, mu + row[ro] + col[co] + ((d0 + d1) + (d2 + d3)), row, ro, col, co, k, eta, lambda,
+                lambdaBias);
+    }
+
+    private static float update(float r, float w, float prediction, float[] row, int ro, float[] col, int co, int k,
+            float eta, float lambda, float lambdaBias) {
+        float e = r - prediction;
+        float we = w * e;
+        float bi = row[ro];
+        float bj = col[co];
+        row[ro] = bi + eta * (we - lambdaBias * bi);
+        col[co] = bj + eta * (we - lambdaBias * bj);
+        for (int f = 1; f <= k; f++) {
+            float u = row[ro + f];
+            float v = col[co + f];
+            row[ro + f] = u + eta * (we * v - lambda * u);
+            col[co + f] = v + eta * (we * u - lambda * v);
+        }
+        return we * e;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(RATINGS)
     public double adagradStep() {
         double loss = 0;
         int dim = rank + 1;
