@@ -13,13 +13,16 @@ import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.factorbird.pipeline.io.ChunkOperator;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.OutLineSink;
 import org.factorbird.pipeline.io.RangeEnumerator;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.io.RatingChunk;
 import org.factorbird.pipeline.io.RatingFormat;
 import org.factorbird.pipeline.train.TrainOperator;
 
@@ -27,10 +30,13 @@ import org.factorbird.pipeline.train.TrainOperator;
  * The Factorbird training job graph:
  *
  * <pre>
- *   FileSource(train) --+
- *                       +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows, OUT/columns, OUT/models/i/...)
- *   FileSource(test) ---+
+ *   FileSource(train) -> chunks --+
+ *                                 +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows, OUT/columns, ...)
+ *   FileSource(test) --> chunks --+
  * </pre>
+ *
+ * Records cross to the training subtasks in chunks per subtask ({@link ChunkOperator}, chained to each source):
+ * the shuffle's cost per record is paid per chunk of up to 1024 lines.
  *
  * Runs in STREAMING mode: the epochs loop inside {@code endInput()} over keyed state, which BATCH mode's sorted
  * single-key state backend cannot iterate. {@code model.json} is written by the operator's subtask 0.
@@ -109,25 +115,36 @@ public final class FactorbirdJob {
     /** Adds the job to {@code env}. */
     public static void build(StreamExecutionEnvironment env, TrainConfig cfg) {
         env.setParallelism(cfg.parallelism);
-        DataStream<Rating> ratings = read(env, cfg, cfg.input, Rating.TRAIN, cfg.strict, "training ratings");
+        // records go from a source to its chunker by reference; no operator of the job keeps one it was handed
+        env.getConfig().enableObjectReuse();
+        // fixed here, so that the chunkers compute the key groups the training operator has
+        int maxParallelism = KeyGroupRangeAssignment.computeDefaultMaxParallelism(cfg.parallelism);
+        DataStream<RatingChunk> chunks = read(env, cfg, cfg.input, Rating.TRAIN, cfg.strict, "training ratings",
+                maxParallelism);
         if (cfg.test != null) {
-            ratings = ratings.union(read(env, cfg, cfg.test, Rating.TEST, cfg.strict, "held-out ratings"));
+            chunks = chunks.union(read(env, cfg, cfg.test, Rating.TEST, cfg.strict, "held-out ratings",
+                    maxParallelism));
         }
-        SingleOutputStreamOperator<OutLine> factors = ratings
-                .keyBy(r -> r.row, Types.LONG)
+        SingleOutputStreamOperator<OutLine> factors = chunks
+                .keyBy(c -> c.key, Types.LONG)
                 .transform("factorbird-sgd", TypeInformation.of(OutLine.class), new TrainOperator(cfg))
+                .setParallelism(cfg.parallelism)
+                .setMaxParallelism(maxParallelism)
                 .uid("factorbird-sgd");
         factors.sinkTo(OutLineSink.create(cfg.output)).name("factor-files").uid("factor-files");
     }
 
-    private static DataStream<Rating> read(StreamExecutionEnvironment env, TrainConfig cfg, String path, byte kind,
-            boolean strict, String name) {
+    /** The records of {@code path}, in chunks per training subtask ({@link ChunkOperator}, chained to the source). */
+    private static DataStream<RatingChunk> read(StreamExecutionEnvironment env, TrainConfig cfg, String path,
+            byte kind, boolean strict, String name, int maxParallelism) {
         // held-out files need no weight column: held-out errors are unweighted
         boolean train = kind == Rating.TRAIN;
         FileSource<Rating> source = FileSource.forBulkFileFormat(new RatingFormat(kind, strict,
                 train ? cfg.weightColumn : 0, train ? cfg.holdout : 0f, train ? cfg.validation : 0f, cfg.seed,
                 cfg.stringIds),
                 new Path(path)).setFileEnumerator(RangeEnumerator::new).build(); // big files read by every subtask
-        return env.fromSource(source, WatermarkStrategy.noWatermarks(), name);
+        return env.fromSource(source, WatermarkStrategy.noWatermarks(), name)
+                .transform(name + " in chunks", TypeInformation.of(RatingChunk.class),
+                        new ChunkOperator(cfg.parallelism, maxParallelism));
     }
 }

@@ -4,7 +4,7 @@ package org.factorbird.pipeline.io;
  * One input record: a training or held-out rating, a report of a skipped line, or (--ids string) the text of a
  * row or column id. Flink serializes it with {@link RatingSerializer} (no reflection, no Kryo).
  */
-@org.apache.flink.api.common.typeinfo.TypeInfo(RatingTypeInfo.Factory.class)
+@org.apache.flink.api.common.typeinfo.TypeInfo(RatingSerializer.TypeFactory.class)
 public class Rating {
 
     public static final byte TRAIN = 0;

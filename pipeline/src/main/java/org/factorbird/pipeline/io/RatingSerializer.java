@@ -1,7 +1,11 @@
 package org.factorbird.pipeline.io;
 
 import java.io.IOException;
+import java.lang.reflect.Type;
+import java.util.Map;
 
+import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
@@ -20,6 +24,14 @@ public final class RatingSerializer extends TypeSerializerSingleton<Rating> {
     private static final long serialVersionUID = 1L;
 
     public static final RatingSerializer INSTANCE = new RatingSerializer();
+
+    /** Named by {@link Rating}'s {@code @TypeInfo}. */
+    public static final class TypeFactory extends TypeInfoFactory<Rating> {
+        @Override
+        public TypeInformation<Rating> createTypeInfo(Type t, Map<String, TypeInformation<?>> genericParameters) {
+            return new FixedTypeInfo<>(Rating.class, INSTANCE);
+        }
+    }
 
     @Override
     public boolean isImmutableType() {
@@ -52,7 +64,8 @@ public final class RatingSerializer extends TypeSerializerSingleton<Rating> {
         return -1;
     }
 
-    private static boolean hasNote(byte kind) {
+    /** Whether records of this kind carry a note: bad lines and names. */
+    static boolean hasNote(byte kind) {
         return kind == Rating.BAD || kind == Rating.ROW_NAME || kind == Rating.COLUMN_NAME;
     }
 

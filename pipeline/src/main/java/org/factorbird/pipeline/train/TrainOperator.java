@@ -15,6 +15,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.io.RatingChunk;
 import org.factorbird.ps.PsClient;
 
 /**
@@ -22,8 +23,8 @@ import org.factorbird.ps.PsClient;
  * wiring the parts that do the work.
  *
  * <ol>
- *   <li>While input arrives, each rating is appended to local spill files ({@link RatingSpill}); malformed lines
- *       are counted.</li>
+ *   <li>While input arrives (in chunks of a subtask's records, {@link RatingChunk}), each rating is appended to
+ *       local spill files ({@link RatingSpill}); malformed lines are counted.</li>
  *   <li>At end of input, {@link RowPacker} packs the rows into blocks in keyed state ({@link BlockStore}), and the
  *       subtasks agree on the totals and the global mean ({@link Coordinator#agreeOnLoad}).</li>
  *   <li>{@link SnapshotIo} restores a snapshot when there is one; {@link EpochRunner} runs the epochs: batches of
@@ -36,7 +37,7 @@ import org.factorbird.ps.PsClient;
  * <p>Row parameters never leave the subtask; only columns cross the network.
  */
 public class TrainOperator extends AbstractStreamOperator<OutLine>
-        implements OneInputStreamOperator<Rating, OutLine>, BoundedOneInput {
+        implements OneInputStreamOperator<RatingChunk, OutLine>, BoundedOneInput {
 
     private static final long serialVersionUID = 1L;
 
@@ -90,24 +91,28 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     }
 
     @Override
-    public void processElement(StreamRecord<Rating> element) throws Exception {
-        Rating r = element.getValue();
-        if (r.isName()) {
-            names.add(r);
-            return;
-        }
-        if ((++lines & 0xFFFF) == 0) {
-            // summed over the subtasks by the client: factorbird follow (REST API), a local run (a reporter)
-            metrics.reading(lines);
-        }
-        if (r.kind == Rating.BAD) {
-            skipped++;
-            if (badSamples.size() < MAX_BAD_SAMPLES) {
-                badSamples.add(r.note);
+    public void processElement(StreamRecord<RatingChunk> element) throws Exception {
+        RatingChunk c = element.getValue();
+        for (int i = 0; i < c.size; i++) {
+            byte kind = c.kinds[i];
+            if (kind == Rating.ROW_NAME || kind == Rating.COLUMN_NAME) {
+                setCurrentKey(c.rows[i]); // names live in keyed state under their key
+                names.add(c.get(i));
+                continue;
             }
-            return;
+            if ((++lines & 0xFFFF) == 0) {
+                // summed over the subtasks by the client: factorbird follow (REST API), a local run (a reporter)
+                metrics.reading(lines);
+            }
+            if (kind == Rating.BAD) {
+                skipped++;
+                if (badSamples.size() < MAX_BAD_SAMPLES) {
+                    badSamples.add(c.notes[i]);
+                }
+                continue;
+            }
+            spill.add(c.rows[i], c.cols[i], c.values[i], c.weights[i], kind);
         }
-        spill.add(r.row, r.col, r.value, r.weight, r.kind);
     }
 
     @Override

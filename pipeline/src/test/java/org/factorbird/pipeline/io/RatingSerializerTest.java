@@ -25,7 +25,7 @@ class RatingSerializerTest {
     @Test
     void flinkFindsTheSerializerThroughTheTypeInfoAnnotation() {
         TypeInformation<Rating> type = TypeInformation.of(Rating.class);
-        assertEquals(new RatingTypeInfo(), type);
+        assertEquals(new FixedTypeInfo<>(Rating.class, RatingSerializer.INSTANCE), type);
         assertSame(RatingSerializer.INSTANCE, type.createSerializer(new SerializerConfigImpl()));
     }
 
@@ -65,5 +65,27 @@ class RatingSerializerTest {
         RatingSerializer.INSTANCE.copy(src, dst);
         RatingSerializer.INSTANCE.copy(src, dst);
         assertEquals(java.util.Arrays.toString(two), java.util.Arrays.toString(dst.getCopyOfBuffer()));
+    }
+
+    @Test
+    void aChunkCrossesAsItsKeyItsSizeAndItsRecordsInTheRatingLayout() throws IOException {
+        RatingChunk c = RatingChunk.of(new Rating(3L, 4L, 5f, Rating.TRAIN), Rating.bad("b.csv:2: no value"),
+                Rating.name(Rating.ROW_NAME, 3L, "u3"));
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        RatingChunk.Serializer.INSTANCE.serialize(c, out);
+        byte[] bytes = out.getCopyOfBuffer();
+        assertEquals(8 + 4 + write(c.get(0), c.get(1), c.get(2)).length, bytes.length);
+        RatingChunk back = RatingChunk.Serializer.INSTANCE.deserialize(new DataInputDeserializer(bytes));
+        assertEquals(3L, back.key);
+        assertEquals(3, back.size);
+        assertEquals(4L, back.cols[0]);
+        assertEquals(5f, back.values[0]);
+        assertEquals(Rating.BAD, back.kinds[1]);
+        assertEquals("b.csv:2: no value", back.notes[1]);
+        assertEquals("u3", back.get(2).note);
+        assertEquals(Rating.ROW_NAME, back.get(2).kind);
+        DataOutputSerializer copied = new DataOutputSerializer(64);
+        RatingChunk.Serializer.INSTANCE.copy(new DataInputDeserializer(bytes), copied);
+        assertEquals(java.util.Arrays.toString(bytes), java.util.Arrays.toString(copied.getCopyOfBuffer()));
     }
 }

@@ -21,6 +21,7 @@ import org.factorbird.pipeline.model.EpochRecord;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.io.Rating;
+import org.factorbird.pipeline.io.RatingChunk;
 import org.factorbird.pipeline.io.StringIds;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.TableSpec;
@@ -70,13 +71,13 @@ class TrainOperatorTest {
     void oneRatingGivesTheHandComputedStepInRowAndColumnOutput() throws Exception {
         TrainConfig cfg = config(Map.of());
         TrainOperator op = new TrainOperator(cfg);
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
+        try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
             h.open();
-            h.processElement(new StreamRecord<>(new Rating(5, 9, 4.0f, Rating.TRAIN)));
-            h.processElement(new StreamRecord<>(new Rating(6, 9, 2.0f, Rating.TEST)));
-            h.processElement(new StreamRecord<>(new Rating(5, 123, 1.0f, Rating.TEST)));
-            h.processElement(new StreamRecord<>(Rating.bad("f:3: missing rating value")));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(5, 9, 4.0f, Rating.TRAIN))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(6, 9, 2.0f, Rating.TEST))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(5, 123, 1.0f, Rating.TEST))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.bad("f:3: missing rating value"))));
             h.endInput();
 
             float[] row = new float[3];
@@ -125,12 +126,12 @@ class TrainOperatorTest {
         // Row 1 trains on column 2; held out: (1, 3) with an unknown column, (4, 2) with an
         // unknown row. Their predictions are mu + b_1 and mu + b_2, clipped to the training range [3, 3].
         TrainOperator op = new TrainOperator(config(Map.of("epochs", "3")));
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
+        try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
             h.open();
-            h.processElement(new StreamRecord<>(new Rating(1, 2, 3.0f, Rating.TRAIN)));
-            h.processElement(new StreamRecord<>(new Rating(1, 3, 5.0f, Rating.TEST)));
-            h.processElement(new StreamRecord<>(new Rating(4, 2, 1.0f, Rating.TEST)));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 2, 3.0f, Rating.TRAIN))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 3, 5.0f, Rating.TEST))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(4, 2, 1.0f, Rating.TEST))));
             h.endInput();
             ModelFile model = ModelFiles.model(out);
             // clipped predictions are exactly 3: errors 2 and -2 -> RMSE 2, MAE 2
@@ -151,11 +152,11 @@ class TrainOperatorTest {
         Map<String, String> m = new java.util.HashMap<>(Map.of("input", input, "output", weird.toString(), "ps",
                 ps.address(), "parallelism", "1", "rank", "2", "epochs", "2", "seed", "42", "early-stop", "1"));
         TrainOperator op = new TrainOperator(TrainConfig.from(Configuration.fromMap(m), 78L));
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, r -> r.row, Types.LONG)) {
+        try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
             h.open();
-            h.processElement(new StreamRecord<>(new Rating(1, 2, 3.0f, Rating.TRAIN)));
-            h.processElement(new StreamRecord<>(new Rating(1, 3, 5.0f, Rating.TEST)));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 2, 3.0f, Rating.TRAIN))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 3, 5.0f, Rating.TEST))));
             h.endInput();
         }
         String text = Files.readString(weird.resolve("model.json"));
@@ -174,14 +175,14 @@ class TrainOperatorTest {
         TrainConfig cfg = config(Map.of("ids", "string"));
         long u = StringIds.key("u5");
         long i = StringIds.key("i9");
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), r -> r.row, Types.LONG)) {
+        try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), c -> c.key, Types.LONG)) {
             h.open();
-            h.processElement(new StreamRecord<>(Rating.name(Rating.ROW_NAME, u, "u5")));
-            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, i, "i9")));
-            h.processElement(new StreamRecord<>(new Rating(u, i, 4.0f, Rating.TRAIN)));
-            h.processElement(new StreamRecord<>(Rating.name(Rating.ROW_NAME, u, "u5"))); // a repeat is fine
-            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, i, "i9")));
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.ROW_NAME, u, "u5"))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, i, "i9"))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(u, i, 4.0f, Rating.TRAIN))));
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.ROW_NAME, u, "u5")))); // a repeat is fine
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, i, "i9"))));
             h.endInput();
             List<OutLine> lines = h.extractOutputValues();
             assertEquals(2, lines.size(), lines.toString());
@@ -191,12 +192,12 @@ class TrainOperatorTest {
             }
             assertEquals("string", ModelFiles.model(out).settings().ids());
         }
-        try (KeyedOneInputStreamOperatorTestHarness<Long, Rating, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), r -> r.row, Types.LONG)) {
+        try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), c -> c.key, Types.LONG)) {
             h.open();
-            h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, 77L, "apple")));
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, 77L, "apple"))));
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> h.processElement(new StreamRecord<>(Rating.name(Rating.COLUMN_NAME, 77L, "pear"))));
+                    () -> h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, 77L, "pear")))));
             assertEquals("--ids string: column ids 'apple' and 'pear' have the same 63-bit key 77 (XXH64); rename "
                     + "one of them", e.getMessage());
         }
