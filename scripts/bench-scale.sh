@@ -8,7 +8,9 @@
 # and PS table against `factorbird estimate`, and bytes per epoch against the estimate.
 #
 # Usage: scripts/bench-scale.sh [SIZE...]        e.g. scripts/bench-scale.sh 10 30 100
-# Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (3), FACTORBIRD_HEAP (6g), PS_PORT (7370).
+# Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (3), FACTORBIRD_HEAP (6g), PS_PORT (7370),
+# FILES (4: the training ratings in 4 files; FILES=1 puts them in one file, which every source subtask reads a
+# byte range of).
 # Disk: ~19 bytes per rating of text plus ~13 bytes of RocksDB state (100M: ~3.3 GB).
 set -euo pipefail
 # shellcheck source=lib/help.sh
@@ -17,6 +19,8 @@ help_if_asked "${BASH_SOURCE[0]}" "$@"
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${BENCH_DIR:-/tmp/factorbird-bench}"
 EPOCHS="${EPOCHS:-3}"
+FILES="${FILES:-4}"
+[[ "$FILES" =~ ^[1-9][0-9]*$ ]] || { echo "bench-scale: FILES must be a positive number but was '$FILES'" >&2; exit 2; }
 PORT="${PS_PORT:-7370}"
 FB="$HOME_DIR/scripts/factorbird"
 export FACTORBIRD_HEAP="${FACTORBIRD_HEAP:-6g}"
@@ -50,16 +54,17 @@ RESULTS=()
 for n in "${SIZES[@]}"; do
   rows=$((n * 100000)); cols=$((n * 10000)); ratings=$((n * 1000000))
   data="$DIR/scale-$n"
+  [[ "$FILES" -ne 4 ]] && data="$DIR/scale-$n-files-$FILES"
   if [[ ! -f "$data/planted.json" ]]; then
     rm -rf "$data"
     "$FB" generate --output "$data" --rows "$rows" --cols "$cols" --ratings "$ratings" --rank 10 --noise 0.5 \
-      --skew 0.8 --test-fraction 0.01 --files 4 --seed 11
+      --skew 0.8 --test-fraction 0.01 --files "$FILES" --seed 11
   fi
   rm -rf "$DIR/ps-logs"
   "$HOME_DIR/scripts/ps-cluster.sh" start --config "$CONF" > /dev/null
   out="$DIR/out-scale-$n"
   rm -rf "$out"
-  echo "== $n M ratings: $rows rows x $cols columns, RocksDB, $EPOCHS epochs"
+  echo "== $n M ratings: $rows rows x $cols columns, $FILES training file(s), RocksDB, $EPOCHS epochs"
   /usr/bin/time -v -o "$DIR/time-scale-$n.txt" "$FB" train --input "$data/train" --test "$data/test" \
     --output "$out" --rank 10 --epochs "$EPOCHS" --parallelism 2 --state-backend rocksdb \
     --ps "127.0.0.1:$PORT,127.0.0.1:$((PORT + 1))" --ps-cluster-id bench-scale | tee "$DIR/log-scale-$n.txt"
