@@ -11,7 +11,7 @@
 # Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (3), FACTORBIRD_HEAP (6g), PS_PORT (7370),
 # FILES (4: the training ratings in 4 files; FILES=1 puts them in one file, which every source subtask reads a
 # byte range of).
-# Disk: ~19 bytes per rating of text plus ~13 bytes of RocksDB state (100M: ~3.3 GB).
+# Disk: ~19 bytes per rating of text plus ~9 bytes of RocksDB state (100M: ~2.9 GB).
 set -euo pipefail
 # shellcheck source=lib/help.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/help.sh"

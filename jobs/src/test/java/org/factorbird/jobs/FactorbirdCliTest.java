@@ -116,9 +116,9 @@ class FactorbirdCliTest {
                 "--state-backend", "rocksdb", "--rocksdb-memory", "256m");
         // 50,000 columns per shard -> 131,072 slots x (8 + 4 x 11) bytes
         assertTrue(out.contains("per PS shard:        6.8 MB of parameters"), out);
-        // 5M ratings x 12 B + 45k sample indices x 4 B + 100k rows x (20 + 44) B per subtask
+        // 5M ratings x 8 B (column number, value) + 45k sample indices x 4 B + 100k rows x (20 + 44) B per subtask
         assertTrue(out.contains("per subtask:         46.6 MB of keyed state after loading (on disk)"), out);
-        // 2 slots x 256 MiB of RocksDB memory, 2 x 66.6 MB of state
+        // 2 slots x 256 MiB of RocksDB memory, 2 x 46.6 MB of state
         assertTrue(out.contains("536.9 MB of RocksDB memory outside the heap, 93.2 MB of state on local disk"), out);
         // 20 epochs (train's default) at parallelism 2 (train's default): see TimeEstimateTest for the arithmetic
         assertTrue(out.contains("wall time:           about 4"), out);

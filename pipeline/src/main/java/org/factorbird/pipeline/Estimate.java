@@ -71,13 +71,14 @@ public final class Estimate {
 
     /**
      * Peak memory of one subtask while loading: the packed state, the spill's write buffers (128 x 32 KB), one
-     * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays), and the list of
-     * the subtask's distinct columns (12 bytes each, at most one per rating; kept while training).
+     * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays), and the numbering
+     * of the subtask's distinct columns (at most one per rating): a hash index of up to ~64 bytes per column while
+     * packing, 12 bytes per column afterwards, for the whole run.
      */
     public long loadPeakBytesPerSubtask() {
         long ratingsHere = (ratings + parallelism - 1) / parallelism;
         return stateBytesPerSubtask() + 128L * 32 * 1024 + ratingsHere / 128 * 45
-                + Math.min(cols, ratingsHere) * 12L;
+                + Math.min(cols, ratingsHere) * 64L;
     }
 
     /** Local disk of one subtask's spill while loading: 25 bytes per rating (see the pipeline's RatingSpill). */

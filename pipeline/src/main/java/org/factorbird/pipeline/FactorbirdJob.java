@@ -31,7 +31,7 @@ import org.factorbird.pipeline.train.TrainOperator;
  *
  * <pre>
  *   FileSource(train) -> chunks --+
- *                                 +--> keyBy(row) --> TrainOperator --> FileSink(OUT/rows, OUT/columns, ...)
+ *                                 +--> keyBy(a row) --> TrainOperator --> FileSink(OUT/rows, OUT/columns, ...)
  *   FileSource(test) --> chunks --+
  * </pre>
  *

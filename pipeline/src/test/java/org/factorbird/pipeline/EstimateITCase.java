@@ -48,7 +48,9 @@ class EstimateITCase {
         PlantedData planted = new PlantedData(4000, 3000, 400_000, 6, 0.3, 0.0, 0.1, 5L, 2);
         Path data = tmp.resolve("data");
         planted.write(data);
-        try (PsServer a = PsServer.startLocal(0, 2); PsServer b = PsServer.startLocal(1, 2)) {
+        // the tables are measured after the job: the servers keep a finished run's table for a minute
+        try (PsServer a = PsServer.builder().port(0).shard(0, 2).runLingerMillis(60_000).start();
+                PsServer b = PsServer.builder().port(0).shard(1, 2).runLingerMillis(60_000).start()) {
             Map<String, String> m = new HashMap<>(Map.of("input", data.resolve("train").toString(), "test",
                     data.resolve("test").toString(), "output", tmp.resolve("out").toString(), "parallelism", "2",
                     "rank", "10", "epochs", "2", "batch-rows", "256", "ps", a.address() + "," + b.address()));

@@ -32,11 +32,11 @@ public final class PsStatus {
     /** The server's limit of runs held at once. */
     public final int maxRuns;
     /** The runs, oldest first. */
-    public final java.util.List<Run> runs;
+    public final List<Run> runs;
     public final String clusterId;
 
     private PsStatus(String address, int shardIndex, int shardCount, long requests, int maxRuns,
-            java.util.List<Run> runs, String clusterId) {
+            List<Run> runs, String clusterId) {
         this.address = address;
         this.shardIndex = shardIndex;
         this.shardCount = shardCount;
@@ -77,9 +77,14 @@ public final class PsStatus {
             byte[] body = new byte[len];
             in.readFully(body);
             ByteBuf p = Unpooled.wrappedBuffer(body);
-            p.skipBytes(3);
+            p.skipBytes(2);
+            byte version = p.readByte();
             byte op = p.readByte();
             p.readLong();
+            if (version != Protocol.VERSION) {
+                throw new PsException("parameter server at " + hostPort + " speaks protocol version " + version
+                        + ", this client " + Protocol.VERSION + ": run servers and jobs of one release");
+            }
             if (op == Protocol.ERROR) {
                 throw new PsException("parameter server at " + hostPort + " refused STATUS: " + Protocol.readError(p));
             }
@@ -95,7 +100,7 @@ public final class PsStatus {
             if (n < 0 || n > p.readableBytes() / 28) {
                 throw new PsException("parameter server at " + hostPort + " sent a status with " + n + " runs");
             }
-            java.util.List<Run> runs = new java.util.ArrayList<>(n);
+            List<Run> runs = new java.util.ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 runs.add(new Run(p.readLong(), p.readLong(), p.readLong(), p.readInt()));
             }
@@ -117,9 +122,10 @@ public final class PsStatus {
                 shardIndex, shardCount, address, clusterId, runs.size(), runs.size() == 1 ? "" : "s", maxRuns,
                 storedKeys, requests));
         for (Run r : runs) {
+            String state = r.connections() == 0 ? "ended, lingering"
+                    : r.connections() + " connection" + (r.connections() == 1 ? "" : "s");
             b.append(String.format(java.util.Locale.ROOT, "%n  run %s: %,d keys, %.1f MB, %s",
-                    Long.toHexString(r.runId()), r.storedKeys(), r.tableBytes() / 1e6, r.connections() == 0
-                            ? "ended, lingering" : r.connections() + " connection" + (r.connections() == 1 ? "" : "s")));
+                    Long.toHexString(r.runId()), r.storedKeys(), r.tableBytes() / 1e6, state));
         }
         return b.toString();
     }

@@ -17,8 +17,8 @@ public final class FixedTypeInfo<T> extends TypeInformation<T> {
     private final TypeSerializer<T> serializer;
 
     public FixedTypeInfo(Class<T> type, TypeSerializer<T> serializer) {
-        this.type = type;
-        this.serializer = serializer;
+        this.type = java.util.Objects.requireNonNull(type, "type");
+        this.serializer = java.util.Objects.requireNonNull(serializer, "serializer");
     }
 
     @Override

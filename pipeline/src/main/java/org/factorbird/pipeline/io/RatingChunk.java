@@ -25,7 +25,7 @@ import org.apache.flink.types.StringValue;
 @TypeInfo(RatingChunk.TypeFactory.class)
 public final class RatingChunk {
 
-    /** Records per chunk at most: 1024 x 25 bytes, a few network buffers. */
+    /** Records per chunk at most: 1024 x 25 bytes, most of one 32 KB network buffer. */
     public static final int CAPACITY = 1024;
 
     public long key;

@@ -167,6 +167,11 @@ final class Batch {
         return columns.size();
     }
 
+    /** The ids of the batch's distinct columns, in the order of its pull: the first {@link #distinctColumns}. */
+    long[] columnKeys() {
+        return columns.keys();
+    }
+
     private void startRow(long key, float[] rowParam, int rowOffset, int extra) {
         if (rows == rowKeys.length) {
             rowKeys = Arrays.copyOf(rowKeys, rows * 2);

@@ -84,10 +84,28 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         metrics = new TrainMetrics(getMetricGroup());
         loadStart = System.nanoTime();
         attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        checkChunkRouting();
         ps = PsClient.connect(cfg.psClientConfig(attempt));
         File[] tmp = getContainingTask().getEnvironment().getIOManager().getSpillingDirectories();
         spill = new RatingSpill(new File(tmp[subtask() % tmp.length], "factorbird-spill-" + UUID.randomUUID()),
                 SPILL_BUCKETS, SPILL_BUFFER_BYTES);
+    }
+
+    /**
+     * The chunkers before this operator send a record to the subtask of its row's key group computed with the
+     * job's parallelism and maximum parallelism (FactorbirdJob); if the runtime ran this operator with others, rows
+     * would land on subtasks that do not own them. Refuse to start rather than train a split model.
+     */
+    private void checkChunkRouting() {
+        int p = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        int max = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
+        int expectedMax = org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(
+                cfg.parallelism);
+        if (p != cfg.parallelism || max != expectedMax) {
+            throw new IllegalStateException("the training operator runs with parallelism " + p + " and max "
+                    + "parallelism " + max + ", but the job was built for " + cfg.parallelism + " and " + expectedMax
+                    + ": set the parallelism with --parallelism, not on the cluster");
+        }
     }
 
     @Override

@@ -86,6 +86,41 @@ class RowBlockTest {
     }
 
     @Test
+    void twoBatchesLaidOutInTurnShareTheColumnNumberingAndKeepTheirOwnColumns() {
+        RowBlock blk = threeRows();
+        Batch first = new Batch(3, ids);
+        Batch second = new Batch(3, ids);
+        first.addBlock(10, blk, new float[9], blk.trainRows(), blk.cols.length);
+        first.layoutTraining(99L, 1L, 1);
+        // the second batch takes only row 30's block part: column 4
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        b.train(4, 1f, 1f, false);
+        b.train(5, 1f, 1f, false);
+        b.endRow(40);
+        RowBlock other = b.build();
+        second.addBlock(40, other, new float[3], other.trainRows(), other.cols.length);
+        second.layoutTraining(7L, 1L, 1);
+        assertEquals(2, second.distinctColumns(), "the first batch's marks were released: 4 and 5 are new here");
+        java.util.Set<Long> secondKeys = new java.util.HashSet<>();
+        for (int c = 0; c < second.distinctColumns(); c++) {
+            secondKeys.add(columnKeyOf(second, c));
+        }
+        assertEquals(java.util.Set.of(4L, 5L), secondKeys);
+        java.util.Set<Long> firstKeys = new java.util.HashSet<>();
+        for (int c = 0; c < first.distinctColumns(); c++) {
+            firstKeys.add(columnKeyOf(first, c));
+        }
+        assertEquals(java.util.Set.of(1L, 2L, 4L), firstKeys, "the first batch's columns stay as they were");
+        for (int t = 0; t < first.ratings; t++) {
+            assertTrue(first.colIdx[t] < first.distinctColumns());
+        }
+    }
+
+    private static long columnKeyOf(Batch batch, int index) {
+        return batch.columnKeys()[index];
+    }
+
+    @Test
     void evaluationLayoutTakesHeldOutThenSampledRatings() {
         RowBlock blk = threeRows();
         Batch batch = new Batch(3, ids);

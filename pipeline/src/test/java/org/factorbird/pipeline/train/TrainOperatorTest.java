@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.factorbird.pipeline.ModelFiles;
 import org.factorbird.pipeline.TrainConfig;
@@ -58,6 +59,13 @@ class TrainOperatorTest {
         return TrainConfig.from(Configuration.fromMap(m), 77L);
     }
 
+    /** One subtask of parallelism 1, with the key groups a job of parallelism 1 has (the operator checks them). */
+    private static KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> harness(TrainOperator op)
+            throws Exception {
+        return new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG,
+                KeyGroupRangeAssignment.computeDefaultMaxParallelism(1), 1, 0);
+    }
+
     private static float[] parse(String line) {
         String[] p = line.split("\t");
         float[] v = new float[p.length - 1];
@@ -72,7 +80,7 @@ class TrainOperatorTest {
         TrainConfig cfg = config(Map.of());
         TrainOperator op = new TrainOperator(cfg);
         try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
+                harness(op)) {
             h.open();
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(5, 9, 4.0f, Rating.TRAIN))));
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(6, 9, 2.0f, Rating.TEST))));
@@ -127,7 +135,7 @@ class TrainOperatorTest {
         // unknown row. Their predictions are mu + b_1 and mu + b_2, clipped to the training range [3, 3].
         TrainOperator op = new TrainOperator(config(Map.of("epochs", "3")));
         try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
+                harness(op)) {
             h.open();
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 2, 3.0f, Rating.TRAIN))));
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 3, 5.0f, Rating.TEST))));
@@ -153,7 +161,7 @@ class TrainOperatorTest {
                 ps.address(), "parallelism", "1", "rank", "2", "epochs", "2", "seed", "42", "early-stop", "1"));
         TrainOperator op = new TrainOperator(TrainConfig.from(Configuration.fromMap(m), 78L));
         try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(op, c -> c.key, Types.LONG)) {
+                harness(op)) {
             h.open();
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 2, 3.0f, Rating.TRAIN))));
             h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(1, 3, 5.0f, Rating.TEST))));
@@ -176,13 +184,14 @@ class TrainOperatorTest {
         long u = StringIds.key("u5");
         long i = StringIds.key("i9");
         try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), c -> c.key, Types.LONG)) {
+                harness(new TrainOperator(cfg))) {
             h.open();
-            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.ROW_NAME, u, "u5"))));
-            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, i, "i9"))));
-            h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(u, i, 4.0f, Rating.TRAIN))));
-            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.ROW_NAME, u, "u5")))); // a repeat is fine
-            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, i, "i9"))));
+            // one chunk of three records under two keys (u, and i for the column's name), as a chunker sends them
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.ROW_NAME, u, "u5"),
+                    Rating.name(Rating.COLUMN_NAME, i, "i9"), new Rating(u, i, 4.0f, Rating.TRAIN))));
+            // repeats are fine
+            h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, i, "i9"),
+                    Rating.name(Rating.ROW_NAME, u, "u5"))));
             h.endInput();
             List<OutLine> lines = h.extractOutputValues();
             assertEquals(2, lines.size(), lines.toString());
@@ -193,11 +202,12 @@ class TrainOperatorTest {
             assertEquals("string", ModelFiles.model(out).settings().ids());
         }
         try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(new TrainOperator(cfg), c -> c.key, Types.LONG)) {
+                harness(new TrainOperator(cfg))) {
             h.open();
             h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, 77L, "apple"))));
+            RatingChunk pear = RatingChunk.of(Rating.name(Rating.COLUMN_NAME, 77L, "pear"));
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> h.processElement(new StreamRecord<>(RatingChunk.of(Rating.name(Rating.COLUMN_NAME, 77L, "pear")))));
+                    () -> h.processElement(new StreamRecord<>(pear)));
             assertEquals("--ids string: column ids 'apple' and 'pear' have the same 63-bit key 77 (XXH64); rename "
                     + "one of them", e.getMessage());
         }

@@ -10,14 +10,14 @@ import org.factorbird.ps.Ranges;
 import org.factorbird.ps.TableSpec;
 
 /**
- * The Factorbird parameter-server wire protocol, version 1: constants and the encoders both sides use.
+ * The Factorbird parameter-server wire protocol, version 2: constants and the encoders both sides use.
  *
  * <p>Every message, in both directions, is one length-prefixed frame (big-endian, as Netty writes):
  *
  * <pre>
  * +---------+--------+---------+--------+-------------+-------------------+
  * | length  | magic  | version | op     | request id  | payload           |
- * | int32   | 0xFB1D | int8 =1 | int8   | int64       | (length - 12) B   |
+ * | int32   | 0xFB1D | int8 =2 | int8   | int64       | (length - 12) B   |
  * +---------+--------+---------+--------+-------------+-------------------+
  * </pre>
  *
@@ -62,12 +62,13 @@ import org.factorbird.ps.TableSpec;
  * </pre>
  *
  * Example: a PULL of all floats of key 7 with request id 1 is the 31 bytes
- * {@code 00 00 00 1B  FB 1D  01  02  00 00 00 00 00 00 00 01  00  00 00  00 00 00 01  00 00 00 00 00 00 00 07}.
+ * {@code 00 00 00 1B  FB 1D  02  02  00 00 00 00 00 00 00 01  00  00 00  00 00 00 01  00 00 00 00 00 00 00 07}.
  */
 public final class Protocol {
 
     public static final short MAGIC = (short) 0xFB1D;
-    public static final byte VERSION = 1;
+    /** 2: STATUS lists the server's runs (version 1 servers held one run and answered with it alone). */
+    public static final byte VERSION = 2;
     /** Bytes after the length field that every frame has: magic, version, op, request id. */
     public static final int HEADER_BYTES = 2 + 1 + 1 + 8;
     /** Default maximum frame size, both directions. */

@@ -24,7 +24,7 @@ class ProtocolTest {
     @Test
     void pullOfOneKeyHasTheDocumentedBytes() {
         ByteBuf frame = Protocol.pull(ALLOC, 1, false, new long[] {7}, null, 0, 1);
-        assertEquals("0000001b" + "fb1d" + "01" + "02" + "0000000000000001" + "00" + "0000" + "00000001"
+        assertEquals("0000001b" + "fb1d" + "02" + "02" + "0000000000000001" + "00" + "0000" + "00000001"
                 + "0000000000000007", ByteBufUtil.hexDump(frame));
         frame.release();
     }
@@ -33,7 +33,7 @@ class ProtocolTest {
     void pullOfRangesNamesThemAfterTheFlags() {
         Ranges ranges = Ranges.of(new int[] {2, 9}, new int[] {3, 1});
         ByteBuf frame = Protocol.pull(ALLOC, 1, true, ranges, new long[] {7}, null, 0, 1);
-        assertEquals("0000002b" + "fb1d" + "01" + "02" + "0000000000000001" + "01" + "0002" + "00000002" + "00000003"
+        assertEquals("0000002b" + "fb1d" + "02" + "02" + "0000000000000001" + "01" + "0002" + "00000002" + "00000003"
                 + "00000009" + "00000001" + "00000001" + "0000000000000007", ByteBufUtil.hexDump(frame));
         frame.release();
     }

@@ -32,6 +32,8 @@ public final class PsServer implements AutoCloseable {
 
     /** Default limit of runs held at once (--max-runs). */
     public static final int DEFAULT_MAX_RUNS = 8;
+    /** The highest --max-runs: a STATUS reply lists every run (28 bytes each) and stays far below 64 KB. */
+    public static final int MAX_RUNS_LIMIT = 1000;
     /**
      * Default time a run without connections is kept (--run-linger): long enough to read a finished job's table
      * (tests, a look with STATUS), short enough that a failed attempt's memory goes before its restart is far on.
@@ -189,8 +191,9 @@ public final class PsServer implements AutoCloseable {
             throw new IllegalArgumentException("metrics port must be in [0, 65535] (or -1: none) but was "
                     + o.metricsPort);
         }
-        if (o.maxRuns < 1) {
-            throw new IllegalArgumentException("max runs must be >= 1 but was " + o.maxRuns);
+        if (o.maxRuns < 1 || o.maxRuns > MAX_RUNS_LIMIT) {
+            throw new IllegalArgumentException("max runs must be in [1, " + MAX_RUNS_LIMIT + "] but was "
+                    + o.maxRuns);
         }
         if (o.runLingerMillis < 0) {
             throw new IllegalArgumentException("run linger must be >= 0 ms but was " + o.runLingerMillis);
@@ -209,6 +212,9 @@ public final class PsServer implements AutoCloseable {
             ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    // a client host that dies without closing its sockets must not hold its run for good: the
+                    // kernel's keepalive probes find the dead peer, the connection closes, the run lingers and goes
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
                     .childHandler(new PsServerInitializer(state, o.tls, connections));
             ch = b.bind(o.bind, o.port).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();

@@ -76,8 +76,9 @@ final class PsServerCommand implements Callable<Integer> {
     int metricsPort;
 
     @Option(names = "--max-runs", paramLabel = "N", defaultValue = "" + PsServer.DEFAULT_MAX_RUNS,
-            description = "Runs (concurrent jobs' tables) held at once at most; one more job is refused with a "
-                    + "line naming the runs held, until one ends.")
+            description = "Runs (concurrent jobs' tables) held at once at most, up to " + PsServer.MAX_RUNS_LIMIT
+                    + "; one more job is refused with a line naming the runs held, until one ends (a run that "
+                    + "lingers after its job, see --run-linger, gives way at once).")
     int maxRuns;
 
     @Option(names = "--run-linger", paramLabel = "S", defaultValue = "" + PsServer.DEFAULT_RUN_LINGER_MS / 1000,
@@ -92,8 +93,9 @@ final class PsServerCommand implements Callable<Integer> {
             if (rank != null && rank < 1) {
                 throw new IllegalArgumentException("--rank must be >= 1 but was " + rank);
             }
-            if (maxRuns < 1) {
-                throw new IllegalArgumentException("--max-runs must be >= 1 but was " + maxRuns);
+            if (maxRuns < 1 || maxRuns > PsServer.MAX_RUNS_LIMIT) {
+                throw new IllegalArgumentException("--max-runs must be in [1, " + PsServer.MAX_RUNS_LIMIT
+                        + "] but was " + maxRuns);
             }
             if (!(runLinger >= 0)) {
                 throw new IllegalArgumentException("--run-linger must be >= 0 seconds but was " + runLinger);

@@ -7,6 +7,9 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
 import org.factorbird.ps.Ranges;
 import org.factorbird.ps.protocol.Protocol;
 import org.factorbird.ps.protocol.ProtocolException;
@@ -131,9 +134,9 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
                 state.refreshGauges();
                 LOG.info("shard {}: run {} ended (no connection for {} ms): freed {} keys, {} MB; {}",
                         state.shardIndex, Long.toHexString(left.id), state.lingerMillis, left.store.size(),
-                        String.format(java.util.Locale.ROOT, "%.1f", left.tableBytes() / 1e6), state.describeRuns());
+                        String.format(Locale.ROOT, "%.1f", left.tableBytes() / 1e6), state.describeRuns());
             }
-        }, state.lingerMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }, state.lingerMillis, TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -160,13 +163,12 @@ final class PsServerHandler extends SimpleChannelInboundHandler<PsFrame> {
             throw new Requests.BadRequest(Protocol.E_MISMATCH, "run " + Long.toHexString(runId) + " stores dim "
                     + held.store.dim() + ", the client asked for " + dim);
         }
-        if (run != null && run.id != runId) {
-            leave(ctx); // a connection belongs to one run at a time
-        }
-        if (run == null) {
-            boolean[] started = new boolean[1];
-            run = state.join(h.spec(), started);
-            if (started[0]) {
+        if (run == null || run.id != runId) {
+            // a connection belongs to one run at a time: it leaves its old run only once the new one has room
+            ShardState.Joined joined = state.join(h.spec());
+            leave(ctx);
+            run = joined.run();
+            if (joined.started()) {
                 LOG.info("shard {} of {}: started run {} ({}), first client {}; {}", state.shardIndex,
                         state.shardCount, Long.toHexString(runId), h.spec(), ctx.channel().remoteAddress(),
                         state.describeRuns());

@@ -1,6 +1,12 @@
 package org.factorbird.ps.server;
 
+import java.util.LinkedHashMap;
+
 import org.factorbird.ps.TableSpec;
+import org.factorbird.ps.protocol.Protocol;
+import org.factorbird.ps.protocol.Requests;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything one server holds: its place in the cluster and its runs. A run (one training or streaming job's
@@ -11,6 +17,8 @@ import org.factorbird.ps.TableSpec;
  * the server's single event-loop thread.
  */
 final class ShardState {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShardState.class);
 
     final int shardIndex;
     final int shardCount;
@@ -27,9 +35,9 @@ final class ShardState {
     /** How long a run without connections is kept before its table is freed. */
     final long lingerMillis;
     /** The runs, in the order they started. */
-    final java.util.LinkedHashMap<Long, Run> runs = new java.util.LinkedHashMap<>();
+    final LinkedHashMap<Long, Run> runs = new LinkedHashMap<>();
     /** Decoding scratch of every connection's handler (see {@link PsServerHandler}). */
-    final org.factorbird.ps.protocol.Requests.Buffers buffers = new org.factorbird.ps.protocol.Requests.Buffers();
+    final Requests.Buffers buffers = new Requests.Buffers();
 
     /** Warnings about bad clients: a flood of garbage must not flood the log. */
     final WarningBudget warnings = new WarningBudget(20, 10_000);
@@ -78,30 +86,38 @@ final class ShardState {
         }
     }
 
+    /** The run a connection joined, and whether its HELLO started it. */
+    record Joined(Run run, boolean started) {}
+
     /**
-     * A connection joins {@code spec}'s run, starting it unless it is held; returns null when it started, else the
-     * run it joined. A run without connections is evicted to make room under the limit.
+     * A connection joins {@code spec}'s run, starting it unless it is held. At the limit of runs, the oldest run
+     * without connections (lingering) is freed to make room; without one, the HELLO is refused.
      *
-     * @throws org.factorbird.ps.protocol.Requests.BadRequest at the limit of runs, naming them
+     * @throws Requests.BadRequest ({@link Protocol#E_BUSY}) at the limit of runs, naming them
      */
-    Run join(TableSpec spec, boolean[] started) {
+    Joined join(TableSpec spec) {
         Run run = runs.get(spec.runId());
-        started[0] = run == null;
-        if (run == null) {
+        boolean started = run == null;
+        if (started) {
             if (runs.size() >= maxRuns) {
-                runs.values().stream().filter(r -> r.connections == 0).findFirst()
-                        .ifPresent(idle -> runs.remove(idle.id));
+                Run idle = runs.values().stream().filter(r -> r.connections == 0).findFirst().orElse(null);
+                if (idle != null) {
+                    runs.remove(idle.id);
+                    LOG.info("shard {}: run {} freed before its linger ended, to make room for run {} (--max-runs "
+                            + "{}): {} keys", shardIndex, Long.toHexString(idle.id), Long.toHexString(spec.runId()),
+                            maxRuns, idle.store.size());
+                }
             }
             if (runs.size() >= maxRuns) {
-                throw new org.factorbird.ps.protocol.Requests.BadRequest(
-                        org.factorbird.ps.protocol.Protocol.E_BUSY, "this server holds " + runs.size()
-                                + " runs, its limit (--max-runs): " + describeRuns() + "; try again when one has ended");
+                throw new Requests.BadRequest(Protocol.E_BUSY, "this server holds " + runs.size()
+                        + (runs.size() == 1 ? " run" : " runs") + ", its limit (--max-runs): " + describeRuns()
+                        + "; try again when one has ended");
             }
             run = new Run(spec);
             runs.put(run.id, run);
         }
         run.connections++;
-        return run;
+        return new Joined(run, started);
     }
 
     /** A connection of {@code run} closed; returns true when it was the last (the run lingers, then goes). */
