@@ -74,13 +74,15 @@ for n in "${SIZES[@]}"; do
     pid=$(cat "$DIR/ps-run/ps-$s.pid")
     ps_rss+="$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")/"
   done
-  sleep 6 # one more stats line with the final table size
-  table=$(grep -ho 'table [0-9.]* MB' "$DIR"/ps-logs/ps-0.log | tail -1 | awk '{print $2}' || true)
+  # the largest table shard 0 logged (a finished job's table is freed a few seconds after its end)
+  table=$(grep -ho 'tables [0-9.]* MB' "$DIR"/ps-logs/ps-0.log | awk '{print $2}' | sort -g | tail -1 || true)
   stop_ps
   rm -rf "$out/rows" "$out/columns"
   trss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$DIR/time-scale-$n.txt")
-  load=$(grep -o '([0-9.]*M lines/s)' "$DIR/log-scale-$n.txt" | tr -d '()M' | awk '{print $1}')
-  loads=$(grep -o 'in [0-9.]* s ([0-9.]*M lines' "$DIR/log-scale-$n.txt" | awk '{print $2}')
+  # the "loaded ..." line (the "loading: ..." progress lines before it count lines read, not packed)
+  load=$(grep '^loaded' "$DIR/log-scale-$n.txt" | grep -o '([0-9.]*M lines/s)' | tr -d '()M' | awk '{print $1}')
+  loads=$(grep '^loaded' "$DIR/log-scale-$n.txt" | grep -o 'in [0-9.]* s ([0-9.]*M lines' | awk '{print $2}')
+  whole=$(grep -o '^finished in [0-9.]* s' "$DIR/log-scale-$n.txt" | awk '{print $3}')
   state=$(grep -o 'keyed state [0-9.]* MB' "$DIR/log-scale-$n.txt" | awk '{print $3}')
   median=$(grep -o '[0-9.]*M ratings/s' "$DIR/log-scale-$n.txt" | sed 's/M ratings.s//' | sort -g \
     | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}')
@@ -92,10 +94,10 @@ for n in "${SIZES[@]}"; do
   est_table=$(grep 'per PS shard' <<< "$est" | awk '{print $4}' | tr -d ,)
   est_state=$(grep 'per subtask' <<< "$est" | awk '{print $3}' | tr -d ,)
   est_mb=$(grep 'per epoch' <<< "$est" | awk '{print $3}' | tr -d ,)
-  line=$(awk -v n="$n" -v load="$load" -v loads="$loads" -v m="$median" -v trss="$trss" -v prss="${ps_rss%/}" \
+  line=$(awk -v n="$n" -v whole="$whole" -v load="$load" -v loads="$loads" -v m="$median" -v trss="$trss" -v prss="${ps_rss%/}" \
     -v st="$state" -v est_st="$est_state" -v tb="$table" -v est_tb="$est_table" -v mb="$mb" -v est_mb="$est_mb" \
-    'BEGIN { printf "%4dM  load %6.1f s %5.2fM lines/s  epoch %5.2fM ratings/s %6.0f ns/rating/core  RSS train %5d MB, PS %s MB  state %7.1f MB (est %7.1f)  PS table %6.1f MB (est %6.1f)  %7.1f MB/epoch (est %7.1f)\n",
-      n, loads, load, m, 2e3 / m, trss, prss, st, est_st, tb, est_tb, mb, est_mb }')
+    'BEGIN { printf "%4dM  run %6.1f s  load %6.1f s %5.2fM lines/s  epoch %5.2fM ratings/s %6.0f ns/rating/core  RSS train %5d MB, PS %s MB  state %7.1f MB (est %7.1f)  PS table %6.1f MB (est %6.1f)  %7.1f MB/epoch (est %7.1f)\n",
+      n, whole, loads, load, m, 2e3 / m, trss, prss, st, est_st, tb, est_tb, mb, est_mb }')
   RESULTS+=("$line")
 done
 echo
