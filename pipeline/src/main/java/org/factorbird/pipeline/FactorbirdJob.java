@@ -13,7 +13,6 @@ import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -118,7 +117,7 @@ public final class FactorbirdJob {
         // records go from a source to its chunker by reference; no operator of the job keeps one it was handed
         env.getConfig().enableObjectReuse();
         // fixed here, so that the chunkers compute the key groups the training operator has
-        int maxParallelism = KeyGroupRangeAssignment.computeDefaultMaxParallelism(cfg.parallelism);
+        int maxParallelism = cfg.maxParallelism();
         DataStream<RatingChunk> chunks = read(env, cfg, cfg.input, Rating.TRAIN, cfg.strict, "training ratings",
                 maxParallelism);
         if (cfg.test != null) {

@@ -342,6 +342,14 @@ public final class TrainConfig implements Serializable {
         return ps.clientConfig(psServers, new TableSpec(run, seed, segments()));
     }
 
+    /**
+     * The training operator's maximum parallelism (its number of key groups): fixed by the job, because the
+     * chunkers before it compute the key groups it owns (see the pipeline's ChunkOperator).
+     */
+    public int maxParallelism() {
+        return org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism);
+    }
+
     /** Run settings for model.json. */
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,

@@ -153,15 +153,8 @@ public final class RatingChunk {
             out.writeLong(c.key);
             out.writeInt(c.size);
             for (int i = 0; i < c.size; i++) {
-                byte kind = c.kinds[i];
-                out.writeByte(kind);
-                out.writeLong(c.rows[i]);
-                out.writeLong(c.cols[i]);
-                out.writeFloat(c.values[i]);
-                out.writeFloat(c.weights[i]);
-                if (RatingSerializer.hasNote(kind)) {
-                    StringValue.writeString(c.notes[i], out);
-                }
+                RatingSerializer.write(out, c.kinds[i], c.rows[i], c.cols[i], c.values[i], c.weights[i],
+                        c.notes == null ? null : c.notes[i]);
             }
         }
 

@@ -71,13 +71,19 @@ public final class RatingSerializer extends TypeSerializerSingleton<Rating> {
 
     @Override
     public void serialize(Rating r, DataOutputView out) throws IOException {
-        out.writeByte(r.kind);
-        out.writeLong(r.row);
-        out.writeLong(r.col);
-        out.writeFloat(r.value);
-        out.writeFloat(r.weight);
-        if (hasNote(r.kind)) {
-            StringValue.writeString(r.note, out);
+        write(out, r.kind, r.row, r.col, r.value, r.weight, r.note);
+    }
+
+    /** One record in this serializer's layout (also each record of a {@link RatingChunk}). */
+    static void write(DataOutputView out, byte kind, long row, long col, float value, float weight, String note)
+            throws IOException {
+        out.writeByte(kind);
+        out.writeLong(row);
+        out.writeLong(col);
+        out.writeFloat(value);
+        out.writeFloat(weight);
+        if (hasNote(kind)) {
+            StringValue.writeString(note, out);
         }
     }
 

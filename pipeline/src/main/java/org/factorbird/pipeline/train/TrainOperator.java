@@ -99,8 +99,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     private void checkChunkRouting() {
         int p = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         int max = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
-        int expectedMax = org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(
-                cfg.parallelism);
+        int expectedMax = cfg.maxParallelism();
         if (p != cfg.parallelism || max != expectedMax) {
             throw new IllegalStateException("the training operator runs with parallelism " + p + " and max "
                     + "parallelism " + max + ", but the job was built for " + cfg.parallelism + " and " + expectedMax

@@ -48,6 +48,8 @@ public final class Requests {
     public static final class Buffers {
         /** Above this many floats (16 MB), {@link #trim} lets the value array go after a request. */
         static final int KEEP_FLOATS = 4 << 20;
+        /** Above this many keys (4 MB of ids), {@link #trim} lets the key and slot arrays go. */
+        static final int KEEP_KEYS = 1 << 19;
         public long[] keys = new long[1024];
         public float[] values = new float[1024];
         public int[] slots = new int[1024];
@@ -64,12 +66,12 @@ public final class Requests {
             return this;
         }
 
-        /** Drops arrays grown beyond {@link #KEEP_FLOATS} by the last request. */
+        /** Drops arrays grown beyond {@link #KEEP_FLOATS} or {@link #KEEP_KEYS} by the last request. */
         public void trim() {
             if (values.length > KEEP_FLOATS) {
                 values = new float[1024];
             }
-            if (keys.length > KEEP_FLOATS / 8) {
+            if (keys.length > KEEP_KEYS) {
                 keys = new long[1024];
                 slots = new int[1024];
             }

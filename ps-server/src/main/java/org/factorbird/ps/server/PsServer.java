@@ -302,11 +302,6 @@ public final class PsServer implements AutoCloseable {
         return onLoop(state::tableBytes);
     }
 
-    /** The runs held (lingering ones included), read on the server's thread. */
-    public int runs() {
-        return onLoop(() -> state.runs.size());
-    }
-
     /**
      * A copy of the values of {@code key} in the newest run, or null if absent (read on the server's thread; for
      * tests).
