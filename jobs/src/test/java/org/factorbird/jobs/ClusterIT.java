@@ -44,12 +44,29 @@ class ClusterIT {
         return data;
     }
 
-    /** The first of {@code n} consecutive ports that are free now. */
-    static int freePorts(int n) throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int base = freePort();
-            boolean free = base + n <= 65535;
-            for (int i = 1; i < n && free; i++) {
+    /**
+     * The first of {@code n} consecutive ports that are free now, below the kernel's ephemeral range. The tests pick
+     * ports before they start processes that bind ports of their own (Flink's RPC, blob and data ports are port 0):
+     * a port from the ephemeral range could be handed to one of those in between, and a PS shard then failed to bind
+     * its metrics port (CI, stop 19). The kernel never hands out ports below that range for a port-0 bind. A port is
+     * handed out once per JVM, so the ports of one test's processes never coincide.
+     */
+    static synchronized int freePorts(int n) throws IOException {
+        int low = 10_000;
+        int high = ephemeralLow() - n;
+        if (high - low < 1000) { // a kernel whose ephemeral range starts low: take ports above it instead
+            low = 61_000;
+            high = 65_535 - n;
+        }
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int base = low + random.nextInt(high - low);
+            boolean free = true;
+            for (int i = 0; i < n && free; i++) {
+                if (HANDED_OUT.contains(base + i)) {
+                    free = false;
+                    break;
+                }
                 try (ServerSocket s = new ServerSocket(base + i)) {
                     free = true;
                 } catch (IOException e) {
@@ -57,10 +74,26 @@ class ClusterIT {
                 }
             }
             if (free) {
+                for (int i = 0; i < n; i++) {
+                    HANDED_OUT.add(base + i);
+                }
                 return base;
             }
         }
-        throw new IOException("no " + n + " consecutive free ports");
+        throw new IOException("no " + n + " consecutive free ports in [" + low + ", " + high + ")");
+    }
+
+    private static final Set<Integer> HANDED_OUT = new java.util.HashSet<>();
+
+    /** The lowest port of the kernel's ephemeral range (ip_local_port_range), 32768 where it cannot be read. */
+    private static int ephemeralLow() {
+        try {
+            // readAllLines, not readString: /proc files report size 0, and readString returned one byte of it
+            return Integer.parseInt(Files.readAllLines(Paths.get("/proc/sys/net/ipv4/ip_local_port_range")).get(0)
+                    .trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32768;
+        }
     }
 
     /** The body of {@code GET http://127.0.0.1:PORT/metrics}, or "" when nothing answers there. */
@@ -86,10 +119,9 @@ class ClusterIT {
         return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
     }
 
+    /** A port that is free now, below the ephemeral range (see {@link #freePorts}). */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return freePorts(1);
     }
 
     /** Runs a project script; returns its output, failing the test (with the output) on a non-zero exit. */
