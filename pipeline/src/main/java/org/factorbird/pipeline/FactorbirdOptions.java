@@ -235,11 +235,12 @@ public final class FactorbirdOptions {
                     + "counting it.");
 
     public static final ConfigOption<Integer> BATCH_ROWS = ConfigOptions.key("batch-rows").intType()
-            .defaultValue(4096).withDescription("Rows per batch: each batch pulls every distinct column it needs "
-                    + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns.");
+            .defaultValue(16_384).withDescription("Rows per batch: each batch pulls every distinct column it needs "
+                    + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns; "
+                    + "with several subtasks a batch holds at most an 8th of a subtask's rows.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
-            .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
+            .defaultValue(1 << 20).withDescription("Ratings per batch at most (a batch closes at whichever of "
                     + "batch-rows and batch-ratings comes first); lowered for wide grids so that a batch's copy of "
                     + "its columns stays within 64M floats (e.g. 95,325 for 64 models of rank 10).");
 
