@@ -187,4 +187,114 @@ class BatchTest {
             }
         }
     }
+
+    @Test
+    void chunkingByColumnKeepsEveryRatingAndTrainsChunkByChunkInRowOrder() throws Exception {
+        // 40 rows x 12 ratings over 100 columns: chunks of 16 batch columns (shift 4) give 7 chunks
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int row = 1; row <= 40; row++) {
+            for (int t = 0; t < 12; t++) {
+                b.train(100 + random.nextInt(100), 1 + random.nextInt(5), 1f, false);
+            }
+            b.endRow(row);
+        }
+        RowBlock block = b.build();
+        float[] rows = new float[40 * DIM];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = 0.01f * (i % 7) - 0.03f;
+        }
+        Batch batch = new Batch(DIM, ids);
+        batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        batch.layoutTraining(7L, 42L, 1);
+        assertEquals(40, batch.segments, "one segment per row before chunking");
+        List<String> before = ratingsOf(batch);
+        int[] rowOrder = Arrays.copyOf(batch.segRow, batch.segments);
+        batch.chunk(4);
+        assertEquals(before, ratingsOf(batch), "the same (row, column, value) triples");
+        checkChunkOrder(batch, 4, rowOrder);
+        assertTrue(batch.segments > 40, "rows were split: " + batch.segments);
+
+        ps.await(batch.pull(ps, false, models));
+        float[] rowsExpected = rows.clone();
+        float[] colsExpected = Arrays.copyOf(batch.params, batch.distinctColumns() * DIM);
+        double lossExpected = 0;
+        for (int sg = 0; sg < batch.segments; sg++) {
+            int ro = (int) (batch.rowKeys[batch.segRow[sg]] - 1) * DIM;
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                lossExpected += SgdKernel.step(batch.values[t], 1f, MU, rowsExpected, ro, colsExpected,
+                        batch.colIdx[t] * DIM, 2, 0.1f, 0.2f, 0.1f);
+            }
+        }
+        double[] loss = new double[1];
+        assertEquals(480.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
+        assertEquals(lossExpected, loss[0], 0.0);
+        assertArrayEquals(rowsExpected, rows);
+        assertArrayEquals(colsExpected, Arrays.copyOf(batch.params, batch.distinctColumns() * DIM));
+    }
+
+    @Test
+    void aBatchIsChunkedWhenTheSubtasksColumnsExceedAChunk() {
+        // at 128 floats per column a chunk holds 1024 columns: 3000 columns need chunks, 0 never chunks
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(4);
+        for (int row = 1; row <= 300; row++) {
+            for (int t = 0; t < 20; t++) {
+                b.train(random.nextInt(3000), 1f, 1f, false);
+            }
+            b.endRow(row);
+        }
+        RowBlock block = b.build();
+        float[] rows = new float[300 * 128];
+        Batch rowOrder = new Batch(128, ids);
+        rowOrder.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        rowOrder.layoutTraining(7L, 42L, 1, 0);
+        assertEquals(300, rowOrder.segments);
+        Batch chunked = new Batch(128, ids);
+        chunked.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        chunked.layoutTraining(7L, 42L, 1, 128);
+        assertTrue(chunked.distinctColumns() > 1024, "columns " + chunked.distinctColumns());
+        assertTrue(chunked.segments > 300, "segments " + chunked.segments);
+        assertEquals(ratingsOf(rowOrder), ratingsOf(chunked));
+        checkChunkOrder(chunked, 10, Arrays.copyOf(rowOrder.segRow, rowOrder.segments));
+    }
+
+    /** Segments come chunk by chunk ({@code colIdx >> shift}), rows within a chunk in {@code rowOrder}. */
+    private static void checkChunkOrder(Batch batch, int shift, int[] rowOrder) {
+        int lastChunk = -1;
+        int lastRank = -1;
+        for (int sg = 0; sg < batch.segments; sg++) {
+            int chunk = batch.colIdx[batch.segStart[sg]] >> shift;
+            int rank = indexOf(rowOrder, batch.segRow[sg]);
+            assertTrue(chunk > lastChunk || chunk == lastChunk && rank > lastRank,
+                    "segment " + sg + ": chunk " + chunk + " after " + lastChunk + ", row rank " + rank);
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                assertEquals(chunk, batch.colIdx[t] >> shift, "a segment stays in its chunk");
+            }
+            lastChunk = chunk;
+            lastRank = rank;
+        }
+    }
+
+    /** The batch's training ratings as sorted "row column value" strings. */
+    private static List<String> ratingsOf(Batch batch) {
+        List<String> out = new ArrayList<>();
+        for (int sg = 0; sg < batch.segments; sg++) {
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                out.add(batch.rowKeys[batch.segRow[sg]] + " " + batch.columnKeys()[batch.colIdx[t]] + " "
+                        + batch.values[t]);
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
 }
