@@ -58,9 +58,11 @@ final class RunSummary {
             Map<String, Double> p = model.phases();
             double known = p.values().stream().mapToDouble(Double::doubleValue).sum();
             double barriers = p.getOrDefault("trainingBarrier", 0.0) + p.getOrDefault("evaluationBarrier", 0.0);
-            out.printf(Locale.ROOT, "time: start-up and other %.1f s, load %.1f s, training %.1f s, evaluation %.1f s, "
-                    + "barriers %.1f s, snapshots %.1f s, output %.1f s%n", Math.max(0, seconds - known),
-                    p.getOrDefault("load", 0.0) + p.getOrDefault("restore", 0.0), p.getOrDefault("training", 0.0),
+            out.printf(Locale.ROOT, "time: start-up and other %.1f s, load %.1f s (packing %.1f s), training %.1f s, "
+                    + "evaluation %.1f s, barriers %.1f s, snapshots %.1f s, output %.1f s%n",
+                    Math.max(0, seconds - known), p.getOrDefault("load", 0.0) + p.getOrDefault("pack", 0.0)
+                            + p.getOrDefault("restore", 0.0), p.getOrDefault("pack", 0.0),
+                    p.getOrDefault("training", 0.0),
                     p.getOrDefault("evaluation", 0.0), barriers, p.getOrDefault("snapshots", 0.0),
                     p.getOrDefault("output", 0.0));
         }

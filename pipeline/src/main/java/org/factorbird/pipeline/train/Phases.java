@@ -11,16 +11,19 @@ import java.util.Map;
  */
 final class Phases {
 
-    static final String[] NAMES = {"load", "restore", "training", "trainingBarrier", "snapshots", "evaluation",
-        "evaluationBarrier", "output"};
+    static final String[] NAMES = {"load", "pack", "restore", "training", "trainingBarrier", "snapshots",
+        "evaluation", "evaluationBarrier", "output"};
+    /** From the operator's start to the end of its input: reading, parsing and spilling the ratings. */
     static final int LOAD = 0;
-    static final int RESTORE = 1;
-    static final int TRAINING = 2;
-    static final int TRAINING_BARRIER = 3;
-    static final int SNAPSHOTS = 4;
-    static final int EVALUATION = 5;
-    static final int EVALUATION_BARRIER = 6;
-    static final int OUTPUT = 7;
+    /** Grouping the spilled ratings by row into blocks of keyed state (see {@link RowPacker}). */
+    static final int PACK = 1;
+    static final int RESTORE = 2;
+    static final int TRAINING = 3;
+    static final int TRAINING_BARRIER = 4;
+    static final int SNAPSHOTS = 5;
+    static final int EVALUATION = 6;
+    static final int EVALUATION_BARRIER = 7;
+    static final int OUTPUT = 8;
 
     final double[] seconds = new double[NAMES.length];
     private long mark = System.nanoTime();

@@ -136,7 +136,9 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
     public void endInput() throws Exception {
         metrics.inputDone(lines);
         RunReport report = new RunReport(cfg, subtask());
+        long packStart = System.nanoTime();
         RowPacker.Packed packed = new RowPacker(store, cfg).pack(spill);
+        long packEnd = System.nanoTime();
         spill = null;
         if (!badSamples.isEmpty()) {
             report.badLines(skipped, badSamples);
@@ -154,7 +156,8 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         report.loaded(load, models.count, store.heap());
 
         Phases phases = new Phases();
-        phases.seconds[Phases.LOAD] = loadSeconds;
+        phases.seconds[Phases.LOAD] = (packStart - loadStart) / 1e9;
+        phases.seconds[Phases.PACK] = (packEnd - packStart) / 1e9;
         Summary summary = new Summary(load, models.count, cfg.selectByNdcg);
         SnapshotIo snapshots = new SnapshotIo(cfg, store, ps, coordinator, report, subtask(), parallelism(), attempt);
         phases.mark();

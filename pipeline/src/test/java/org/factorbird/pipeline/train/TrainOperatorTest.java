@@ -119,7 +119,7 @@ class TrainOperatorTest {
             ModelFile model = ModelFiles.model(out);
             assertEquals(4.0, model.globalMean(), 0.0);
             assertEquals(new ModelFile.Counts(1, 2, 1, 1, 1, 1, 0), model.counts());
-            assertEquals(List.of("load", "restore", "training", "trainingBarrier", "snapshots", "evaluation",
+            assertEquals(List.of("load", "pack", "restore", "training", "trainingBarrier", "snapshots", "evaluation",
                     "evaluationBarrier", "output"), List.copyOf(model.phases().keySet()));
             assertTrue(model.phases().values().stream().allMatch(v -> v >= 0 && v < 60), "" + model.phases());
             // milliseconds here, rounded to 3 decimals: a phase may round to 0, but the whole run took time
