@@ -10,7 +10,7 @@
 # Usage: scripts/bench-scale.sh [SIZE...]        e.g. scripts/bench-scale.sh 10 30 100
 # Environment: BENCH_DIR (default /tmp/factorbird-bench), EPOCHS (3), FACTORBIRD_HEAP (6g), PS_PORT (7370),
 # FILES (4: the training ratings in 4 files; FILES=1 puts them in one file, which every source subtask reads a
-# byte range of).
+# byte range of), TRAIN_OPTS (more options of train, e.g. "--batch-rows 65536").
 # Disk: ~19 bytes per rating of text plus ~9 bytes of RocksDB state (100M: ~2.9 GB).
 set -euo pipefail
 # shellcheck source=lib/help.sh
@@ -67,7 +67,8 @@ for n in "${SIZES[@]}"; do
   echo "== $n M ratings: $rows rows x $cols columns, $FILES training file(s), RocksDB, $EPOCHS epochs"
   /usr/bin/time -v -o "$DIR/time-scale-$n.txt" "$FB" train --input "$data/train" --test "$data/test" \
     --output "$out" --rank 10 --epochs "$EPOCHS" --parallelism 2 --state-backend rocksdb \
-    --ps "127.0.0.1:$PORT,127.0.0.1:$((PORT + 1))" --ps-cluster-id bench-scale | tee "$DIR/log-scale-$n.txt"
+    --ps "127.0.0.1:$PORT,127.0.0.1:$((PORT + 1))" --ps-cluster-id bench-scale ${TRAIN_OPTS:-} \
+    | tee "$DIR/log-scale-$n.txt"
   # peak RSS of each PS process (VmHWM), read before stopping them
   ps_rss=""
   for s in 0 1; do

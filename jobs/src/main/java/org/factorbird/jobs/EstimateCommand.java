@@ -9,6 +9,7 @@ import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.HyperParams;
 import org.factorbird.pipeline.TimeEstimate;
+import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Model.ArgSpec;
@@ -89,8 +90,9 @@ final class EstimateCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "E", description = "Epochs, for the time estimate.")
     int epochs;
 
-    @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch.")
-    int batchRows;
+    @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch (default: as train's, "
+            + "32768 / --parallelism, at least 64).")
+    Integer batchRows;
 
     @Option(names = "--holdout", paramLabel = "F", description = "Held-out fraction of the ratings.")
     double holdout;
@@ -122,7 +124,8 @@ final class EstimateCommand implements Callable<Integer> {
             }
             boolean adagrad = HyperParams.Schedule.parse(schedule) == HyperParams.Schedule.ADAGRAD;
             Estimate e = new Estimate(rows, cols, ratings, models * (rank + 1) * (adagrad ? 2 : 1), shards,
-                    parallelism, batchRows, holdout, lossSample, skew);
+                    parallelism, batchRows != null ? batchRows : TrainConfig.defaultBatchRows(parallelism), holdout,
+                    lossSample, skew);
             long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()
                     : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);
             spec.commandLine().getOut().println(e.report(slots, backend, rocksdb));

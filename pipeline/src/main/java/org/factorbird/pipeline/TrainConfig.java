@@ -34,6 +34,13 @@ public final class TrainConfig implements Serializable {
      * lower: a smaller batch pulls and pushes its columns more often, and a wide grid's epoch is PS bytes.
      */
     public static final int BATCH_FLOATS = 64 << 20;
+    /** Rows of all subtasks' batches together by default (see {@link FactorbirdOptions#BATCH_ROWS}). */
+    static final int BATCH_ROWS_TOGETHER = 32_768;
+
+    /** --batch-rows when not given: {@value #BATCH_ROWS_TOGETHER} / parallelism, at least 64. */
+    public static int defaultBatchRows(int parallelism) {
+        return Math.max(64, BATCH_ROWS_TOGETHER / parallelism);
+    }
     private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;
 
@@ -128,7 +135,8 @@ public final class TrainConfig implements Serializable {
         }
         this.rocksdbMemory = rm;
         this.strict = c.get(FactorbirdOptions.STRICT);
-        this.batchRows = Checks.atLeast(c.get(FactorbirdOptions.BATCH_ROWS), 1, "batch-rows");
+        this.batchRows = c.getOptional(FactorbirdOptions.BATCH_ROWS)
+                .map(b -> Checks.atLeast(b, 1, "batch-rows")).orElse(defaultBatchRows(parallelism));
         int batchRatings = Checks.atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
         this.ps = new PsSettings(c);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
