@@ -125,9 +125,10 @@ final class Batch {
     /**
      * Lays out the gathered blocks' rows for training in an order shuffled across the whole batch by
      * {@code orderSeed} (rows of one block are neighbours in state, not in the SGD order). Then either each row's
-     * ratings are shuffled by a seed of (seed, row, epoch), or, when the subtask's columns at {@code colWidth}
-     * floats each do not fit one chunk of {@link #CHUNK_BYTES}, the batch is ordered by column chunk instead (see
-     * {@link #chunk}); {@code colWidth} 0: never chunked.
+     * ratings are shuffled by a seed of (seed, row, epoch), or, when the batch's columns at {@code colWidth} floats
+     * each do not fit one chunk of {@link #CHUNK_BYTES}, the batch is ordered by column chunk instead (see
+     * {@link #chunk}); {@code colWidth} 0: never chunked. A batch that is not chunked is laid out the same either
+     * way.
      */
     void layoutTraining(long orderSeed, long seed, int epoch, int colWidth) {
         int shift = chunkShift(colWidth);
@@ -164,8 +165,7 @@ final class Batch {
             RowBlock blk = blockData[b];
             long key = blk.keys[r];
             // a chunked batch splits each row's ratings by chunk, whose columns differ from epoch to epoch
-            addRow(key, blockParams[b], r * width, blk, r,
-                    shift >= 0 ? 0 : Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1);
+            addRow(key, blockParams[b], r * width, blk, r, shift >= 0 ? 0 : rowSeed(seed, key, epoch));
         }
         if (negatives != null) {
             negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
@@ -174,6 +174,12 @@ final class Batch {
         if (shift >= 0 && columns.size() > 1 << shift) {
             chunk(shift);
             return;
+        }
+        if (shift >= 0) {
+            // fewer columns than a chunk after all: each row shuffled as addRow would have (the same numbers)
+            for (int r = 0; r < rows; r++) {
+                shuffle(start[r], start[r + 1], rowSeed(seed, rowKeys[r], epoch));
+            }
         }
         if (segRow.length < rows) {
             segRow = new int[rows];
@@ -362,15 +368,24 @@ final class Batch {
         append(block.cols, block.vals, block.weights, block.trainFrom(r), block.trainEnd[r]);
         split[rows] = ratings;
         if (shuffleSeed != 0) {
-            // Fisher-Yates with a SplitMix64 stream: deterministic per (seed, epoch, row)
-            long s = shuffleSeed;
-            for (int t = n - 1; t > 0; t--) {
-                s += 0x9E3779B97F4A7C15L;
-                int u = Hashing.below(Hashing.mix64(s), t + 1);
-                swap(base + t, base + u);
-            }
+            shuffle(base, base + n, shuffleSeed);
         }
         endRow();
+    }
+
+    /** Fisher-Yates over ratings {@code [from, to)} with a SplitMix64 stream: deterministic per seed. */
+    private void shuffle(int from, int to, long seed) {
+        long s = seed;
+        for (int t = to - from - 1; t > 0; t--) {
+            s += 0x9E3779B97F4A7C15L;
+            int u = Hashing.below(Hashing.mix64(s), t + 1);
+            swap(from + t, from + u);
+        }
+    }
+
+    /** The per-row shuffle seed of {@code key}'s ratings in {@code epoch}. */
+    private static long rowSeed(long seed, long key, int epoch) {
+        return Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1;
     }
 
     private void swap(int a, int b) {

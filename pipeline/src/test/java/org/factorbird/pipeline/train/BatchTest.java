@@ -257,6 +257,26 @@ class BatchTest {
         assertTrue(chunked.segments > 300, "segments " + chunked.segments);
         assertEquals(ratingsOf(rowOrder), ratingsOf(chunked));
         checkChunkOrder(chunked, 10, Arrays.copyOf(rowOrder.segRow, rowOrder.segments));
+
+        // a batch of fewer columns than a chunk is laid out exactly as without chunks: each row shuffled alike
+        RowBlock.Builder few = new RowBlock.Builder(false, ids);
+        for (int row = 301; row <= 400; row++) {
+            for (int t = 0; t < 20; t++) {
+                few.train(random.nextInt(500), t, 1f, false);
+            }
+            few.endRow(row);
+        }
+        RowBlock small = few.build();
+        Batch plain = new Batch(128, ids);
+        plain.addBlock(2, small, rows, small.trainRows(), small.cols.length);
+        plain.layoutTraining(9L, 42L, 3, 0);
+        Batch unchunked = new Batch(128, ids);
+        unchunked.addBlock(2, small, rows, small.trainRows(), small.cols.length);
+        unchunked.layoutTraining(9L, 42L, 3, 128);
+        assertEquals(100, unchunked.segments);
+        assertArrayEquals(Arrays.copyOf(plain.colIdx, plain.ratings), Arrays.copyOf(unchunked.colIdx, plain.ratings));
+        assertArrayEquals(Arrays.copyOf(plain.values, plain.ratings), Arrays.copyOf(unchunked.values, plain.ratings));
+        assertEquals(plain.ratings, unchunked.ratings);
     }
 
     /** Segments come chunk by chunk ({@code colIdx >> shift}), rows within a chunk in {@code rowOrder}. */
