@@ -93,14 +93,8 @@ class BatchTest {
         // the expected result: the kernel over the batch's order, on copies
         float[] rowsExpected = rows.clone();
         float[] colsExpected = cols.clone();
-        double lossExpected = 0;
-        for (int r = 0; r < batch.rows; r++) {
-            int ro = (int) (batch.rowKeys[r] - 1) * DIM;
-            for (int t = batch.start[r]; t < batch.start[r + 1]; t++) {
-                lossExpected += SgdKernel.step(batch.values[t], 1f, MU, rowsExpected, ro, colsExpected,
-                        batch.colIdx[t] * DIM, 2, 0.1f, 0.2f, 0.1f);
-            }
-        }
+        assertEquals(batch.rows, batch.segments, "one segment per row, in row order");
+        double lossExpected = kernelInTrainingOrder(batch, rowsExpected, colsExpected);
         double[] loss = new double[1];
         assertEquals(3.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
         assertEquals(lossExpected, loss[0], 0.0);
@@ -218,14 +212,7 @@ class BatchTest {
         ps.await(batch.pull(ps, false, models));
         float[] rowsExpected = rows.clone();
         float[] colsExpected = Arrays.copyOf(batch.params, batch.distinctColumns() * DIM);
-        double lossExpected = 0;
-        for (int sg = 0; sg < batch.segments; sg++) {
-            int ro = (int) (batch.rowKeys[batch.segRow[sg]] - 1) * DIM;
-            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
-                lossExpected += SgdKernel.step(batch.values[t], 1f, MU, rowsExpected, ro, colsExpected,
-                        batch.colIdx[t] * DIM, 2, 0.1f, 0.2f, 0.1f);
-            }
-        }
+        double lossExpected = kernelInTrainingOrder(batch, rowsExpected, colsExpected);
         double[] loss = new double[1];
         assertEquals(480.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
         assertEquals(lossExpected, loss[0], 0.0);
@@ -294,6 +281,22 @@ class BatchTest {
             lastChunk = chunk;
             lastRank = rank;
         }
+    }
+
+    /**
+     * The kernel applied by hand over the batch's segments in order (row key k at {@code rows[(k - 1) * DIM]}), on
+     * the given copies; returns the summed loss.
+     */
+    private static double kernelInTrainingOrder(Batch batch, float[] rows, float[] cols) {
+        double loss = 0;
+        for (int sg = 0; sg < batch.segments; sg++) {
+            int ro = (int) (batch.rowKeys[batch.segRow[sg]] - 1) * DIM;
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                loss += SgdKernel.step(batch.values[t], 1f, MU, rows, ro, cols, batch.colIdx[t] * DIM, 2, 0.1f, 0.2f,
+                        0.1f);
+            }
+        }
+        return loss;
     }
 
     /** The batch's training ratings as sorted "row column value" strings. */
