@@ -1,8 +1,9 @@
 package org.factorbird.pipeline.io;
 
 /**
- * One line of factor output and the directory (relative to the output root) it belongs in, e.g.
- * {@code rows}, {@code columns}, {@code models/3/rows}. A Flink POJO; {@link OutLineSink} routes it.
+ * Lines of output (one, or several joined by '\n' by {@link LineBatcher}; no final newline) and the directory
+ * (relative to the output root) they belong in, e.g. {@code rows}, {@code columns}, {@code models/3/rows}. A Flink
+ * POJO; {@link OutLineSink} routes it.
  */
 public class OutLine {
 

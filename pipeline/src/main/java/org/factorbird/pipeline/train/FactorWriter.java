@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.ps.PsClient;
 
@@ -18,7 +19,7 @@ import org.factorbird.ps.PsClient;
 final class FactorWriter {
 
     private final TrainConfig cfg;
-    private final Consumer<OutLine> out;
+    private final LineBatcher out;
     /** Texts of the ids with --ids string, else null. */
     private final IdNames names;
     private final StringBuilder sb = new StringBuilder(256);
@@ -28,7 +29,7 @@ final class FactorWriter {
             throw new IllegalArgumentException("names must be given exactly when ids are strings");
         }
         this.cfg = cfg;
-        this.out = out;
+        this.out = new LineBatcher(out);
         this.names = names;
     }
 
@@ -42,6 +43,7 @@ final class FactorWriter {
             emit(models, "rows", names == null ? null : names.row(key), key, params, offset);
             written[0]++;
         });
+        out.flush();
         return written[0];
     }
 
@@ -59,6 +61,7 @@ final class FactorWriter {
             }
             written[0] += page.count;
         });
+        out.flush();
         return written[0];
     }
 
@@ -77,6 +80,7 @@ final class FactorWriter {
                 emit(models, "columns", names.column(chunk[i]), chunk[i], values, i * width);
             }
         }
+        out.flush();
         return keys.length;
     }
 
@@ -91,7 +95,7 @@ final class FactorWriter {
             } else {
                 sb.append(name);
             }
-            out.accept(new OutLine(bucket, values(sb, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1)));
+            out.add(bucket, values(sb, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1));
         }
     }
 
@@ -110,10 +114,10 @@ final class FactorWriter {
 
     /** Appends {@code <TAB>v} for each of the {@code dim} values to the id in {@code sb}: a line {@code
      * id<TAB>bias<TAB>f1<TAB>...<TAB>fk}. */
-    private static String values(StringBuilder sb, float[] values, int from, int dim) {
+    private static StringBuilder values(StringBuilder sb, float[] values, int from, int dim) {
         for (int j = 0; j < dim; j++) {
             sb.append('\t').append(values[from + j]);
         }
-        return sb.toString();
+        return sb;
     }
 }

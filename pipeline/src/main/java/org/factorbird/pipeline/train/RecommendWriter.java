@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.recommend.RowScorer;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
@@ -69,11 +70,13 @@ final class RecommendWriter {
             scorer.flush();
         }
         StringBuilder sb = new StringBuilder(64);
+        LineBatcher lines = new LineBatcher(out);
         scorer.emit(mu, (row, r, col, score) -> {
             sb.setLength(0);
             sb.append(row).append('\t').append(r).append('\t').append(col).append('\t').append(score);
-            out.accept(new OutLine("recommendations", sb.toString()));
+            lines.add("recommendations", sb);
         });
+        lines.flush();
         return ids.n;
     }
 }
