@@ -91,7 +91,8 @@ final class EstimateCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch (default: as train's, "
-            + "32768 / --parallelism, at least 64).")
+            + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least " + TrainConfig.MIN_DEFAULT_BATCH_ROWS
+            + ").")
     Integer batchRows;
 
     @Option(names = "--holdout", paramLabel = "F", description = "Held-out fraction of the ratings.")

@@ -10,8 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -48,17 +50,22 @@ class ClusterIT {
      * The first of {@code n} consecutive ports that are free now, below the kernel's ephemeral range. The tests pick
      * ports before they start processes that bind ports of their own (Flink's RPC, blob and data ports are port 0):
      * a port from the ephemeral range could be handed to one of those in between, and a PS shard then failed to bind
-     * its metrics port (CI, stop 19). The kernel never hands out ports below that range for a port-0 bind. A port is
-     * handed out once per JVM, so the ports of one test's processes never coincide.
+     * its metrics port ("Address already in use"). The kernel never hands out ports outside that range for a port-0
+     * bind. A port is handed out once per JVM, so the ports of one test's processes never coincide.
      */
     static synchronized int freePorts(int n) throws IOException {
+        int[] ephemeral = ephemeralRange();
         int low = 10_000;
-        int high = ephemeralLow() - n;
-        if (high - low < 1000) { // a kernel whose ephemeral range starts low: take ports above it instead
-            low = 61_000;
-            high = 65_535 - n;
+        int high = ephemeral[0] - n;
+        if (high - low < 1000) { // the ephemeral range starts low: take ports above it
+            low = ephemeral[1] + 1;
+            high = 65_536 - n;
         }
-        java.util.Random random = new java.util.Random();
+        if (high - low < 100) {
+            throw new IOException("no room for test ports outside the ephemeral range " + ephemeral[0] + "-"
+                    + ephemeral[1] + " (/proc/sys/net/ipv4/ip_local_port_range)");
+        }
+        Random random = new Random();
         for (int attempt = 0; attempt < 200; attempt++) {
             int base = low + random.nextInt(high - low);
             boolean free = true;
@@ -83,16 +90,17 @@ class ClusterIT {
         throw new IOException("no " + n + " consecutive free ports in [" + low + ", " + high + ")");
     }
 
-    private static final Set<Integer> HANDED_OUT = new java.util.HashSet<>();
+    private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
-    /** The lowest port of the kernel's ephemeral range (ip_local_port_range), 32768 where it cannot be read. */
-    private static int ephemeralLow() {
+    /** The kernel's ephemeral port range (ip_local_port_range), Linux's default 32768-60999 where unreadable. */
+    private static int[] ephemeralRange() {
         try {
             // readAllLines, not readString: /proc files report size 0, and readString returned one byte of it
-            return Integer.parseInt(Files.readAllLines(Paths.get("/proc/sys/net/ipv4/ip_local_port_range")).get(0)
-                    .trim().split("\\s+")[0]);
+            String[] ends = Files.readAllLines(Paths.get("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim()
+                    .split("\\s+");
+            return new int[] {Integer.parseInt(ends[0]), Integer.parseInt(ends[1])};
         } catch (IOException | RuntimeException e) {
-            return 32768;
+            return new int[] {32768, 60999};
         }
     }
 

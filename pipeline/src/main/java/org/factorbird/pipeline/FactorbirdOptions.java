@@ -237,7 +237,8 @@ public final class FactorbirdOptions {
     public static final ConfigOption<Integer> BATCH_ROWS = ConfigOptions.key("batch-rows").intType()
             .noDefaultValue().withDescription("Rows per batch: each batch pulls every distinct column it needs "
                     + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns. "
-                    + "Default: 32768 / --parallelism, at least 64 (16,384 at parallelism 2): all subtasks together "
+                    + "Default: " + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least "
+                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (16,384 at parallelism 2): all subtasks together "
                     + "train at most ~32k rows against their pulled copies at a time, because the summed deltas of "
                     + "a popular column overshoot as that grows (100M ratings, skew 0.8, 2 subtasks: batches of "
                     + "16,384 rows trained, of 65,536 diverged). With several subtasks a batch holds at most an 8th "

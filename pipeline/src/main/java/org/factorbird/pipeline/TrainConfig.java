@@ -35,11 +35,14 @@ public final class TrainConfig implements Serializable {
      */
     public static final int BATCH_FLOATS = 64 << 20;
     /** Rows of all subtasks' batches together by default (see {@link FactorbirdOptions#BATCH_ROWS}). */
-    static final int BATCH_ROWS_TOGETHER = 32_768;
+    public static final int BATCH_ROWS_TOGETHER = 32_768;
+    /** The smallest default --batch-rows. */
+    public static final int MIN_DEFAULT_BATCH_ROWS = 64;
 
     /** --batch-rows when not given: {@value #BATCH_ROWS_TOGETHER} / parallelism, at least 64. */
     public static int defaultBatchRows(int parallelism) {
-        return Math.max(64, BATCH_ROWS_TOGETHER / parallelism);
+        Checks.atLeast(parallelism, 1, "parallelism");
+        return Math.max(MIN_DEFAULT_BATCH_ROWS, BATCH_ROWS_TOGETHER / parallelism);
     }
     private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;

@@ -19,7 +19,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param loadSeconds seconds from the operator's start to the end of packing
  * @param resumedFromEpoch the epoch of the snapshot the run resumed from (resumed runs only)
  * @param stoppedEarly why --early-stop ended the run (early stops only)
- * @param phases seconds of each phase (load, restore, training, trainingBarrier, snapshots, evaluation,
+ * @param phases seconds of each phase (load, pack, restore, training, trainingBarrier, snapshots, evaluation,
  *     evaluationBarrier, output), each the slowest subtask's
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -19,6 +19,12 @@ import org.factorbird.ps.Ranges;
  */
 final class Batch {
 
+    /**
+     * Bytes of pulled columns that one chunk of {@link #chunk} trains against: with the batch's rows (as many
+     * bytes again at 16k rows of rank 10) they stay in a core's L2 cache (2 MB here).
+     */
+    static final int CHUNK_BYTES = 512 << 10;
+
     private final int width;
     private final BatchColumns columns;
 
@@ -27,7 +33,10 @@ final class Batch {
     /** Row r's parameters are {@code rowParams[r][rowOff[r], rowOff[r] + width)}: its block's array. */
     float[][] rowParams = new float[64][];
     int[] rowOff = new int[64];
-    /** Ratings of row r are at [start[r], start[r+1]); for evaluation, the second group starts at split[r]. */
+    /**
+     * Ratings of row r are at [start[r], start[r+1]) as laid out; for evaluation, the second group starts at
+     * split[r]. After {@link #chunk} the ratings are in segment order and only {@link #segStart} holds.
+     */
     int[] start = new int[65];
     int[] split = new int[64];
     int[] colIdx = new int[1024];
@@ -171,11 +180,8 @@ final class Batch {
             negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
         }
         columns.release();
-        if (shift >= 0 && columns.size() > 1 << shift) {
-            chunk(shift);
-            return;
-        }
-        if (shift >= 0) {
+        boolean chunked = shift >= 0 && columns.size() > 1 << shift;
+        if (shift >= 0 && !chunked) {
             // fewer columns than a chunk after all: each row shuffled as addRow would have (the same numbers)
             for (int r = 0; r < rows; r++) {
                 shuffle(start[r], start[r + 1], rowSeed(seed, rowKeys[r], epoch));
@@ -191,13 +197,10 @@ final class Batch {
         }
         segments = rows;
         segStart[rows] = ratings;
+        if (chunked) {
+            chunk(shift, orderSeed);
+        }
     }
-
-    /**
-     * Bytes of pulled columns that one chunk of {@link #chunk} trains against: with the batch's rows (as many
-     * bytes again at 16k rows of rank 10) they stay in a core's L2 cache (2 MB here).
-     */
-    static final int CHUNK_BYTES = 512 << 10;
 
     /**
      * The chunk size for {@link #chunk} as a shift (chunks of {@code 2^shift} batch columns taking at most
@@ -208,7 +211,7 @@ final class Batch {
         if (colWidth <= 0 || negatives != null) {
             return -1;
         }
-        int perChunk = Integer.highestOneBit(Math.max(1, CHUNK_BYTES / (4 * colWidth)));
+        int perChunk = Integer.highestOneBit(Math.max(1, CHUNK_BYTES / (Float.BYTES * colWidth)));
         return perChunk >= 1024 && columns.subtaskColumns() > perChunk ? Integer.numberOfTrailingZeros(perChunk) : -1;
     }
 
@@ -219,16 +222,37 @@ final class Batch {
      * at rank 10) was touched in random order and its SGD steps waited on the cache: JMH BatchTrainBenchmark, one
      * batch of 737k ratings, 36 ms chunked vs 72 ms in row order (median of 10), the chunking pass ~12 ms of it.
      * The chunks take the place of the per-row shuffle: which columns share a chunk changes with every epoch's
-     * batches. Stable: rows in their order, each row's ratings in theirs.
+     * batches, and the chunks are visited in an order shuffled by {@code orderSeed} (columns are numbered in order
+     * of first sight, so the first chunk holds the popular ones: in a fixed order every row would meet them first).
+     * Stable within a chunk: rows in their order, each row's ratings in theirs.
      */
-    void chunk(int shift) {
-        int chunks = ((columns.size() - 1) >> shift) + 1;
-        int[] next = new int[chunks + 1];
-        for (int t = 0; t < ratings; t++) {
-            next[(colIdx[t] >> shift) + 1]++;
+    void chunk(int shift, long orderSeed) {
+        if (shift < 0 || shift > 30 || segments != rows) {
+            throw new IllegalStateException("chunk needs a layout in row order and a shift in [0, 30]; segments "
+                    + segments + ", rows " + rows + ", shift " + shift);
         }
+        int chunks = ((columns.size() - 1) >> shift) + 1;
+        int[] count = new int[chunks];
+        for (int t = 0; t < ratings; t++) {
+            count[colIdx[t] >> shift]++;
+        }
+        // the chunks' places in the training order, shuffled; next[c]: where chunk c's next rating goes
+        int[] order = new int[chunks];
         for (int c = 0; c < chunks; c++) {
-            next[c + 1] += next[c];
+            order[c] = c;
+        }
+        long st = orderSeed ^ 0x6368756E6BL;
+        for (int i = chunks - 1; i > 0; i--) {
+            st += 0x9E3779B97F4A7C15L;
+            int j = Hashing.below(Hashing.mix64(st), i + 1);
+            int tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        int[] next = new int[chunks];
+        for (int i = 0, at = 0; i < chunks; i++) {
+            next[order[i]] = at;
+            at += count[order[i]];
         }
         if (spareIdx.length < colIdx.length) {
             spareIdx = new int[colIdx.length];
@@ -260,10 +284,10 @@ final class Batch {
             weights = spareWeights;
             spareWeights = w;
         }
-        // segments: runs of one row (a row ending chunk c and starting chunk c + 1 is one run: no matter)
+        // segments: runs of one row within one chunk
         segments = 0;
         for (int t = 0; t < ratings; t++) {
-            if (t == 0 || rowOf[t] != rowOf[t - 1]) {
+            if (t == 0 || rowOf[t] != rowOf[t - 1] || colIdx[t] >> shift != colIdx[t - 1] >> shift) {
                 if (segments == segRow.length) {
                     segRow = Arrays.copyOf(segRow, segments * 2);
                     segStart = Arrays.copyOf(segStart, segments * 2 + 1);
@@ -409,16 +433,19 @@ final class Batch {
         startRow(key, params, offset, block.testEnd[r] - testFrom + block.sampleEnd[r] - sampleFrom);
         int at = ratings;
         append(block.testCols, block.testVals, null, testFrom, block.testEnd[r]);
+        if (validation != null && validation.length < colIdx.length) {
+            // grown with the ratings in either branch below: a later block without validation ratings fills it too
+            validation = Arrays.copyOf(validation, colIdx.length);
+        }
         if (block.testKinds != null) {
-            if (validation == null || validation.length < colIdx.length) {
-                validation = validation == null ? new boolean[colIdx.length]
-                        : java.util.Arrays.copyOf(validation, colIdx.length);
+            if (validation == null) {
+                validation = new boolean[colIdx.length];
             }
             for (int t = testFrom; t < block.testEnd[r]; t++) {
                 validation[at + t - testFrom] = block.testKinds[t] == org.factorbird.pipeline.io.Rating.VALIDATION;
             }
         } else if (validation != null) {
-            java.util.Arrays.fill(validation, at, ratings, false);
+            Arrays.fill(validation, at, ratings, false);
         }
         split[rows] = ratings;
         appendIndexed(block.cols, block.vals, block.weights, block.sample, sampleFrom, block.sampleEnd[r]);

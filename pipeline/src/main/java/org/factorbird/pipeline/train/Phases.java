@@ -4,8 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Where a subtask's time goes, phase by phase: loading (reading, parsing, spilling and packing), restoring a
- * snapshot, training, waiting at the "trained" barrier, writing snapshots, evaluating, waiting at the "evaluated"
+ * Where a subtask's time goes, phase by phase: loading (reading, parsing, spilling), packing (grouping the spilled
+ * ratings by row into keyed state), restoring a snapshot, training, waiting at the "trained" barrier, writing snapshots, evaluating, waiting at the "evaluated"
  * barrier, and writing the output. Measured by laps on the task thread; after the last barrier every phase holds
  * the slowest subtask's seconds (model.json's {@code phases}).
  */

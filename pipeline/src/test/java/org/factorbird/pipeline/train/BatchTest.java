@@ -204,10 +204,20 @@ class BatchTest {
         assertEquals(40, batch.segments, "one segment per row before chunking");
         List<String> before = ratingsOf(batch);
         int[] rowOrder = Arrays.copyOf(batch.segRow, batch.segments);
-        batch.chunk(4);
+        batch.chunk(4, 11L);
         assertEquals(before, ratingsOf(batch), "the same (row, column, value) triples");
         checkChunkOrder(batch, 4, rowOrder);
         assertTrue(batch.segments > 40, "rows were split: " + batch.segments);
+        java.util.Set<Integer> firstChunks = new java.util.HashSet<>();
+        for (long seed = 0; seed < 20; seed++) {
+            Batch again = new Batch(DIM, ids);
+            again.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+            again.layoutTraining(7L, 42L, 1);
+            again.chunk(4, seed);
+            checkChunkOrder(again, 4, rowOrder);
+            firstChunks.add(again.colIdx[0] >> 4);
+        }
+        assertTrue(firstChunks.size() > 2, "the chunks' order is shuffled: first chunks " + firstChunks);
 
         ps.await(batch.pull(ps, false, models));
         float[] rowsExpected = rows.clone();
@@ -222,12 +232,12 @@ class BatchTest {
 
     @Test
     void aBatchIsChunkedWhenTheSubtasksColumnsExceedAChunk() {
-        // at 128 floats per column a chunk holds 1024 columns: 3000 columns need chunks, 0 never chunks
-        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        // at 128 floats per column a chunk holds 1024 columns: 3000 columns need chunks, 0 never chunks; weighted
+        RowBlock.Builder b = new RowBlock.Builder(true, ids);
         java.util.SplittableRandom random = new java.util.SplittableRandom(4);
         for (int row = 1; row <= 300; row++) {
             for (int t = 0; t < 20; t++) {
-                b.train(random.nextInt(3000), 1f, 1f, false);
+                b.train(random.nextInt(3000), 1f, 0.5f + t % 3, false);
             }
             b.endRow(row);
         }
@@ -266,21 +276,29 @@ class BatchTest {
         assertEquals(plain.ratings, unchunked.ratings);
     }
 
-    /** Segments come chunk by chunk ({@code colIdx >> shift}), rows within a chunk in {@code rowOrder}. */
+    /**
+     * Segments come chunk by chunk ({@code colIdx >> shift}), each chunk in one run (the chunks in any order), rows
+     * within a chunk in {@code rowOrder}.
+     */
     private static void checkChunkOrder(Batch batch, int shift, int[] rowOrder) {
+        java.util.Set<Integer> done = new java.util.HashSet<>();
         int lastChunk = -1;
         int lastRank = -1;
         for (int sg = 0; sg < batch.segments; sg++) {
             int chunk = batch.colIdx[batch.segStart[sg]] >> shift;
             int rank = indexOf(rowOrder, batch.segRow[sg]);
-            assertTrue(chunk > lastChunk || chunk == lastChunk && rank > lastRank,
-                    "segment " + sg + ": chunk " + chunk + " after " + lastChunk + ", row rank " + rank);
+            if (chunk != lastChunk) {
+                assertTrue(done.add(chunk), "segment " + sg + ": chunk " + chunk + " comes back");
+            } else {
+                assertTrue(rank > lastRank, "segment " + sg + ": row rank " + rank + " after " + lastRank);
+            }
             for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
                 assertEquals(chunk, batch.colIdx[t] >> shift, "a segment stays in its chunk");
             }
             lastChunk = chunk;
             lastRank = rank;
         }
+        assertEquals(((batch.distinctColumns() - 1) >> shift) + 1, done.size(), "every chunk");
     }
 
     /**
@@ -299,13 +317,13 @@ class BatchTest {
         return loss;
     }
 
-    /** The batch's training ratings as sorted "row column value" strings. */
+    /** The batch's training ratings as sorted "row column value [weight]" strings. */
     private static List<String> ratingsOf(Batch batch) {
         List<String> out = new ArrayList<>();
         for (int sg = 0; sg < batch.segments; sg++) {
             for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
                 out.add(batch.rowKeys[batch.segRow[sg]] + " " + batch.columnKeys()[batch.colIdx[t]] + " "
-                        + batch.values[t]);
+                        + batch.values[t] + (batch.weights == null ? "" : " " + batch.weights[t]));
             }
         }
         out.sort(null);

@@ -1,0 +1,42 @@
+package org.factorbird.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+
+/** --batch-rows: 32768 / --parallelism (at least 64) unless given; --implicit's own default; refused below 1. */
+class TrainConfigBatchRowsTest {
+
+    private static TrainConfig config(String... keyValues) {
+        Map<String, String> m = new HashMap<>(Map.of("input", "/tmp/in", "output", "/tmp/out"));
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put(keyValues[i], keyValues[i + 1]);
+        }
+        return TrainConfig.from(Configuration.fromMap(m), 1L);
+    }
+
+    @Test
+    void theDefaultShrinksWithTheParallelism() {
+        assertEquals(32_768, config("parallelism", "1").batchRows);
+        assertEquals(16_384, config("parallelism", "2").batchRows);
+        assertEquals(4_096, config("parallelism", "8").batchRows);
+        assertEquals(64, config("parallelism", "1024").batchRows, "at least 64");
+        assertEquals(16_384, TrainConfig.defaultBatchRows(2), "what estimate uses");
+    }
+
+    @Test
+    void aGivenValueWinsAndImplicitFeedbackHasItsOwn() {
+        assertEquals(100, config("parallelism", "2", "batch-rows", "100").batchRows);
+        assertEquals(64, config("parallelism", "2", "implicit", "true").batchRows);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> config("batch-rows", "0"));
+        assertEquals("--batch-rows must be >= 1 but was 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.defaultBatchRows(0));
+        assertEquals("--parallelism must be >= 1 but was 0", e.getMessage());
+    }
+}
