@@ -135,6 +135,36 @@ class BatchTest {
     }
 
     @Test
+    void validationFlagsGrowWithTheRatingsOfLaterBlocksWithoutValidation() {
+        // block 1: one validation rating (the flags are allocated at the ratings' capacity then); block 2: 3,000
+        // plain held-out ratings, past that capacity
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        b.train(10, 1f, 1f, false);
+        b.test(11, 2f, true);
+        b.endRow(1);
+        RowBlock first = b.build();
+        for (int t = 0; t < 3000; t++) {
+            b.test(20 + t, 3f, false);
+        }
+        b.train(10, 1f, 1f, false);
+        b.endRow(2);
+        RowBlock second = b.build();
+        Batch batch = new Batch(DIM, ids);
+        batch.addBlock(1, first, new float[DIM], 1, 2);
+        batch.addBlock(2, second, new float[DIM], 1, 3001);
+        batch.layoutEvaluation();
+        assertEquals(2, batch.rows);
+        int flagged = 0;
+        for (int r = 0; r < batch.rows; r++) {
+            for (int t = batch.start[r]; t < batch.split[r]; t++) {
+                flagged += batch.validation[t] ? 1 : 0;
+            }
+        }
+        assertEquals(1, flagged, "only block 1's validation rating");
+        assertEquals(3001, batch.split[1] - batch.start[1] + batch.split[0] - batch.start[0]);
+    }
+
+    @Test
     void aStoppedModelIsNeitherPulledNorTrainedNorPushed() throws Exception {
         HyperParams p = new HyperParams(2, 0.1f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
         FlatModels two = new FlatModels(List.of(p, p), new int[] {0, DIM, 2 * DIM});
