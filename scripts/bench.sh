@@ -69,7 +69,8 @@ measure() { # config, run number
   local median load rmse rss
   median=$(grep -o '[0-9.]*M ratings/s' "$DIR/log-$name.txt" | awk '{print $1}' | sed 's/M//' | sort -g \
     | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}')
-  load=$(grep -o '([0-9.]*M lines/s)' "$DIR/log-$name.txt" | tr -d '()M' | awk '{print $1}')
+  # from the final "loaded" line: a load longer than 5 s also prints "loading: ... (X M lines/s)" progress lines
+  load=$(grep '^loaded' "$DIR/log-$name.txt" | grep -o '([0-9.]*M lines/s)' | tr -d '()M' | awk '{print $1}')
   rmse=$("$FB" field "$DIR/out-$name/model.json" finalTestRmse)
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$DIR/time-$name.txt")
   echo "$median $load $rmse $rss"
@@ -144,7 +145,8 @@ if [[ -n "$LIBMF" ]]; then
   lr=$(median_of 4 < "$DIR/libmf-runs.txt")
   ow=$(for i in $(seq 1 "$RUNS"); do wall "$DIR/time-heap-$i.txt"; done | median_of 1)
   oe=$(for i in $(seq 1 "$RUNS"); do grep -o '[0-9.]* s  ps' "$DIR/log-heap-$i.txt" | awk '{print $1}' | median_of 1; done | median_of 1)
-  ol=$(for i in $(seq 1 "$RUNS"); do grep -o 'in [0-9.]* s ([0-9.]*M lines' "$DIR/log-heap-$i.txt" | awk '{print $2}'; done | median_of 1)
+  ol=$(for i in $(seq 1 "$RUNS"); do grep '^loaded' "$DIR/log-heap-$i.txt" | grep -o 'in [0-9.]* s ([0-9.]*M lines' \
+    | awk '{print $2}'; done | median_of 1)
   awk -v lw="$lw" -v l1="$l1" -v lr="$lr" -v ow="$ow" -v oe="$oe" -v ol="$ol" -v orr="${RMSE[heap]}" -v e="$EPOCHS" 'BEGIN {
     le = (lw - l1) / (e - 1); ll = l1 - le
     printf "LIBMF      whole run %.1f s   per iteration %.2f s   load %.1f s   held-out RMSE %s\n", lw, le, ll, lr
