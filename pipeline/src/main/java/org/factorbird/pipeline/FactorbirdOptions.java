@@ -238,14 +238,13 @@ public final class FactorbirdOptions {
             .noDefaultValue().withDescription("Rows per batch: each batch pulls every distinct column it needs "
                     + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns. "
                     + "Default: " + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least "
-                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (16,384 at parallelism 2): all subtasks together "
-                    + "train at most ~32k rows against their pulled copies at a time, because the summed deltas of "
-                    + "a popular column overshoot as that grows (100M ratings, skew 0.8, 2 subtasks: batches of "
-                    + "16,384 rows trained, of 65,536 diverged). With several subtasks a batch holds at most an 8th "
-                    + "of a subtask's rows.");
+                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (4,096 at parallelism 2): the subtasks' summed deltas "
+                    + "of a popular column overshoot as their batches grow together (100M ratings, skew 0.8, 2 "
+                    + "subtasks: batches of 16,384 rows diverged in 2 of 4 runs, of 65,536 in 1 of 1). With several "
+                    + "subtasks a batch holds at most an 8th of a subtask's rows.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
-            .defaultValue(1 << 20).withDescription("Ratings per batch at most (a batch closes at whichever of "
+            .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
                     + "batch-rows and batch-ratings comes first); lowered for wide grids so that a batch's copy of "
                     + "its columns stays within 64M floats (e.g. 95,325 for 64 models of rank 10).");
 

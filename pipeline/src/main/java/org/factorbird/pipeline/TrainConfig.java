@@ -35,7 +35,7 @@ public final class TrainConfig implements Serializable {
      */
     public static final int BATCH_FLOATS = 64 << 20;
     /** Rows of all subtasks' batches together by default (see {@link FactorbirdOptions#BATCH_ROWS}). */
-    public static final int BATCH_ROWS_TOGETHER = 32_768;
+    public static final int BATCH_ROWS_TOGETHER = 8_192;
     /** The smallest default --batch-rows. */
     public static final int MIN_DEFAULT_BATCH_ROWS = 64;
 

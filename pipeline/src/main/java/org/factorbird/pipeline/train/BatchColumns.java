@@ -32,11 +32,6 @@ final class BatchColumns {
         return size;
     }
 
-    /** Columns numbered in the subtask so far: no batch has more. */
-    int subtaskColumns() {
-        return ids.size();
-    }
-
     /** The ids of the batch's columns by index: {@code keys()[i]} for i < {@link #size}. */
     long[] keys() {
         return keys;

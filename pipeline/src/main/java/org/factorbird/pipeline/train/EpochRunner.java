@@ -271,7 +271,7 @@ final class EpochRunner {
     /** Fills {@code batch} for training and lays out its rows; false when the epoch is done. */
     private boolean layOut(Batch batch, BlockCursor cursor, long epochSeed, int epoch) throws Exception {
         while (cursor.fill(batch)) {
-            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch, models.colWidth);
+            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
             if (batch.rows > 0) {
                 return true;
             } // only rows seen in held-out data so far: nothing to train, take the next blocks
