@@ -10,6 +10,7 @@ import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.ps.TableSpec;
 import org.factorbird.ps.PsClientConfig;
@@ -358,7 +359,7 @@ public final class TrainConfig implements Serializable {
      * chunkers before it compute the key groups it owns (see the pipeline's ChunkOperator).
      */
     public int maxParallelism() {
-        return org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism);
+        return KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism);
     }
 
     /** Run settings for model.json. */

@@ -19,7 +19,8 @@ import org.factorbird.ps.PsClient;
 final class FactorWriter {
 
     private final TrainConfig cfg;
-    private final LineBatcher out;
+    /** The lines, joined into records per bucket before they reach the sink. */
+    private final LineBatcher lines;
     /** Texts of the ids with --ids string, else null. */
     private final IdNames names;
     private final StringBuilder sb = new StringBuilder(256);
@@ -29,7 +30,7 @@ final class FactorWriter {
             throw new IllegalArgumentException("names must be given exactly when ids are strings");
         }
         this.cfg = cfg;
-        this.out = new LineBatcher(out);
+        this.lines = new LineBatcher(out);
         this.names = names;
     }
 
@@ -43,7 +44,7 @@ final class FactorWriter {
             emit(models, "rows", names == null ? null : names.row(key), key, params, offset);
             written[0]++;
         });
-        out.flush();
+        lines.flush();
         return written[0];
     }
 
@@ -61,7 +62,7 @@ final class FactorWriter {
             }
             written[0] += page.count;
         });
-        out.flush();
+        lines.flush();
         return written[0];
     }
 
@@ -80,7 +81,7 @@ final class FactorWriter {
                 emit(models, "columns", names.column(chunk[i]), chunk[i], values, i * width);
             }
         }
-        out.flush();
+        lines.flush();
         return keys.length;
     }
 
@@ -95,7 +96,7 @@ final class FactorWriter {
             } else {
                 sb.append(name);
             }
-            out.add(bucket, values(sb, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1));
+            lines.add(bucket, values(sb, params, offset + cfg.offsets[m], cfg.models.get(m).rank + 1));
         }
     }
 

@@ -5,9 +5,9 @@ import java.util.Map;
 
 /**
  * Where a subtask's time goes, phase by phase: loading (reading, parsing, spilling), packing (grouping the spilled
- * ratings by row into keyed state), restoring a snapshot, training, waiting at the "trained" barrier, writing snapshots, evaluating, waiting at the "evaluated"
- * barrier, and writing the output. Measured by laps on the task thread; after the last barrier every phase holds
- * the slowest subtask's seconds (model.json's {@code phases}).
+ * ratings by row into keyed state), restoring a snapshot, training, waiting at the "trained" barrier, writing
+ * snapshots, evaluating, waiting at the "evaluated" barrier, and writing the output. Measured by laps on the task
+ * thread; after the last barrier every phase holds the slowest subtask's seconds (model.json's {@code phases}).
  */
 final class Phases {
 
