@@ -51,6 +51,8 @@ public final class Hashing {
         long h = mix64(mix64(seed ^ mix64(id)) + j * 0x9E3779B97F4A7C15L);
         double u1 = unit(h);
         double u2 = unit(mix64(h + 0x632BE59BD9B4E019L));
-        return Math.sqrt(-2.0 * Math.log1p(-u1)) * Math.cos(2.0 * Math.PI * u2);
+        // log(1 - u1), not log1p(-u1): 1 - u1 is exact for u1 = k / 2^53, and Math.log is a JIT intrinsic where
+        // log1p is a native call (~40 ns; it was a tenth of the packing's CPU at 100M ratings, one per row value)
+        return Math.sqrt(-2.0 * Math.log(1.0 - u1)) * Math.cos(2.0 * Math.PI * u2);
     }
 }

@@ -28,6 +28,43 @@ class ColumnIdsTest {
     }
 
     @Test
+    void idsBelowTheDirectRangeAndAboveShareOneNumberingInOrderOfFirstSight() {
+        ColumnIds ids = new ColumnIds();
+        ids.directBelow(50_000);
+        int n = 100_000; // half the ids in the array (grown from empty), half in the table (grown five times)
+        long[] order = new long[n];
+        for (int i = 0; i < n; i++) {
+            // alternating: a large id, then a dense one from the top down, so the array grows by jumps
+            order[i] = i % 2 == 0 ? 1_000_000_000L + i * 7919L : 50_000 - 1 - i / 2;
+        }
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, ids.numberOf(order[i]), "id " + order[i] + " in round " + round);
+            }
+        }
+        assertEquals(n, ids.size());
+        ids.freeze();
+        for (int i = 0; i < n; i++) {
+            assertEquals(order[i], ids.id(i));
+        }
+        assertEquals("the direct range is set before the first column is numbered",
+                assertThrows(IllegalStateException.class, () -> ids.directBelow(10)).getMessage());
+    }
+
+    @Test
+    void theDirectRangeIsCappedAndNeverNegative() {
+        ColumnIds ids = new ColumnIds();
+        ids.directBelow(Long.MAX_VALUE);
+        assertEquals(ColumnIds.MAX_DIRECT, ids.directLimit());
+        assertEquals(0, ids.numberOf(ColumnIds.MAX_DIRECT)); // past the cap: the table
+        assertEquals(1, ids.numberOf(3)); // an array of 4 ints
+        assertEquals(0, ids.numberOf(ColumnIds.MAX_DIRECT));
+        assertEquals(1, ids.numberOf(3));
+        assertEquals("limit must be >= 0 but was -1",
+                assertThrows(IllegalArgumentException.class, () -> new ColumnIds().directBelow(-1)).getMessage());
+    }
+
+    @Test
     void negativeIdsAreRefused() {
         assertEquals("column ids are >= 0 but got -1",
                 assertThrows(IllegalArgumentException.class, () -> new ColumnIds().numberOf(-1)).getMessage());

@@ -16,8 +16,9 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * Numbering a subtask's columns while packing, one lookup per rating (scripts/jmh.sh ColumnNumbering): the
- * general map of three arrays ({@link LongIntMap}) against {@link ColumnIds}' table of (id, number) pairs, both
- * warm with every column, in ns per lookup. The 100M case has 1M columns per subtask.
+ * general map of three arrays ({@link LongIntMap}) against {@link ColumnIds}' table of (id, number) pairs, and
+ * that against its array for dense ids (0 .. columns - 1), all warm with every column, in ns per lookup. The 100M
+ * case has 1M columns per subtask.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -30,8 +31,10 @@ public class ColumnNumberingBenchmark {
     int columns;
 
     long[] lookups = new long[LOOKUPS];
+    long[] dense = new long[LOOKUPS];
     LongIntMap map;
     ColumnIds ids;
+    ColumnIds denseIds;
 
     @Setup
     public void setUp() {
@@ -43,8 +46,14 @@ public class ColumnNumberingBenchmark {
             map.indexOf(id);
             ids.numberOf(id);
         }
+        denseIds = new ColumnIds();
+        denseIds.directBelow(columns);
+        for (int c = 0; c < columns; c++) {
+            denseIds.numberOf(c);
+        }
         for (int i = 0; i < LOOKUPS; i++) {
             lookups[i] = r.nextInt(columns) * 7919L;
+            dense[i] = r.nextInt(columns);
         }
     }
 
@@ -64,6 +73,16 @@ public class ColumnNumberingBenchmark {
         long sum = 0;
         for (long id : lookups) {
             sum += ids.numberOf(id);
+        }
+        return sum;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(LOOKUPS)
+    public long directArray() {
+        long sum = 0;
+        for (long id : dense) {
+            sum += denseIds.numberOf(id);
         }
         return sum;
     }
