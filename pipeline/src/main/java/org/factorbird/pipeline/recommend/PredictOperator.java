@@ -8,6 +8,7 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
@@ -161,7 +162,7 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
             } else {
                 sb.append(pairNames.get(2 * i)).append('\t').append(pairNames.get(2 * i + 1));
             }
-            sb.append('\t').append(p);
+            FloatText.append(sb.append('\t'), p);
             emit(new OutLine("", sb.toString()));
         }
     }

@@ -9,6 +9,7 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.sgd.LongIntMap;
@@ -122,7 +123,7 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
             StringBuilder sb = new StringBuilder(64);
             scorer.emit(mu, (row, rank, col, score) -> {
                 sb.setLength(0);
-                sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t').append(score);
+                FloatText.append(sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t'), score);
                 output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
             });
         } else {
@@ -162,8 +163,8 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         StringBuilder sb = new StringBuilder(64);
         for (int i = 0; i < recRows.n; i++) {
             sb.setLength(0);
-            sb.append(names[rowIndex.find(recRows.a[i])]).append('\t').append(recRanks.a[i]).append('\t')
-                    .append(colNames[colIndex.find(recCols.a[i])]).append('\t').append(recScores.a[i]);
+            FloatText.append(sb.append(names[rowIndex.find(recRows.a[i])]).append('\t').append(recRanks.a[i])
+                    .append('\t').append(colNames[colIndex.find(recCols.a[i])]).append('\t'), recScores.a[i]);
             output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
         }
     }

@@ -13,6 +13,7 @@ import java.util.List;
 import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.model.Json;
 import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.train.Snapshots;
@@ -115,7 +116,7 @@ public final class Exports {
                         sb.setLength(0);
                         sb.append(page.keys[i]);
                         for (int j = 0; j < width; j++) {
-                            sb.append('\t').append(page.values[i * width + j]);
+                            FloatText.append(sb.append('\t'), page.values[i * width + j]);
                             if (snapshot != null) {
                                 values.add(page.values[i * width + j]);
                             }

@@ -3,6 +3,7 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
@@ -117,7 +118,7 @@ final class FactorWriter {
      * id<TAB>bias<TAB>f1<TAB>...<TAB>fk}. */
     private static StringBuilder values(StringBuilder sb, float[] values, int from, int dim) {
         for (int j = 0; j < dim; j++) {
-            sb.append('\t').append(values[from + j]);
+            FloatText.append(sb.append('\t'), values[from + j]);
         }
         return sb;
     }

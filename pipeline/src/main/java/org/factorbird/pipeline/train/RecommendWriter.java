@@ -3,6 +3,7 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
@@ -73,7 +74,7 @@ final class RecommendWriter {
         LineBatcher lines = new LineBatcher(out);
         scorer.emit(mu, (row, r, col, score) -> {
             sb.setLength(0);
-            sb.append(row).append('\t').append(r).append('\t').append(col).append('\t').append(score);
+            FloatText.append(sb.append(row).append('\t').append(r).append('\t').append(col).append('\t'), score);
             lines.add("recommendations", sb);
         });
         lines.flush();
