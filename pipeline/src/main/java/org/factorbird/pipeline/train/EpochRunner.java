@@ -113,7 +113,7 @@ final class EpochRunner {
                 } else if (e == ranking) {
                     rankingAt = from;
                 }
-                e.evaluate(blockKeys, batches[0], epoch, sums, from);
+                e.evaluate(blockKeys, batches, epoch, sums, from);
                 from += e.size();
             }
             addTraffic(trafficBefore, ps.traffic(), sums, evalSize);

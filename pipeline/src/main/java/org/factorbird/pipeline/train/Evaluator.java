@@ -19,6 +19,9 @@ interface Evaluator {
         return Protocol.AGG_SUM;
     }
 
-    /** Adds this subtask's sums after {@code epoch} into {@code sums[from, from + size())}. */
-    void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception;
+    /**
+     * Adds this subtask's sums after {@code epoch} into {@code sums[from, from + size())}; {@code batches} are the
+     * subtask's two batches, free for the evaluator to fill (to overlap one's pull with the other's work).
+     */
+    void evaluate(long[] blockKeys, Batch[] batches, int epoch, double[] sums, int from) throws Exception;
 }

@@ -1,5 +1,7 @@
 package org.factorbird.pipeline.train;
 
+import java.util.concurrent.CompletableFuture;
+
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.PsClient;
@@ -74,8 +76,13 @@ final class HeldOutEvaluator implements Evaluator {
         return 5 * models.count + 3;
     }
 
+    /**
+     * Evaluates every block, two batches alternating as in training: while one batch's pull is on the wire the
+     * next is laid out and its pull sent too (read-only pulls may overlap: nothing is written between them), so
+     * the subtask waits for the parameter servers about once per epoch rather than once per batch.
+     */
     @Override
-    public void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception {
+    public void evaluate(long[] blockKeys, Batch[] batches, int epoch, double[] sums, int from) throws Exception {
         int m = models.count;
         double[] test = new double[2 * m];
         double[] sample = new double[m];
@@ -83,23 +90,37 @@ final class HeldOutEvaluator implements Evaluator {
         // after a rung pass only validation decides anything: the test data and the loss sample wait for full epochs
         boolean validationOnly = cfg.share(epoch) < 1 && cfg.validation > 0;
         BlockCursor cursor = new BlockCursor(store, blockKeys, false, cfg.batchRows, cfg.batchRatings);
-        while (cursor.fill(batch)) {
+        Batch current = batches[0];
+        // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
+        CompletableFuture<Void> pull = layOut(current, cursor) ? current.pull(ps, true, models) : null;
+        int turn = 0;
+        while (pull != null) {
             Interrupts.check();
-            batch.layoutEvaluation();
-            if (batch.rows == 0) {
-                continue;
-            }
-            // read-only: a column seen only in held-out data predicts from mu + b_i and is not created
-            ps.await(batch.pull(ps, true, models));
-            double[] counts = evaluate(batch, models, load.mu(), cfg.clip, load.min(), load.max(), test, sample, val,
-                    validationOnly);
+            Batch following = batches[++turn & 1];
+            CompletableFuture<Void> next = layOut(following, cursor) ? following.pull(ps, true, models) : null;
+            ps.await(pull);
+            double[] counts = evaluate(current, models, load.mu(), cfg.clip, load.min(), load.max(), test, sample,
+                    val, validationOnly);
             sums[from + 3 * m] += counts[0];
             sums[from + 3 * m + 1] += counts[1];
             sums[from + 3 * m + 2] += counts[2];
+            current = following;
+            pull = next;
         }
         System.arraycopy(test, 0, sums, from, 2 * m);
         System.arraycopy(sample, 0, sums, from + 2 * m, m);
         System.arraycopy(val, 0, sums, from + 3 * m + 3, 2 * m);
+    }
+
+    /** Fills {@code batch} with the next blocks that have rows to evaluate; false when none are left. */
+    private static boolean layOut(Batch batch, BlockCursor cursor) throws Exception {
+        while (cursor.fill(batch)) {
+            batch.layoutEvaluation();
+            if (batch.rows > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -125,7 +125,7 @@ final class RankingEvaluator implements Evaluator {
     }
 
     @Override
-    public void evaluate(long[] blockKeys, Batch batch, int epoch, double[] sums, int from) throws Exception {
+    public void evaluate(long[] blockKeys, Batch[] batches, int epoch, double[] sums, int from) throws Exception {
         if (!due(epoch)) {
             return;
         }
