@@ -72,8 +72,10 @@ public final class Estimate {
     /**
      * Peak memory of one subtask while loading: the packed state, the spill's write buffers (128 x 32 KB), one
      * spill bucket in memory while it is packed (~45 bytes per rating with its grouping arrays), and the numbering
-     * of the subtask's distinct columns (at most one per rating): a hash index of up to ~64 bytes per column while
-     * packing, 12 bytes per column afterwards, for the whole run.
+     * of the subtask's distinct columns (at most one per rating): while packing, a hash index of up to ~64 bytes per
+     * column for sparse ids, or for dense ids an array of 4 bytes per id up to the largest (6 while it doubles),
+     * which stays below 64 bytes per column unless ids are 10x sparser than the columns' count (the array is cut
+     * at half the ratings' count); 12 bytes per column afterwards, for the whole run.
      */
     public long loadPeakBytesPerSubtask() {
         long ratingsHere = (ratings + parallelism - 1) / parallelism;

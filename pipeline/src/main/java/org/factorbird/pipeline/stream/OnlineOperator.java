@@ -19,6 +19,7 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.train.Snapshots;
@@ -263,7 +264,7 @@ public final class OnlineOperator extends AbstractStreamOperator<Void>
                 sb.setLength(0);
                 sb.append(k);
                 for (float v : u) {
-                    sb.append('\t').append(v);
+                    FloatText.append(sb.append('\t'), v);
                 }
                 out.write(sb.append('\n').toString());
             }

@@ -10,7 +10,7 @@ import org.factorbird.ps.Hashing;
  * and a batch finds a column's place in its pull with one array read per rating ({@link BatchColumns}) instead
  * of a hash probe of the 64-bit id per rating and epoch, which was a sixth of a training run's samples.
  *
- * <p>While packing, ids below {@link #directBelow} (dense integer ids, as most data sets number their items) are
+ * <p>While packing, ids below {@link #directLimit()} (dense integer ids, as most data sets number their items) are
  * numbered through a plain array indexed by the id; other ids (sparse or hashed ones) through an open-addressing
  * table whose id and number share one slot of a {@code long[]} pair (one cache line per probe). This lookup, once
  * per rating, was half the packing's time at 100M ratings with the table alone: 1M columns fill 32 MB of slots,
@@ -102,9 +102,10 @@ final class ColumnIds {
      * Numbers ids below {@code limit} (at most {@link #MAX_DIRECT}) through an array indexed by the id from now on;
      * before the first {@link #numberOf} only, since an id must always take the same path.
      */
-    void directBelow(long limit) {
+    void directLimit(long limit) {
         if (size > 0) {
-            throw new IllegalStateException("the direct range is set before the first column is numbered");
+            throw new IllegalStateException("the direct range is set before the first column is numbered, but "
+                    + size + " are");
         }
         if (limit < 0) {
             throw new IllegalArgumentException("limit must be >= 0 but was " + limit);
@@ -112,7 +113,7 @@ final class ColumnIds {
         directBelow = (int) Math.min(limit, MAX_DIRECT);
     }
 
-    /** Ids below this are numbered through the array. */
+    /** Ids below this are numbered through the array (see {@link #directLimit(long)}). */
     int directLimit() {
         return directBelow;
     }

@@ -78,8 +78,9 @@ final class HeldOutEvaluator implements Evaluator {
 
     /**
      * Evaluates every block, two batches alternating as in training: while one batch's pull is on the wire the
-     * next is laid out and its pull sent too (read-only pulls may overlap: nothing is written between them), so
-     * the subtask waits for the parameter servers about once per epoch rather than once per batch.
+     * next is laid out and its pull sent too (read-only pulls may overlap: nothing is written between them), so a
+     * pull's round trip overlaps the previous batch's evaluation and the next one's layout instead of adding to
+     * them.
      */
     @Override
     public void evaluate(long[] blockKeys, Batch[] batches, int epoch, double[] sums, int from) throws Exception {

@@ -3,8 +3,8 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
-import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.TrainConfig;
+import org.factorbird.pipeline.io.FloatText;
 import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.recommend.RowScorer;

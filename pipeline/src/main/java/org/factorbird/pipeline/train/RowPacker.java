@@ -56,9 +56,9 @@ final class RowPacker {
 
     /** Packs every row of {@code spill} and closes it. */
     Packed pack(RatingSpill spill) throws Exception {
-        // dense ids up to half the ratings' count through an array: at most 2 bytes per rating, a fraction of
-        // the blocks' 8 and more
-        store.columns().directBelow(spill.count() / 2);
+        // dense ids up to half the ratings' count through an array: at most 2 bytes per rating (3 while it
+        // doubles), a fraction of the blocks' 8 and more
+        store.columns().directLimit(spill.count() / 2);
         spill.forEachRow((row, sp, from, to) -> {
             Interrupts.check();
             for (int k = from; k < to; k++) {

@@ -10,7 +10,7 @@ class ColumnIdsTest {
     @Test
     void idsAreNumberedInOrderOfFirstSightThroughEveryGrowth() {
         ColumnIds ids = new ColumnIds();
-        int n = 100_000; // the table starts at 4096 slots: it grows five times
+        int n = 100_000; // the table starts at 4096 slots: it grows six times
         for (int round = 0; round < 2; round++) { // the second round sees every id again
             for (int i = 0; i < n; i++) {
                 long id = (i * 0x9E3779B97F4A7C15L) & Long.MAX_VALUE;
@@ -30,12 +30,13 @@ class ColumnIdsTest {
     @Test
     void idsBelowTheDirectRangeAndAboveShareOneNumberingInOrderOfFirstSight() {
         ColumnIds ids = new ColumnIds();
-        ids.directBelow(50_000);
-        int n = 100_000; // half the ids in the array (grown from empty), half in the table (grown five times)
+        ids.directLimit(50_000);
+        int n = 100_000; // half the ids in the array (grown by doubling from empty), half in the table (grown 5x)
         long[] order = new long[n];
         for (int i = 0; i < n; i++) {
-            // alternating: a large id, then a dense one from the top down, so the array grows by jumps
-            order[i] = i % 2 == 0 ? 1_000_000_000L + i * 7919L : 50_000 - 1 - i / 2;
+            // alternating: a large id, then the next dense one in ascending order, so that every doubling of
+            // the array copies the numbers given so far
+            order[i] = i % 2 == 0 ? 1_000_000_000L + i * 7919L : i / 2;
         }
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < n; i++) {
@@ -47,21 +48,21 @@ class ColumnIdsTest {
         for (int i = 0; i < n; i++) {
             assertEquals(order[i], ids.id(i));
         }
-        assertEquals("the direct range is set before the first column is numbered",
-                assertThrows(IllegalStateException.class, () -> ids.directBelow(10)).getMessage());
+        assertEquals("the direct range is set before the first column is numbered, but 100000 are",
+                assertThrows(IllegalStateException.class, () -> ids.directLimit(10)).getMessage());
     }
 
     @Test
     void theDirectRangeIsCappedAndNeverNegative() {
         ColumnIds ids = new ColumnIds();
-        ids.directBelow(Long.MAX_VALUE);
+        ids.directLimit(Long.MAX_VALUE);
         assertEquals(ColumnIds.MAX_DIRECT, ids.directLimit());
         assertEquals(0, ids.numberOf(ColumnIds.MAX_DIRECT)); // past the cap: the table
-        assertEquals(1, ids.numberOf(3)); // an array of 4 ints
+        assertEquals(1, ids.numberOf(3)); // the array, 4 ints so far
         assertEquals(0, ids.numberOf(ColumnIds.MAX_DIRECT));
         assertEquals(1, ids.numberOf(3));
         assertEquals("limit must be >= 0 but was -1",
-                assertThrows(IllegalArgumentException.class, () -> new ColumnIds().directBelow(-1)).getMessage());
+                assertThrows(IllegalArgumentException.class, () -> new ColumnIds().directLimit(-1)).getMessage());
     }
 
     @Test

@@ -47,7 +47,7 @@ public class ColumnNumberingBenchmark {
             ids.numberOf(id);
         }
         denseIds = new ColumnIds();
-        denseIds.directBelow(columns);
+        denseIds.directLimit(columns);
         for (int c = 0; c < columns; c++) {
             denseIds.numberOf(c);
         }
