@@ -151,6 +151,47 @@ class TrainOperatorTest {
         }
     }
 
+    /**
+     * Evaluation's two alternating batches (one batch's pull in flight while the next is laid out) give the same
+     * held-out errors however the rows are batched: one row per batch, 7, or all in one. The learning rate is too
+     * small to move a prediction (a float near mu does not change by 1e-30), so every run evaluates the same
+     * model; the errors are summed in block order in every case, so they agree to the last bit.
+     */
+    @Test
+    void heldOutErrorsDoNotDependOnHowRowsAreBatched() throws Exception {
+        double[] rmse = new double[3];
+        double[] mae = new double[3];
+        String[] batchRows = {"1", "7", "100000"};
+        for (int run = 0; run < batchRows.length; run++) {
+            Path dir = out.resolve("run-" + run);
+            TrainConfig cfg = TrainConfig.from(Configuration.fromMap(Map.of("input", "unused", "output",
+                    dir.toString(), "ps", ps.address(), "parallelism", "1", "rank", "3", "epochs", "1",
+                    "learning-rate", "1e-30", "batch-rows", batchRows[run], "seed", "42")), 500L + run);
+            try (KeyedOneInputStreamOperatorTestHarness<Long, RatingChunk, OutLine> h =
+                    harness(new TrainOperator(cfg))) {
+                h.open();
+                for (long row = 0; row < 300; row++) {
+                    for (int t = 0; t < 6; t++) {
+                        long col = (row * 7 + t * 13) % 50;
+                        float value = 1 + (row * 31 + col * 17) % 5;
+                        byte kind = t < 4 ? Rating.TRAIN : Rating.TEST;
+                        h.processElement(new StreamRecord<>(RatingChunk.of(new Rating(row, col, value, kind))));
+                    }
+                }
+                h.endInput();
+            }
+            ModelFile model = ModelFiles.model(dir);
+            rmse[run] = model.finalTestRmse();
+            mae[run] = model.epochs().get(0).testMae();
+            assertEquals(600, model.counts().testRatings());
+        }
+        assertTrue(rmse[0] > 0.5, "errors of an untrained model: " + rmse[0]);
+        assertEquals(rmse[2], rmse[0], 0.0, "one row per batch");
+        assertEquals(rmse[2], rmse[1], 0.0, "7 rows per batch");
+        assertEquals(mae[2], mae[0], 0.0);
+        assertEquals(mae[2], mae[1], 0.0);
+    }
+
     @Test
     void modelJsonEscapesEveryStringAndReadsBack() throws Exception {
         // quotes, a tab, non-ASCII and an emoji in the output directory (Flink paths turn '\\' into '/'), and a
