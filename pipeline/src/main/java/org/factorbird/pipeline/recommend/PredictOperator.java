@@ -9,6 +9,7 @@ import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.factorbird.pipeline.io.FloatText;
+import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.pipeline.sgd.PrimitiveLists.FloatList;
@@ -132,6 +133,8 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
         LongCounter unknownRows = (LongCounter) getRuntimeContext().<Long, Long>getAccumulator(UNKNOWN_ROWS);
         LongCounter unknownCols = (LongCounter) getRuntimeContext().<Long, Long>getAccumulator(UNKNOWN_COLUMNS);
         StringBuilder sb = new StringBuilder(64);
+        // lines joined into records of ~64k characters: the file sink writes each with one call (see LineBatcher)
+        LineBatcher lines = new LineBatcher(this::emit);
         float[] rp = pairRowParams.a;
         float[] cp = factors.a;
         for (int i = 0; i < pairRows.n; i++) {
@@ -162,9 +165,9 @@ public final class PredictOperator<O> extends AbstractStreamOperator<O>
             } else {
                 sb.append(pairNames.get(2 * i)).append('\t').append(pairNames.get(2 * i + 1));
             }
-            FloatText.append(sb.append('\t'), p);
-            emit(new OutLine("", sb.toString()));
+            lines.add("", FloatText.append(sb.append('\t'), p));
         }
+        lines.flush();
     }
 
     /** The factories fix O: RecInput for stage 1, OutLine for stage 2. */

@@ -10,6 +10,7 @@ import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.factorbird.pipeline.io.FloatText;
+import org.factorbird.pipeline.io.LineBatcher;
 import org.factorbird.pipeline.io.OutLine;
 import org.factorbird.pipeline.model.ModelDir;
 import org.factorbird.pipeline.sgd.LongIntMap;
@@ -119,20 +120,24 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
             scorer.flush();
         }
         float mu = model.model().globalMean();
+        // lines joined into records of ~64k characters: the file sink writes each with one call (see LineBatcher)
+        LineBatcher lines = new LineBatcher(o -> output.collect(new StreamRecord<>(o)));
         if (names == null) {
             StringBuilder sb = new StringBuilder(64);
             scorer.emit(mu, (row, rank, col, score) -> {
                 sb.setLength(0);
-                FloatText.append(sb.append(row).append('\t').append(rank).append('\t').append(col).append('\t'), score);
-                output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
+                lines.add("", FloatText.append(sb.append(row).append('\t').append(rank).append('\t').append(col)
+                        .append('\t'), score));
             });
         } else {
-            emitNamed(model, ids, names, scorer, mu);
+            emitNamed(model, ids, names, scorer, mu, lines);
         }
+        lines.flush();
     }
 
     /** String ids: the recommendations are held while a pass over the column files finds the columns' texts. */
-    private void emitNamed(ModelDir model, long[] ids, String[] names, RowScorer scorer, float mu) throws Exception {
+    private void emitNamed(ModelDir model, long[] ids, String[] names, RowScorer scorer, float mu, LineBatcher lines)
+            throws Exception {
         LongList recRows = new LongList(1024);
         IntList recRanks = new IntList(1024);
         LongList recCols = new LongList(1024);
@@ -163,9 +168,9 @@ public final class RecommendOperator extends AbstractStreamOperator<OutLine>
         StringBuilder sb = new StringBuilder(64);
         for (int i = 0; i < recRows.n; i++) {
             sb.setLength(0);
-            FloatText.append(sb.append(names[rowIndex.find(recRows.a[i])]).append('\t').append(recRanks.a[i])
-                    .append('\t').append(colNames[colIndex.find(recCols.a[i])]).append('\t'), recScores.a[i]);
-            output.collect(new StreamRecord<>(new OutLine("", sb.toString())));
+            lines.add("", FloatText.append(sb.append(names[rowIndex.find(recRows.a[i])]).append('\t')
+                    .append(recRanks.a[i]).append('\t').append(colNames[colIndex.find(recCols.a[i])]).append('\t'),
+                    recScores.a[i]));
         }
     }
 
