@@ -238,16 +238,30 @@ public final class FactorbirdOptions {
             .noDefaultValue().withDescription("Rows per batch: each batch pulls every distinct column it needs "
                     + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns. "
                     + "Default: " + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least "
-                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (4,096 at parallelism 2): every subtask pushes the summed "
-                    + "deltas of a batch against one pulled copy, so a popular column moves by their sum and can "
-                    + "overshoot as the batches grow together (100M ratings, skew 0.8, 2 subtasks: 65,536 rows "
-                    + "diverged). Larger batches cut the PS traffic (10M ratings: 12,500 rows, half the bytes, the "
-                    + "same RMSE). With several subtasks a batch holds at most an 8th of a subtask's rows.");
+                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (16,384 at parallelism 2): larger batches cut the PS "
+                    + "traffic, but every subtask pushes the summed deltas of a batch against one pulled copy, so a "
+                    + "popular column moves by their sum and overshoots as the batches grow together unless "
+                    + "--push-damping scales them (100M ratings, skew 0.8, 2 subtasks: 65,536 rows diverged without "
+                    + "it and trained with it; 16,384 rows trained to the RMSE of 4,096). With several subtasks a "
+                    + "batch holds at most an 8th of a subtask's rows.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
             .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
                     + "batch-rows and batch-ratings comes first); lowered for wide grids so that a batch's copy of "
                     + "its columns stays within 64M floats (e.g. 95,325 for 64 models of rank 10).");
+
+    public static final ConfigOption<Boolean> PUSH_DAMPING = ConfigOptions.key("push-damping").booleanType()
+            .defaultValue(true).withDescription("Scale the summed delta each subtask pushes for a column by "
+                    + "(1 - q^p) / (p (1 - q)), q = (1 - eta)^n for the column's n ratings in the batch and p "
+                    + "subtasks: what sequential SGD over all subtasks' steps would move it, where the plain sum "
+                    + "overshoots a popular column by up to p - 1 times (AdaGrad models are not scaled; nothing "
+                    + "changes at parallelism 1). --no-push-damping sums the deltas as they are.");
+
+    public static final ConfigOption<Boolean> COLUMN_CHUNKS = ConfigOptions.key("column-chunks").booleanType()
+            .defaultValue(true).withDescription("Train a batch chunk by chunk of its columns (512 KB of them each, "
+                    + "LIBMF's blocking within a batch) when a subtask's columns exceed one chunk: a chunk's columns "
+                    + "and the rows stay in the cache (10M ratings, rank 10: half the SGD time of a batch). "
+                    + "--no-column-chunks trains each row's ratings together, in a shuffled order.");
 
     public static final ConfigOption<Integer> PS_MAX_IN_FLIGHT = ConfigOptions.key("ps-max-in-flight").intType()
             .defaultValue(PsClientConfig.DEFAULT_MAX_IN_FLIGHT)

@@ -36,7 +36,7 @@ public final class TrainConfig implements Serializable {
      */
     public static final int BATCH_FLOATS = 64 << 20;
     /** Rows of all subtasks' batches together by default (see {@link FactorbirdOptions#BATCH_ROWS}). */
-    public static final int BATCH_ROWS_TOGETHER = 8_192;
+    public static final int BATCH_ROWS_TOGETHER = 32_768;
     /** The smallest default --batch-rows. */
     public static final int MIN_DEFAULT_BATCH_ROWS = 64;
 
@@ -62,6 +62,10 @@ public final class TrainConfig implements Serializable {
     public final boolean strict;
     public final int batchRows;
     public final int batchRatings;
+    /** --push-damping: see {@code PushDamping}. */
+    public final boolean pushDamping;
+    /** --column-chunks: see {@code Batch#chunk}. */
+    public final boolean columnChunks;
     /** How subtasks talk to the PS (in-flight limit, timeout, secret, TLS). */
     public final PsSettings ps;
     public final int weightColumn;
@@ -142,6 +146,8 @@ public final class TrainConfig implements Serializable {
         this.batchRows = c.getOptional(FactorbirdOptions.BATCH_ROWS)
                 .map(b -> Checks.atLeast(b, 1, "batch-rows")).orElse(defaultBatchRows(parallelism));
         int batchRatings = Checks.atLeast(c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
+        this.pushDamping = c.get(FactorbirdOptions.PUSH_DAMPING);
+        this.columnChunks = c.get(FactorbirdOptions.COLUMN_CHUNKS);
         this.ps = new PsSettings(c);
         int wc = c.get(FactorbirdOptions.WEIGHT_COLUMN);
         if (wc != 0 && wc < 4) {
@@ -366,7 +372,7 @@ public final class TrainConfig implements Serializable {
     public ModelFile.Settings settings() {
         return new ModelFile.Settings(epochs, seed, batchRows, batchRatings, weightColumn, holdout, lossSample, clip,
                 earlyStop, rankingK, relevanceThreshold, implicit, LOSS_NAMES[loss], negatives, confidenceAlpha,
-                validation, stringIds ? "string" : "numeric");
+                validation, stringIds ? "string" : "numeric", pushDamping);
     }
 
     /** The share of the rows epoch {@code epoch} trains on (below 1 for a rung pass of --first-rung). */

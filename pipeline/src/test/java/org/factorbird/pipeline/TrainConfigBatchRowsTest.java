@@ -9,7 +9,7 @@ import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
-/** --batch-rows: 8192 / --parallelism (at least 64) unless given; --implicit's own default; refused below 1. */
+/** --batch-rows: 32768 / --parallelism (at least 64) unless given; --implicit's own default; refused below 1. */
 class TrainConfigBatchRowsTest {
 
     private static TrainConfig config(String... keyValues) {
@@ -22,11 +22,11 @@ class TrainConfigBatchRowsTest {
 
     @Test
     void theDefaultShrinksWithTheParallelism() {
-        assertEquals(8_192, config("parallelism", "1").batchRows);
-        assertEquals(4_096, config("parallelism", "2").batchRows);
-        assertEquals(1_024, config("parallelism", "8").batchRows);
+        assertEquals(32_768, config("parallelism", "1").batchRows);
+        assertEquals(16_384, config("parallelism", "2").batchRows);
+        assertEquals(4_096, config("parallelism", "8").batchRows);
         assertEquals(64, config("parallelism", "1024").batchRows, "at least 64");
-        assertEquals(4_096, TrainConfig.defaultBatchRows(2), "what estimate uses");
+        assertEquals(16_384, TrainConfig.defaultBatchRows(2), "what estimate uses");
     }
 
     @Test

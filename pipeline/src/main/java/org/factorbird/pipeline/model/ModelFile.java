@@ -41,11 +41,14 @@ public record ModelFile(String format, float globalMean, int rank, String lineFo
     public record HyperParameters(int rank, float learningRate, float lambda, float lambdaBias, String schedule,
             float decay, float initStd) implements java.io.Serializable {}
 
-    /** The run settings shared by every model of a run; {@code ids}: "numeric" or "string" (--ids). */
+    /**
+     * The run settings shared by every model of a run; {@code ids}: "numeric" or "string" (--ids);
+     * {@code pushDamping}: --push-damping (false in models written before the option).
+     */
     public record Settings(int epochs, long seed, int batchRows, int batchRatings, int weightColumn, float holdout,
             float lossSample, boolean clip, int earlyStop, int rankingK, float relevanceThreshold, boolean implicit,
-            String loss, int negatives, float confidenceAlpha, float validation, String ids)
-            implements java.io.Serializable {
+            String loss, int negatives, float confidenceAlpha, float validation, String ids,
+            boolean pushDamping) implements java.io.Serializable {
 
         /** Whether the model's ids are strings (--ids string); models written before the option are numeric. */
         public boolean stringIds() {

@@ -32,6 +32,11 @@ final class BatchColumns {
         return size;
     }
 
+    /** Columns numbered in the subtask so far: no batch has more. */
+    int subtaskColumns() {
+        return ids.size();
+    }
+
     /** The ids of the batch's columns by index: {@code keys()[i]} for i < {@link #size}. */
     long[] keys() {
         return keys;

@@ -39,6 +39,8 @@ final class EpochRunner {
     private final int batchRows;
     static final int MIN_BATCHES = 8;
     static final int MIN_BATCH_ROWS = 64;
+    /** Scales the pushed deltas for the other subtasks' (--push-damping); null without it. */
+    private final PushDamping damping;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
     private final Batch[] batches;
 
@@ -62,6 +64,7 @@ final class EpochRunner {
                 store.columns())};
         this.batchRows = cfg.parallelism == 1 ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
+        this.damping = cfg.pushDamping ? new PushDamping(cfg.parallelism) : null;
         if (cfg.implicit) {
             for (Batch b : batches) {
                 b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, trainColumns);
@@ -258,7 +261,7 @@ final class EpochRunner {
             boolean more = layOut(following, cursor, seed, epoch); // overlaps the pull in flight
             ps.await(pull);
             loss[models.count] += current.train(models, mu, loss);
-            pushes = CompletableFuture.allOf(pushes, current.push(ps, diverged, models));
+            pushes = CompletableFuture.allOf(pushes, current.push(ps, diverged, models, damping));
             pull = more ? following.pull(ps, false, models) : null;
             for (int b = 0; b < current.blocks; b++) {
                 store.writeBack(current.blockKeys[b], current.blockParams[b]);
@@ -271,7 +274,8 @@ final class EpochRunner {
     /** Fills {@code batch} for training and lays out its rows; false when the epoch is done. */
     private boolean layOut(Batch batch, BlockCursor cursor, long epochSeed, int epoch) throws Exception {
         while (cursor.fill(batch)) {
-            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch);
+            batch.layoutTraining(Hashing.mix64(epochSeed ^ cursor.position()), cfg.seed, epoch,
+                    cfg.columnChunks ? models.colWidth : 0);
             if (batch.rows > 0) {
                 return true;
             } // only rows seen in held-out data so far: nothing to train, take the next blocks

@@ -13,8 +13,8 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * Laying out one training batch (scripts/jmh.sh BatchLayout): 64 blocks of 256 rows with 45 ratings each over
- * 100k columns with a skew like the bench set's: a batch of 16,384 rows of the 10M bench set (~740k
- * ratings). Reports ns per batch; divide by {@link #ratings} for ns per rating. Rows are shuffled across the
+ * 100k columns with a skew like the bench set's, the shape of a default batch of the 10M bench set (16,384 rows,
+ * ~740k ratings). Reports ns per batch; divide by {@link #ratings} for ns per rating. Rows are shuffled across the
  * batch, each row's ratings shuffled and given their batch column index.
  */
 @State(Scope.Thread)
@@ -26,6 +26,10 @@ public class BatchLayoutBenchmark {
     static final int ROWS = 256;
     static final int PER_ROW = 45;
     static final int COLUMNS = 100_000;
+
+    /** Whether the batch is ordered by column chunk at rank 10, as in training (see {@link Batch#chunk}). */
+    @org.openjdk.jmh.annotations.Param({"false", "true"})
+    boolean chunked;
 
     RowBlock[] blocks = new RowBlock[BLOCKS];
     float[][] params = new float[BLOCKS][];
@@ -62,7 +66,7 @@ public class BatchLayoutBenchmark {
         for (int b = 0; b < BLOCKS; b++) {
             batch.addBlock(b, blocks[b], params[b], ROWS, ROWS * PER_ROW);
         }
-        batch.layoutTraining(++seed, 7L, 1);
+        batch.layoutTraining(++seed, 7L, 1, chunked ? 11 : 0);
         return batch.ratings + batch.distinctColumns();
     }
 }

@@ -93,14 +93,8 @@ class BatchTest {
         // the expected result: the kernel over the batch's order, on copies
         float[] rowsExpected = rows.clone();
         float[] colsExpected = cols.clone();
-        double lossExpected = 0;
-        for (int r = 0; r < batch.rows; r++) {
-            int ro = (int) (batch.rowKeys[r] - 1) * DIM;
-            for (int t = batch.start[r]; t < batch.start[r + 1]; t++) {
-                lossExpected += SgdKernel.step(batch.values[t], 1f, MU, rowsExpected, ro, colsExpected,
-                        batch.colIdx[t] * DIM, 2, 0.1f, 0.2f, 0.1f);
-            }
-        }
+        assertEquals(batch.rows, batch.segments, "one segment per row, in row order");
+        double lossExpected = kernelInTrainingOrder(batch, rowsExpected, colsExpected);
         double[] loss = new double[1];
         assertEquals(3.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
         assertEquals(lossExpected, loss[0], 0.0);
@@ -113,6 +107,73 @@ class BatchTest {
             for (int j = 0; j < DIM; j++) {
                 // the PS holds start + (trained - start)
                 assertEquals(cols[c * DIM + j] + (colsExpected[c * DIM + j] - cols[c * DIM + j]), stored[j], 0f);
+            }
+        }
+    }
+
+    /** Column 10 has two of the batch's ratings, column 11 one: each delta is scaled by s(n) for its own n. */
+    @Test
+    void aDampedPushScalesEachColumnsDeltaByItsCountOfRatings() throws Exception {
+        RowBlock block = block();
+        float[] rows = {0.1f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
+        Batch batch = new Batch(DIM, ids);
+        batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        batch.layoutTraining(7L, 42L, 1);
+        ps.await(batch.pull(ps, false, models));
+        float[] before = Arrays.copyOf(batch.params, 2 * DIM);
+        batch.train(models, MU, new double[1]);
+        float[] after = Arrays.copyOf(batch.params, 2 * DIM);
+        ps.await(batch.push(ps, null, models, new PushDamping(2)));
+        for (int c = 0; c < 2; c++) {
+            long key = batch.columnKeys()[c];
+            float s = (float) PushDamping.scale(2, 0.1f, key == 10 ? 2 : 1);
+            float[] stored = server.valuesOf(key);
+            for (int j = 0; j < DIM; j++) {
+                assertEquals(before[c * DIM + j] + (after[c * DIM + j] - before[c * DIM + j]) * s, stored[j], 0f,
+                        "column " + key + ", float " + j);
+            }
+        }
+        assertTrue(PushDamping.scale(2, 0.1f, 2) < PushDamping.scale(2, 0.1f, 1), "the more ratings, the more scaled");
+    }
+
+    /** A plain model's floats are scaled by its own step size's factor, an AdaGrad model's are not scaled. */
+    @Test
+    void aDampedPushScalesEachModelByItsOwnStepAndLeavesAdaGradAlone() throws Exception {
+        HyperParams plain = new HyperParams(2, 0.3f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
+        HyperParams ada = new HyperParams(1, 0.1f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.ADAGRAD, 0f);
+        int width = DIM + 4; // rank 2 plain: 3 floats; rank 1 AdaGrad: 2 floats and 2 accumulators
+        FlatModels two = new FlatModels(List.of(plain, ada), new int[] {0, DIM, width});
+        two.startEpoch(0);
+        TableSpec spec = TableSpec.single(width, 0, 3L, 5L, 0.1f);
+        try (PsServer s2 = PsServer.startLocal(0, 1);
+                PsClient c2 = PsClient.connect(new PsClientConfig(List.of(s2.address()), spec))) {
+            RowBlock block = block();
+            float[] rows = new float[2 * width];
+            Arrays.fill(rows, 0.1f);
+            Batch batch = new Batch(width, ids);
+            batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+            batch.layoutTraining(7L, 42L, 1);
+            c2.await(batch.pull(c2, false, two));
+            float[][] onPs = new float[2][];
+            for (int c = 0; c < 2; c++) {
+                onPs[c] = s2.valuesOf(batch.columnKeys()[c]).clone();
+                // the table's test spec draws every float at random: AdaGrad's accumulators must not be negative
+                batch.params[c * width + width - 2] = 0.5f;
+                batch.params[c * width + width - 1] = 0.5f;
+            }
+            float[] before = Arrays.copyOf(batch.params, 2 * width);
+            batch.train(two, MU, new double[2]);
+            float[] after = Arrays.copyOf(batch.params, 2 * width);
+            c2.await(batch.push(c2, null, two, new PushDamping(3)));
+            for (int c = 0; c < 2; c++) {
+                long key = batch.columnKeys()[c];
+                float s = (float) PushDamping.scale(3, 0.3f, key == 10 ? 2 : 1);
+                float[] stored = s2.valuesOf(key);
+                for (int j = 0; j < width; j++) {
+                    float delta = after[c * width + j] - before[c * width + j];
+                    assertEquals(onPs[c][j] + (j < DIM ? delta * s : delta), stored[j], 0f,
+                            "column " + key + ", float " + j);
+                }
             }
         }
     }
@@ -216,5 +277,162 @@ class BatchTest {
                         Arrays.copyOfRange(after, DIM, 2 * DIM)), "model 1 of column " + colKeys[c] + " pushed");
             }
         }
+    }
+
+    @Test
+    void chunkingByColumnKeepsEveryRatingAndTrainsChunkByChunkInRowOrder() throws Exception {
+        // 40 rows x 12 ratings over 100 columns: chunks of 16 batch columns (shift 4) give 7 chunks
+        RowBlock.Builder b = new RowBlock.Builder(false, ids);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int row = 1; row <= 40; row++) {
+            for (int t = 0; t < 12; t++) {
+                b.train(100 + random.nextInt(100), 1 + random.nextInt(5), 1f, false);
+            }
+            b.endRow(row);
+        }
+        RowBlock block = b.build();
+        float[] rows = new float[40 * DIM];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = 0.01f * (i % 7) - 0.03f;
+        }
+        Batch batch = new Batch(DIM, ids);
+        batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        batch.layoutTraining(7L, 42L, 1);
+        assertEquals(40, batch.segments, "one segment per row before chunking");
+        List<String> before = ratingsOf(batch);
+        int[] rowOrder = Arrays.copyOf(batch.segRow, batch.segments);
+        batch.chunk(4, 11L);
+        assertEquals(before, ratingsOf(batch), "the same (row, column, value) triples");
+        checkChunkOrder(batch, 4, rowOrder);
+        assertTrue(batch.segments > 40, "rows were split: " + batch.segments);
+        java.util.Set<Integer> firstChunks = new java.util.HashSet<>();
+        for (long seed = 0; seed < 20; seed++) {
+            Batch again = new Batch(DIM, ids);
+            again.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+            again.layoutTraining(7L, 42L, 1);
+            again.chunk(4, seed);
+            checkChunkOrder(again, 4, rowOrder);
+            firstChunks.add(again.colIdx[0] >> 4);
+        }
+        assertTrue(firstChunks.size() > 2, "the chunks' order is shuffled: first chunks " + firstChunks);
+
+        ps.await(batch.pull(ps, false, models));
+        float[] rowsExpected = rows.clone();
+        float[] colsExpected = Arrays.copyOf(batch.params, batch.distinctColumns() * DIM);
+        double lossExpected = kernelInTrainingOrder(batch, rowsExpected, colsExpected);
+        double[] loss = new double[1];
+        assertEquals(480.0, batch.train(models, MU, loss), 0.0, "sum of the weights");
+        assertEquals(lossExpected, loss[0], 0.0);
+        assertArrayEquals(rowsExpected, rows);
+        assertArrayEquals(colsExpected, Arrays.copyOf(batch.params, batch.distinctColumns() * DIM));
+    }
+
+    @Test
+    void aBatchIsChunkedWhenTheSubtasksColumnsExceedAChunk() {
+        // at 128 floats per column a chunk holds 1024 columns: 3000 columns need chunks, 0 never chunks; weighted
+        RowBlock.Builder b = new RowBlock.Builder(true, ids);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(4);
+        for (int row = 1; row <= 300; row++) {
+            for (int t = 0; t < 20; t++) {
+                b.train(random.nextInt(3000), 1f, 0.5f + t % 3, false);
+            }
+            b.endRow(row);
+        }
+        RowBlock block = b.build();
+        float[] rows = new float[300 * 128];
+        Batch rowOrder = new Batch(128, ids);
+        rowOrder.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        rowOrder.layoutTraining(7L, 42L, 1, 0);
+        assertEquals(300, rowOrder.segments);
+        Batch chunked = new Batch(128, ids);
+        chunked.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        chunked.layoutTraining(7L, 42L, 1, 128);
+        assertTrue(chunked.distinctColumns() > 1024, "columns " + chunked.distinctColumns());
+        assertTrue(chunked.segments > 300, "segments " + chunked.segments);
+        assertEquals(ratingsOf(rowOrder), ratingsOf(chunked));
+        checkChunkOrder(chunked, 10, Arrays.copyOf(rowOrder.segRow, rowOrder.segments));
+
+        // a batch of fewer columns than a chunk is laid out exactly as without chunks: each row shuffled alike
+        RowBlock.Builder few = new RowBlock.Builder(false, ids);
+        for (int row = 301; row <= 400; row++) {
+            for (int t = 0; t < 20; t++) {
+                few.train(random.nextInt(500), t, 1f, false);
+            }
+            few.endRow(row);
+        }
+        RowBlock small = few.build();
+        Batch plain = new Batch(128, ids);
+        plain.addBlock(2, small, rows, small.trainRows(), small.cols.length);
+        plain.layoutTraining(9L, 42L, 3, 0);
+        Batch unchunked = new Batch(128, ids);
+        unchunked.addBlock(2, small, rows, small.trainRows(), small.cols.length);
+        unchunked.layoutTraining(9L, 42L, 3, 128);
+        assertEquals(100, unchunked.segments);
+        assertArrayEquals(Arrays.copyOf(plain.colIdx, plain.ratings), Arrays.copyOf(unchunked.colIdx, plain.ratings));
+        assertArrayEquals(Arrays.copyOf(plain.values, plain.ratings), Arrays.copyOf(unchunked.values, plain.ratings));
+        assertEquals(plain.ratings, unchunked.ratings);
+    }
+
+    /**
+     * Segments come chunk by chunk ({@code colIdx >> shift}), each chunk in one run (the chunks in any order), rows
+     * within a chunk in {@code rowOrder}.
+     */
+    private static void checkChunkOrder(Batch batch, int shift, int[] rowOrder) {
+        java.util.Set<Integer> done = new java.util.HashSet<>();
+        int lastChunk = -1;
+        int lastRank = -1;
+        for (int sg = 0; sg < batch.segments; sg++) {
+            int chunk = batch.colIdx[batch.segStart[sg]] >> shift;
+            int rank = indexOf(rowOrder, batch.segRow[sg]);
+            if (chunk != lastChunk) {
+                assertTrue(done.add(chunk), "segment " + sg + ": chunk " + chunk + " comes back");
+            } else {
+                assertTrue(rank > lastRank, "segment " + sg + ": row rank " + rank + " after " + lastRank);
+            }
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                assertEquals(chunk, batch.colIdx[t] >> shift, "a segment stays in its chunk");
+            }
+            lastChunk = chunk;
+            lastRank = rank;
+        }
+        assertEquals(((batch.distinctColumns() - 1) >> shift) + 1, done.size(), "every chunk");
+    }
+
+    /**
+     * The kernel applied by hand over the batch's segments in order (row key k at {@code rows[(k - 1) * DIM]}), on
+     * the given copies; returns the summed loss.
+     */
+    private static double kernelInTrainingOrder(Batch batch, float[] rows, float[] cols) {
+        double loss = 0;
+        for (int sg = 0; sg < batch.segments; sg++) {
+            int ro = (int) (batch.rowKeys[batch.segRow[sg]] - 1) * DIM;
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                loss += SgdKernel.step(batch.values[t], 1f, MU, rows, ro, cols, batch.colIdx[t] * DIM, 2, 0.1f, 0.2f,
+                        0.1f);
+            }
+        }
+        return loss;
+    }
+
+    /** The batch's training ratings as sorted "row column value [weight]" strings. */
+    private static List<String> ratingsOf(Batch batch) {
+        List<String> out = new ArrayList<>();
+        for (int sg = 0; sg < batch.segments; sg++) {
+            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                out.add(batch.rowKeys[batch.segRow[sg]] + " " + batch.columnKeys()[batch.colIdx[t]] + " "
+                        + batch.values[t] + (batch.weights == null ? "" : " " + batch.weights[t]));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
     }
 }

@@ -1,0 +1,81 @@
+package org.factorbird.pipeline.train;
+
+import java.util.Arrays;
+
+import org.factorbird.pipeline.Checks;
+
+/**
+ * Scales the summed delta a batch pushes for a column by how far the other subtasks move the same column at the
+ * same time (--push-damping).
+ *
+ * <p>Every subtask trains a batch against its own pulled copy of the columns and pushes the summed deltas, so a
+ * column that p subtasks' batches touch together moves by the sum of p trajectories that all started from one
+ * value. A column stepped n times with step size eta contracts towards its target by q = (1 - eta)^n in one batch
+ * (the bias exactly; the factors at about that rate once |u| ~ 1), so one subtask's delta is (1 - q) of the way
+ * there. Sequential SGD over all p n steps would have gone (1 - q^p) of the way; the p summed deltas go p (1 - q).
+ * For a rarely seen column (n eta small) the two agree; for a popular one (q near 0) the sum overshoots the target
+ * by p - 1 times its distance, which at p = 2 is an undamped oscillation and beyond it a divergence: the limit on
+ * --batch-rows measured at 100M ratings. Each subtask therefore scales its delta by
+ * <pre>
+ *   s(n) = (1 - q^p) / (p (1 - q)),   q = (1 - eta)^n
+ * </pre>
+ * (1 for n eta -> 0, 1/p for q -> 0), from what it knows alone: its own count n of the column's ratings in the batch,
+ * assuming the others saw about as many (rows are hashed to subtasks, so a popular column's count is about the same
+ * everywhere). Columns a batch only pulled (n = 0: implicit feedback's negatives) and AdaGrad models (whose steps
+ * shrink per coordinate) are not scaled. With one subtask s = 1: nothing changes.
+ */
+final class PushDamping {
+
+    /** Counts below this are looked up in a per-model table; larger ones (a few popular columns) are computed. */
+    static final int TABLE = 1024;
+
+    private final int subtasks;
+    private float[] tableEta = new float[0];
+    private float[][] tables = new float[0][];
+
+    /** @param subtasks the training subtasks that push concurrently (the job's parallelism) */
+    PushDamping(int subtasks) {
+        this.subtasks = Checks.atLeast(subtasks, 1, "parallelism");
+    }
+
+    /** Whether any scaling happens at all: not with one subtask. */
+    boolean active() {
+        return subtasks > 1;
+    }
+
+    /** s(n) for step size {@code eta}; 1 for n = 0 and for eta <= 0. */
+    static double scale(int subtasks, double eta, int n) {
+        if (n == 0 || eta <= 0 || subtasks == 1) {
+            return 1;
+        }
+        if (eta >= 1) {
+            return 1.0 / subtasks; // q = 0: each subtask goes all the way
+        }
+        double logQ = n * Math.log1p(-eta);
+        // 1 - q = -expm1(log q): exact also when n eta is tiny, where 1 - q would cancel to 0
+        return Math.expm1(subtasks * logQ) / (subtasks * Math.expm1(logQ));
+    }
+
+    /** s(n) for model m at step size {@code eta}, from a table rebuilt when eta changes (once per epoch). */
+    float factor(int m, float eta, int n) {
+        return n < TABLE ? table(m, eta)[n] : (float) scale(subtasks, eta, n);
+    }
+
+    /** s(n) for n < {@link #TABLE}, model m at step size {@code eta}; fetch once per push, not per column. */
+    float[] table(int m, float eta) {
+        if (m >= tables.length) {
+            tables = Arrays.copyOf(tables, m + 1);
+            tableEta = Arrays.copyOf(tableEta, m + 1);
+        }
+        float[] t = tables[m];
+        if (t == null || tableEta[m] != eta) {
+            t = new float[TABLE];
+            for (int i = 0; i < TABLE; i++) {
+                t[i] = (float) scale(subtasks, eta, i);
+            }
+            tables[m] = t;
+            tableEta[m] = eta;
+        }
+        return t;
+    }
+}
