@@ -246,9 +246,11 @@ public final class FactorbirdOptions {
                     + "batch holds at most an 8th of a subtask's rows.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
-            .defaultValue(262_144).withDescription("Ratings per batch at most (a batch closes at whichever of "
-                    + "batch-rows and batch-ratings comes first); lowered for wide grids so that a batch's copy of "
-                    + "its columns stays within 64M floats (e.g. 95,325 for 64 models of rank 10).");
+            .defaultValue(1 << 20).withDescription("Ratings per batch at most (a batch closes at whichever of "
+                    + "batch-rows and batch-ratings comes first; 20 bytes a rating, twice per subtask); lowered for "
+                    + "wide grids so that a batch's copy of its columns stays within 64M floats (e.g. 95,325 for 64 "
+                    + "models of rank 10). 262,144 until push damping: at 45 ratings a row that closed batches at "
+                    + "~5,800 rows; at 12,500 the 10M bench set trains ~20% faster at the same RMSE (+0.001).");
 
     public static final ConfigOption<Boolean> PUSH_DAMPING = ConfigOptions.key("push-damping").booleanType()
             .defaultValue(true).withDescription("Scale the summed delta each subtask pushes for a column by "
