@@ -44,31 +44,6 @@ public final class Hashing {
     }
 
     /**
-     * The hash of {@code id} under {@code seed} that {@link #initDraw} takes: computed once per key, not once per
-     * value.
-     */
-    public static long initBase(long seed, long id) {
-        return mix64(seed ^ mix64(id));
-    }
-
-    /**
-     * Initial value number {@code j} of the key whose {@link #initBase} is {@code base}: mean 0, variance 1, close to
-     * normal and within +-2 sqrt(3), the same on every machine and in every order of arrival. It is the centred sum
-     * of the four 16-bit uniforms of one hash (Irwin-Hall), scaled to unit variance: one mix per value, where
-     * {@link #gaussian}'s three mixes, logarithm, square root and cosine were 12% of packing 100M ratings (10M rows x
-     * 10 factors drawn). Initial factors need a small random spread, not exact normal tails; data generation, whose
-     * noise is the test's floor, keeps {@link #gaussian}.
-     */
-    public static double initDraw(long base, int j) {
-        long h = mix64(base + j * 0x9E3779B97F4A7C15L);
-        long sum = (h & 0xFFFF) + ((h >>> 16) & 0xFFFF) + ((h >>> 32) & 0xFFFF) + (h >>> 48);
-        // each 16-bit part is uniform on {0..65535}: the sum has mean 2 x 65535 and variance 4 x (65536^2 - 1) / 12
-        return (sum - 2 * 65535) * INIT_SCALE;
-    }
-
-    private static final double INIT_SCALE = 1.0 / Math.sqrt(4 * (65536.0 * 65536.0 - 1) / 12);
-
-    /**
      * Standard-normal value number {@code j} for {@code id} under {@code seed}: the same on every machine and
      * in every order of arrival (Box-Muller over two hashed uniforms).
      */

@@ -102,11 +102,10 @@ public final class TableSpec implements Serializable {
     /** The initial values of {@code key} for these segments under {@code seed} (also used for row parameters). */
     public static void init(long seed, List<Segment> segments, long key, float[] out, int offset) {
         int o = offset;
-        long base = Hashing.initBase(seed, key);
         for (Segment s : segments) {
             for (int j = 0; j < s.dim; j++) {
                 out[o + j] = j >= s.randomFrom && j < s.randomTo
-                        ? (float) (s.initStd * Hashing.initDraw(base, j)) : 0f;
+                        ? (float) (s.initStd * Hashing.gaussian(seed, key, j)) : 0f;
             }
             o += s.dim;
         }

@@ -41,32 +41,6 @@ class HashingTest {
     }
 
     @Test
-    void initialDrawsHaveUnitMomentsNormalQuartilesAndBoundedRange() {
-        int n = 400_000;
-        double sum = 0;
-        double sq = 0;
-        double fourth = 0;
-        double max = 0;
-        int belowQuartile = 0;
-        for (int i = 0; i < n; i++) {
-            double g = Hashing.initDraw(Hashing.initBase(7, i), i % 11);
-            sum += g;
-            sq += g * g;
-            fourth += g * g * g * g;
-            max = Math.max(max, Math.abs(g));
-            if (g < -0.6745) { // the normal's lower quartile
-                belowQuartile++;
-            }
-        }
-        assertEquals(0.0, sum / n, 0.01); // 6 standard errors
-        assertEquals(1.0, sq / n, 0.01);
-        // kurtosis of a sum of 4 uniforms: 3 - 6 / (5 x 4) = 2.7 (a normal's is 3)
-        assertEquals(2.7, fourth / n, 0.05);
-        assertEquals(0.25, belowQuartile / (double) n, 0.01);
-        assertTrue(max <= 2 * Math.sqrt(3) + 1e-9 && max > 2.5, "max " + max);
-    }
-
-    @Test
     void belowStaysInRangeAndIsUniform() {
         assertEquals(0, Hashing.below(0L, 7));
         assertEquals(6, Hashing.below(-1L, 7)); // the largest hash maps to bound - 1

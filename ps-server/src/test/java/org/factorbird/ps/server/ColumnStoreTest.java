@@ -106,8 +106,8 @@ class ColumnStoreTest {
         SPEC.init(5, first, 0); // the same seed and layout as the first segment
         assertArrayEquals(first, java.util.Arrays.copyOf(out, 4));
         assertEquals(0f, out[4]);
-        assertEquals((float) (0.5 * Hashing.initDraw(Hashing.initBase(99L, 5), 1)), out[5]);
-        assertEquals((float) (0.5 * Hashing.initDraw(Hashing.initBase(99L, 5), 2)), out[6]);
+        assertEquals((float) (0.5 * Hashing.gaussian(99L, 5, 1)), out[5]);
+        assertEquals((float) (0.5 * Hashing.gaussian(99L, 5, 2)), out[6]);
         assertArrayEquals(new float[3], java.util.Arrays.copyOfRange(out, 7, 10));
     }
 
