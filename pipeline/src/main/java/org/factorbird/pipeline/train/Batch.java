@@ -514,21 +514,14 @@ final class Batch {
 
     /** Pushes params - orig for every distinct column, into the floats pulled. The client encodes before returning. */
     CompletableFuture<Void> push(PsClient ps) {
-        return push(ps, null, null);
+        return push(ps, null, null, null);
     }
 
     /**
-     * Like {@link #push(PsClient)}; with {@code diverged} (a grid), a model whose deltas are not finite gets
-     * {@code diverged[m] = true} and pushes zeros instead, so that one diverging setting cannot fail the others'
-     * job (the PS refuses non-finite deltas). Without it, the PS's refusal ends the run with its reason.
-     */
-    CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md) {
-        return push(ps, diverged, md, null);
-    }
-
-    /**
-     * Like {@link #push(PsClient, boolean[], FlatModels)}, each column's deltas scaled by {@code damping} (null: not
-     * scaled) for the number of this batch's ratings of that column.
+     * Like {@link #push(PsClient)}, each column's deltas scaled by {@code damping} (null: not scaled) for the number
+     * of this batch's ratings of that column. With {@code diverged} (a grid), a model whose deltas are not finite
+     * gets {@code diverged[m] = true} and pushes zeros instead, so that one diverging setting cannot fail the
+     * others' job (the PS refuses non-finite deltas). Without it, the PS's refusal ends the run with its reason.
      */
     CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md, PushDamping damping) {
         int n = columns.size() * colWidth;
