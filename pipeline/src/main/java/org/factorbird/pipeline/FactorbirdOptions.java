@@ -243,14 +243,16 @@ public final class FactorbirdOptions {
                     + "popular column moves by their sum and overshoots as the batches grow together unless "
                     + "--push-damping scales them (100M ratings, skew 0.8, 2 subtasks: 65,536 rows diverged without "
                     + "it and trained with it; 16,384 rows trained to the RMSE of 4,096). With several subtasks a "
-                    + "batch holds at most an 8th of a subtask's rows.");
+                    + "batch holds at most an 8th of a subtask's rows. With AdaGrad models (not damped): "
+                    + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER + " / --parallelism.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
             .defaultValue(1 << 20).withDescription("Ratings per batch at most (a batch closes at whichever of "
                     + "batch-rows and batch-ratings comes first; 20 bytes a rating, twice per subtask); lowered for "
                     + "wide grids so that a batch's copy of its columns stays within 64M floats (e.g. 95,325 for 64 "
                     + "models of rank 10). 262,144 until push damping: at 45 ratings a row that closed batches at "
-                    + "~5,800 rows; at 12,500 the 10M bench set trains ~20% faster at the same RMSE (+0.001).");
+                    + "~5,800 rows; at 12,500 the 10M bench set trains ~20% faster at the same RMSE (+0.001). With AdaGrad "
+                    + "models (not damped): " + TrainConfig.UNDAMPED_BATCH_RATINGS + ".");
 
     public static final ConfigOption<Boolean> PUSH_DAMPING = ConfigOptions.key("push-damping").booleanType()
             .defaultValue(true).withDescription("Scale the summed delta each subtask pushes for a column by "

@@ -30,6 +30,19 @@ class TrainConfigBatchRowsTest {
     }
 
     @Test
+    void adagradModelsKeepTheUndampedDefaults() {
+        TrainConfig ada = config("parallelism", "2", "schedule", "adagrad");
+        assertEquals(4_096, ada.batchRows);
+        assertEquals(262_144, ada.batchRatings);
+        assertEquals(16_384, config("parallelism", "2").batchRows);
+        assertEquals(1 << 20, config("parallelism", "2").batchRatings);
+        TrainConfig given = config("parallelism", "2", "schedule", "adagrad", "batch-rows", "9000",
+                "batch-ratings", "500000");
+        assertEquals(9_000, given.batchRows);
+        assertEquals(500_000, given.batchRatings);
+    }
+
+    @Test
     void aGivenValueWinsAndImplicitFeedbackHasItsOwn() {
         assertEquals(100, config("parallelism", "2", "batch-rows", "100").batchRows);
         assertEquals(64, config("parallelism", "2", "implicit", "true").batchRows);

@@ -75,8 +75,9 @@ final class Batch {
     int blockRatings;
     private int[] permBlock = new int[256];
     private int[] permRow = new int[256];
-    /** Ratings per distinct column of the batch, for {@link PushDamping}. */
+    /** Ratings (with weights: their rounded sum of weights) per distinct column of the batch, for {@link PushDamping}. */
     private int[] counts = new int[0];
+    private float[] weightSums = new float[0];
     /** Per live model of a damped push: its factors by count (null: not scaled), where its floats end. */
     private float[][] tables = new float[0][];
     private int[] segEnd = new int[0];
@@ -525,7 +526,9 @@ final class Batch {
      */
     CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md, PushDamping damping) {
         int n = columns.size() * colWidth;
-        boolean finite = damping != null && damping.active() ? dampedDeltas(md, damping) : deltas(n);
+        // implicit feedback's negatives step pool columns inside the kernel, uncounted here: not damped
+        boolean finite = damping != null && damping.active() && negatives == null ? dampedDeltas(md, damping)
+                : deltas(n);
         if (!finite && diverged != null) {
             for (int i = 0; i < n; i++) {
                 if (!Float.isFinite(orig[i])) {
@@ -557,9 +560,23 @@ final class Batch {
         if (counts.length < cols) {
             counts = new int[Math.max(cols, counts.length * 2)];
         }
-        Arrays.fill(counts, 0, cols, 0);
-        for (int t = 0; t < ratings; t++) {
-            counts[colIdx[t]]++;
+        if (weights == null) {
+            Arrays.fill(counts, 0, cols, 0);
+            for (int t = 0; t < ratings; t++) {
+                counts[colIdx[t]]++;
+            }
+        } else {
+            // a step of weight w contracts by (1 - eta w) ~ (1 - eta)^w: n is the column's sum of weights, rounded
+            if (weightSums.length < cols) {
+                weightSums = new float[counts.length];
+            }
+            Arrays.fill(weightSums, 0, cols, 0f);
+            for (int t = 0; t < ratings; t++) {
+                weightSums[colIdx[t]] += weights[t];
+            }
+            for (int c = 0; c < cols; c++) {
+                counts[c] = (int) Math.min(Integer.MAX_VALUE, Math.round((double) weightSums[c]));
+            }
         }
         int models = md.liveCount;
         if (tables.length < models) {

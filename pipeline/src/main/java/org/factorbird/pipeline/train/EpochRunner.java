@@ -39,7 +39,7 @@ final class EpochRunner {
     private final int batchRows;
     static final int MIN_BATCHES = 8;
     static final int MIN_BATCH_ROWS = 64;
-    /** Scales the pushed deltas for the other subtasks' (--push-damping); null without it. */
+    /** Scales each pushed delta for the other subtasks that move the same column at once (--push-damping); or null. */
     private final PushDamping damping;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
     private final Batch[] batches;

@@ -21,8 +21,10 @@ import org.factorbird.pipeline.Checks;
  * </pre>
  * (1 for n eta -> 0, 1/p for q -> 0), from what it knows alone: its own count n of the column's ratings in the batch,
  * assuming the others saw about as many (rows are hashed to subtasks, so a popular column's count is about the same
- * everywhere). Columns a batch only pulled (n = 0: implicit feedback's negatives) and AdaGrad models (whose steps
- * shrink per coordinate) are not scaled. With one subtask s = 1: nothing changes.
+ * everywhere). With rating weights n is the column's sum of weights (a step of weight w contracts by 1 - eta w, about
+ * (1 - eta)^w). Not scaled: AdaGrad models (their steps shrink per coordinate, not by eta) and implicit feedback
+ * (its negatives step pool columns inside the kernel, uncounted; its batches default to 64 rows). With one
+ * subtask s = 1: nothing changes.
  */
 final class PushDamping {
 

@@ -136,14 +136,22 @@ class BatchTest {
         assertTrue(PushDamping.scale(2, 0.1f, 2) < PushDamping.scale(2, 0.1f, 1), "the more ratings, the more scaled");
     }
 
-    /** A plain model's floats are scaled by its own step size's factor, an AdaGrad model's are not scaled. */
+    /**
+     * A plain model's floats are scaled by its own step size's factor, an AdaGrad model's are not, and a stopped
+     * model's are neither pulled nor pushed: model 0 (stopped) shifts the others' floats in the pulled column.
+     */
     @Test
-    void aDampedPushScalesEachModelByItsOwnStepAndLeavesAdaGradAlone() throws Exception {
+    void aDampedPushScalesEachModelByItsOwnStepAndLeavesAdaGradAndStoppedModelsAlone() throws Exception {
+        HyperParams stopped = new HyperParams(2, 0.05f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
         HyperParams plain = new HyperParams(2, 0.3f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.CONSTANT, 0f);
         HyperParams ada = new HyperParams(1, 0.1f, 0.2f, 0.1f, 0.1f, HyperParams.Schedule.ADAGRAD, 0f);
-        int width = DIM + 4; // rank 2 plain: 3 floats; rank 1 AdaGrad: 2 floats and 2 accumulators
-        FlatModels two = new FlatModels(List.of(plain, ada), new int[] {0, DIM, width});
-        two.startEpoch(0);
+        // rank 2 plain: 3 floats each; rank 1 AdaGrad: 2 floats and 2 accumulators
+        int width = 2 * DIM + 4;
+        int pulled = DIM + 4;
+        FlatModels three = new FlatModels(List.of(stopped, plain, ada), new int[] {0, DIM, 2 * DIM, width});
+        three.startEpoch(0);
+        three.stop(0, 1);
+        assertEquals(pulled, three.colWidth);
         TableSpec spec = TableSpec.single(width, 0, 3L, 5L, 0.1f);
         try (PsServer s2 = PsServer.startLocal(0, 1);
                 PsClient c2 = PsClient.connect(new PsClientConfig(List.of(s2.address()), spec))) {
@@ -153,29 +161,63 @@ class BatchTest {
             Batch batch = new Batch(width, ids);
             batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
             batch.layoutTraining(7L, 42L, 1);
-            c2.await(batch.pull(c2, false, two));
+            c2.await(batch.pull(c2, false, three));
             float[][] onPs = new float[2][];
             for (int c = 0; c < 2; c++) {
                 onPs[c] = s2.valuesOf(batch.columnKeys()[c]).clone();
                 // the table's test spec draws every float at random: AdaGrad's accumulators must not be negative
-                batch.params[c * width + width - 2] = 0.5f;
-                batch.params[c * width + width - 1] = 0.5f;
+                batch.params[c * pulled + pulled - 2] = 0.5f;
+                batch.params[c * pulled + pulled - 1] = 0.5f;
             }
-            float[] before = Arrays.copyOf(batch.params, 2 * width);
-            batch.train(two, MU, new double[2]);
-            float[] after = Arrays.copyOf(batch.params, 2 * width);
-            c2.await(batch.push(c2, null, two, new PushDamping(3)));
+            float[] before = Arrays.copyOf(batch.params, 2 * pulled);
+            batch.train(three, MU, new double[3]);
+            float[] after = Arrays.copyOf(batch.params, 2 * pulled);
+            c2.await(batch.push(c2, null, three, new PushDamping(3)));
             for (int c = 0; c < 2; c++) {
                 long key = batch.columnKeys()[c];
                 float s = (float) PushDamping.scale(3, 0.3f, key == 10 ? 2 : 1);
                 float[] stored = s2.valuesOf(key);
-                for (int j = 0; j < width; j++) {
-                    float delta = after[c * width + j] - before[c * width + j];
-                    assertEquals(onPs[c][j] + (j < DIM ? delta * s : delta), stored[j], 0f,
-                            "column " + key + ", float " + j);
+                for (int j = 0; j < DIM; j++) {
+                    assertEquals(onPs[c][j], stored[j], 0f, "stopped model 0 of column " + key + ", float " + j);
+                }
+                for (int j = 0; j < pulled; j++) {
+                    float delta = after[c * pulled + j] - before[c * pulled + j];
+                    assertEquals(onPs[c][DIM + j] + (j < DIM ? delta * s : delta), stored[DIM + j], 0f,
+                            "column " + key + ", pulled float " + j);
                 }
             }
         }
+    }
+
+    /** With rating weights, a column's n is its sum of weights, rounded: 2.0 + 1.5 -> 4; a weight of 0 -> 0 (s = 1). */
+    @Test
+    void aDampedPushCountsAColumnsWeights() throws Exception {
+        RowBlock.Builder b = new RowBlock.Builder(true, ids);
+        b.train(10, 4f, 2.0f, false);
+        b.train(11, 2f, 0f, false);
+        b.endRow(1);
+        b.train(10, 1f, 1.5f, false);
+        b.endRow(2);
+        RowBlock block = b.build();
+        float[] rows = {0.1f, 0.2f, -0.3f, -0.1f, 0.05f, 0.4f};
+        Batch batch = new Batch(DIM, ids);
+        batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        batch.layoutTraining(7L, 42L, 1);
+        ps.await(batch.pull(ps, false, models));
+        float[] before = Arrays.copyOf(batch.params, 2 * DIM);
+        batch.train(models, MU, new double[1]);
+        float[] after = Arrays.copyOf(batch.params, 2 * DIM);
+        ps.await(batch.push(ps, null, models, new PushDamping(2)));
+        for (int c = 0; c < 2; c++) {
+            long key = batch.columnKeys()[c];
+            float s = key == 10 ? (float) PushDamping.scale(2, 0.1f, 4) : 1f;
+            float[] stored = server.valuesOf(key);
+            for (int j = 0; j < DIM; j++) {
+                assertEquals(before[c * DIM + j] + (after[c * DIM + j] - before[c * DIM + j]) * s, stored[j], 0f,
+                        "column " + key + ", float " + j);
+            }
+        }
+        assertTrue(PushDamping.scale(2, 0.1f, 4) < PushDamping.scale(2, 0.1f, 3), "rounded up, not down");
     }
 
     @Test
