@@ -19,12 +19,6 @@ import org.factorbird.ps.Ranges;
  */
 final class Batch {
 
-    /**
-     * Bytes of pulled columns that one chunk of {@link #chunk} trains against: with the batch's rows (as many
-     * bytes again at 16k rows of rank 10) they stay in a core's L2 cache (2 MB here).
-     */
-    static final int CHUNK_BYTES = 512 << 10;
-
     private final int width;
     private final BatchColumns columns;
 
@@ -53,11 +47,8 @@ final class Batch {
     int segments;
     int[] segRow = new int[64];
     int[] segStart = new int[65];
-    /** {@link #chunk}'s second copy of the ratings, swapped with the first, and each rating's row. */
-    private int[] spareIdx = new int[0];
-    private float[] spareValues = new float[0];
-    private float[] spareWeights;
-    private int[] rowOf = new int[0];
+    /** Orders the ratings by column chunk, with buffers of its own. */
+    private final ColumnChunks chunks = new ColumnChunks();
 
     /** The pulled columns: {@link #colWidth} floats each, the active models' (see {@link FlatModels}). */
     float[] params = new float[0];
@@ -73,14 +64,8 @@ final class Batch {
     float[][] blockParams = new float[16][];
     int blockRows;
     int blockRatings;
-    private int[] permBlock = new int[256];
-    private int[] permRow = new int[256];
-    /** Ratings (with weights: their rounded sum of weights) per distinct column of the batch, for {@link PushDamping}. */
-    private int[] counts = new int[0];
-    private float[] weightSums = new float[0];
-    /** Per live model of a damped push: its factors by count (null: not scaled), where its floats end. */
-    private float[][] tables = new float[0][];
-    private int[] segEnd = new int[0];
+    /** The training rows' (block << 32 | row), shuffled. */
+    private long[] perm = new long[256];
 
     /** Implicit feedback's negatives; null for explicit ratings. */
     private NegativePool negatives;
@@ -141,42 +126,29 @@ final class Batch {
      * Lays out the gathered blocks' rows for training in an order shuffled across the whole batch by
      * {@code orderSeed} (rows of one block are neighbours in state, not in the SGD order). Then either each row's
      * ratings are shuffled by a seed of (seed, row, epoch), or, when the batch's columns at {@code colWidth} floats
-     * each do not fit one chunk of {@link #CHUNK_BYTES}, the batch is ordered by column chunk instead (see
+     * each do not fit one chunk of {@link ColumnChunks#CHUNK_BYTES}, the batch is ordered by column chunk instead (see
      * {@link #chunk}); {@code colWidth} 0: never chunked. A batch that is not chunked is laid out the same either
      * way.
      */
     void layoutTraining(long orderSeed, long seed, int epoch, int colWidth) {
-        int shift = chunkShift(colWidth);
+        // implicit feedback's negatives follow rows, not chunks
+        int shift = negatives != null ? -1 : ColumnChunks.shift(colWidth, columns.subtaskColumns());
         int n = 0;
-        if (permBlock.length < blockRows) {
-            int cap = Math.max(blockRows, permBlock.length * 2);
-            permBlock = new int[cap];
-            permRow = new int[cap];
+        if (perm.length < blockRows) {
+            perm = new long[Math.max(blockRows, perm.length * 2)];
         }
         for (int b = 0; b < blocks; b++) {
             RowBlock blk = blockData[b];
             for (int r = 0; r < blk.rows(); r++) {
                 if (blk.trainCount(r) > 0) {
-                    permBlock[n] = b;
-                    permRow[n] = r;
-                    n++;
+                    perm[n++] = (long) b << 32 | r;
                 }
             }
         }
-        long st = orderSeed;
-        for (int i = n - 1; i > 0; i--) {
-            st += 0x9E3779B97F4A7C15L;
-            int j = Hashing.below(Hashing.mix64(st), i + 1);
-            int tb = permBlock[i];
-            permBlock[i] = permBlock[j];
-            permBlock[j] = tb;
-            int tr = permRow[i];
-            permRow[i] = permRow[j];
-            permRow[j] = tr;
-        }
+        KeyOrder.shuffle(perm, 0, n, orderSeed);
         for (int i = 0; i < n; i++) {
-            int b = permBlock[i];
-            int r = permRow[i];
+            int b = (int) (perm[i] >>> 32);
+            int r = (int) perm[i];
             RowBlock blk = blockData[b];
             long key = blk.keys[r];
             // a chunked batch splits each row's ratings by chunk, whose columns differ from epoch to epoch
@@ -208,101 +180,9 @@ final class Batch {
         }
     }
 
-    /**
-     * The chunk size for {@link #chunk} as a shift (chunks of {@code 2^shift} batch columns taking at most
-     * {@link #CHUNK_BYTES} at {@code colWidth} floats each), or -1 for row order: when the subtask's columns all
-     * fit one chunk, for wide grids (chunks below 1024 columns) and for implicit feedback (negatives follow rows).
-     */
-    private int chunkShift(int colWidth) {
-        if (colWidth <= 0 || negatives != null) {
-            return -1;
-        }
-        int perChunk = Integer.highestOneBit(Math.max(1, CHUNK_BYTES / (Float.BYTES * colWidth)));
-        return perChunk >= 1024 && columns.subtaskColumns() > perChunk ? Integer.numberOfTrailingZeros(perChunk) : -1;
-    }
-
-    /**
-     * Orders a laid-out training batch by column chunk, LIBMF's blocking within a batch: the ratings of the batch's
-     * first {@code 2^shift} columns in the rows' shuffled order, then those of the next chunk, and so on; a row's
-     * ratings are split into one segment per chunk. Without it, a batch of the 10M bench set (84k columns, 3.7 MB
-     * at rank 10) was touched in random order and its SGD steps waited on the cache: JMH BatchTrainBenchmark, one
-     * batch of 737k ratings, 36 ms chunked vs 72 ms in row order (median of 10), the chunking pass ~12 ms of it.
-     * The chunks take the place of the per-row shuffle: which columns share a chunk changes with every epoch's
-     * batches, and the chunks are visited in an order shuffled by {@code orderSeed} (columns are numbered in order
-     * of first sight, so the first chunk holds the popular ones: in a fixed order every row would meet them first).
-     * Stable within a chunk: rows in their order, each row's ratings in theirs.
-     */
+    /** Orders this laid-out training batch by column chunk: see {@link ColumnChunks#order}. */
     void chunk(int shift, long orderSeed) {
-        if (shift < 0 || shift > 30 || segments != rows) {
-            throw new IllegalStateException("chunk needs a layout in row order and a shift in [0, 30]; segments "
-                    + segments + ", rows " + rows + ", shift " + shift);
-        }
-        int chunks = ((columns.size() - 1) >> shift) + 1;
-        int[] count = new int[chunks];
-        for (int t = 0; t < ratings; t++) {
-            count[colIdx[t] >> shift]++;
-        }
-        // the chunks' places in the training order, shuffled; next[c]: where chunk c's next rating goes
-        int[] order = new int[chunks];
-        for (int c = 0; c < chunks; c++) {
-            order[c] = c;
-        }
-        long st = orderSeed ^ 0x6368756E6BL;
-        for (int i = chunks - 1; i > 0; i--) {
-            st += 0x9E3779B97F4A7C15L;
-            int j = Hashing.below(Hashing.mix64(st), i + 1);
-            int tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
-        int[] next = new int[chunks];
-        for (int i = 0, at = 0; i < chunks; i++) {
-            next[order[i]] = at;
-            at += count[order[i]];
-        }
-        if (spareIdx.length < colIdx.length) {
-            spareIdx = new int[colIdx.length];
-            spareValues = new float[colIdx.length];
-            rowOf = new int[colIdx.length];
-        }
-        if (weights != null && (spareWeights == null || spareWeights.length < weights.length)) {
-            spareWeights = new float[weights.length];
-        }
-        for (int r = 0; r < rows; r++) {
-            for (int t = start[r], end = start[r + 1]; t < end; t++) {
-                int to = next[colIdx[t] >> shift]++;
-                spareIdx[to] = colIdx[t];
-                spareValues[to] = values[t];
-                if (weights != null) {
-                    spareWeights[to] = weights[t];
-                }
-                rowOf[to] = r;
-            }
-        }
-        int[] idx = colIdx;
-        colIdx = spareIdx;
-        spareIdx = idx;
-        float[] vals = values;
-        values = spareValues;
-        spareValues = vals;
-        if (weights != null) {
-            float[] w = weights;
-            weights = spareWeights;
-            spareWeights = w;
-        }
-        // segments: runs of one row within one chunk
-        segments = 0;
-        for (int t = 0; t < ratings; t++) {
-            if (t == 0 || rowOf[t] != rowOf[t - 1] || colIdx[t] >> shift != colIdx[t - 1] >> shift) {
-                if (segments == segRow.length) {
-                    segRow = Arrays.copyOf(segRow, segments * 2);
-                    segStart = Arrays.copyOf(segStart, segments * 2 + 1);
-                }
-                segRow[segments] = rowOf[t];
-                segStart[segments++] = t;
-            }
-        }
-        segStart[segments] = ratings;
+        chunks.order(this, shift, orderSeed);
     }
 
     /** Lays out the gathered blocks' rows that have held-out or sampled ratings, in block order. */
@@ -527,8 +407,8 @@ final class Batch {
     CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md, PushDamping damping) {
         int n = columns.size() * colWidth;
         // implicit feedback's negatives step pool columns inside the kernel, uncounted here: not damped
-        boolean finite = damping != null && damping.active() && negatives == null ? dampedDeltas(md, damping)
-                : deltas(n);
+        boolean finite = damping != null && damping.active() && negatives == null
+                ? damping.deltas(params, orig, colIdx, weights, ratings, columns.size(), colWidth, md) : deltas(n);
         if (!finite && diverged != null) {
             for (int i = 0; i < n; i++) {
                 if (!Float.isFinite(orig[i])) {
@@ -548,64 +428,6 @@ final class Batch {
             orig[i] = d;
             finite &= Float.isFinite(d);
         }
-        return finite;
-    }
-
-    /**
-     * Like {@link #deltas}, each column's floats of model m scaled by {@link PushDamping}'s factor for the column's
-     * count of ratings in this batch, in the same pass (a second pass over the deltas cost as much as the first).
-     */
-    private boolean dampedDeltas(FlatModels md, PushDamping damping) {
-        int cols = columns.size();
-        if (counts.length < cols) {
-            counts = new int[Math.max(cols, counts.length * 2)];
-        }
-        if (weights == null) {
-            Arrays.fill(counts, 0, cols, 0);
-            for (int t = 0; t < ratings; t++) {
-                counts[colIdx[t]]++;
-            }
-        } else {
-            // a step of weight w contracts by (1 - eta w) ~ (1 - eta)^w: n is the column's sum of weights, rounded
-            if (weightSums.length < cols) {
-                weightSums = new float[counts.length];
-            }
-            Arrays.fill(weightSums, 0, cols, 0f);
-            for (int t = 0; t < ratings; t++) {
-                weightSums[colIdx[t]] += weights[t];
-            }
-            for (int c = 0; c < cols; c++) {
-                counts[c] = (int) Math.min(Integer.MAX_VALUE, Math.round((double) weightSums[c]));
-            }
-        }
-        int models = md.liveCount;
-        if (tables.length < models) {
-            tables = new float[models][];
-            segEnd = new int[models];
-        }
-        for (int i = 0; i < models; i++) {
-            int m = md.live[i];
-            // AdaGrad's steps shrink per coordinate with the squared gradients: eta says little, so no scaling
-            tables[i] = md.adagrad[m] ? null : damping.table(m, md.eta[m]);
-            segEnd[i] = md.colOffset[m] + md.offset[m + 1] - md.offset[m];
-        }
-        int w = colWidth;
-        boolean finite = true;
-        for (int c = 0; c < cols; c++) {
-            int count = counts[c];
-            int at = c * w;
-            for (int i = 0; i < models; i++) {
-                float[] table = tables[i];
-                float f = table == null ? 1f
-                        : count < table.length ? table[count] : damping.factor(md.live[i], md.eta[md.live[i]], count);
-                for (int end = c * w + segEnd[i]; at < end; at++) {
-                    float d = (params[at] - orig[at]) * f;
-                    orig[at] = d;
-                    finite &= Float.isFinite(d);
-                }
-            }
-        }
-        Arrays.fill(tables, null); // the tables belong to the damping; do not hold them past the push
         return finite;
     }
 }

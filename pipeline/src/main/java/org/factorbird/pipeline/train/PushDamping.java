@@ -34,6 +34,11 @@ final class PushDamping {
     private final int subtasks;
     private float[] tableEta = new float[0];
     private float[][] tables = new float[0][];
+    /** Scratch of {@link #deltas}: ratings (or weights) per column, and per live model its table and end. */
+    private int[] counts = new int[0];
+    private float[] weightSums = new float[0];
+    private float[][] liveTables = new float[0][];
+    private int[] segEnd = new int[0];
 
     /** @param subtasks the training subtasks that push concurrently (the job's parallelism) */
     PushDamping(int subtasks) {
@@ -79,5 +84,63 @@ final class PushDamping {
             tableEta[m] = eta;
         }
         return t;
+    }
+
+    /**
+     * A batch's deltas to push: {@code orig[i] = (params[i] - orig[i]) * s} over its {@code cols} pulled columns of
+     * {@code colWidth} floats, s for each column's count of the batch's ratings ({@code colIdx[0..ratings)}, with
+     * {@code weights} their sum of weights) and for each live model's step (AdaGrad's floats unscaled), in one pass
+     * (a second pass over the deltas cost as much as the first). Returns whether every delta is finite.
+     */
+    boolean deltas(float[] params, float[] orig, int[] colIdx, float[] weights, int ratings, int cols, int colWidth,
+            FlatModels md) {
+        if (counts.length < cols) {
+            counts = new int[Math.max(cols, counts.length * 2)];
+        }
+        if (weights == null) {
+            Arrays.fill(counts, 0, cols, 0);
+            for (int t = 0; t < ratings; t++) {
+                counts[colIdx[t]]++;
+            }
+        } else {
+            // a step of weight w contracts by (1 - eta w) ~ (1 - eta)^w: n is the column's sum of weights, rounded
+            if (weightSums.length < cols) {
+                weightSums = new float[counts.length];
+            }
+            Arrays.fill(weightSums, 0, cols, 0f);
+            for (int t = 0; t < ratings; t++) {
+                weightSums[colIdx[t]] += weights[t];
+            }
+            for (int c = 0; c < cols; c++) {
+                counts[c] = (int) Math.min(Integer.MAX_VALUE, Math.round((double) weightSums[c]));
+            }
+        }
+        int models = md.liveCount;
+        if (liveTables.length < models) {
+            liveTables = new float[models][];
+            segEnd = new int[models];
+        }
+        for (int i = 0; i < models; i++) {
+            int m = md.live[i];
+            // AdaGrad's steps shrink per coordinate with the squared gradients: eta says little, so no scaling
+            liveTables[i] = md.adagrad[m] ? null : table(m, md.eta[m]);
+            segEnd[i] = md.colOffset[m] + md.offset[m + 1] - md.offset[m];
+        }
+        boolean finite = true;
+        for (int c = 0; c < cols; c++) {
+            int count = counts[c];
+            int at = c * colWidth;
+            for (int i = 0; i < models; i++) {
+                float[] table = liveTables[i];
+                float f = table == null ? 1f
+                        : count < table.length ? table[count] : factor(md.live[i], md.eta[md.live[i]], count);
+                for (int end = c * colWidth + segEnd[i]; at < end; at++) {
+                    float d = (params[at] - orig[at]) * f;
+                    orig[at] = d;
+                    finite &= Float.isFinite(d);
+                }
+            }
+        }
+        return finite;
     }
 }
