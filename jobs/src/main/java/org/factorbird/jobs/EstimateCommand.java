@@ -92,7 +92,7 @@ final class EstimateCommand implements Callable<Integer> {
 
     @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch (default: as train's, "
             + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least " + TrainConfig.MIN_DEFAULT_BATCH_ROWS
-            + ").")
+            + "; " + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER + " / --parallelism with --schedule adagrad).")
     Integer batchRows;
 
     @Option(names = "--holdout", paramLabel = "F", description = "Held-out fraction of the ratings.")
@@ -125,7 +125,8 @@ final class EstimateCommand implements Callable<Integer> {
             }
             boolean adagrad = HyperParams.Schedule.parse(schedule) == HyperParams.Schedule.ADAGRAD;
             Estimate e = new Estimate(rows, cols, ratings, models * (rank + 1) * (adagrad ? 2 : 1), shards,
-                    parallelism, batchRows != null ? batchRows : TrainConfig.defaultBatchRows(parallelism), holdout,
+                    parallelism, batchRows != null ? batchRows : TrainConfig.defaultBatchRows(parallelism, adagrad),
+                    holdout,
                     lossSample, skew);
             long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()
                     : FactorbirdJob.autoRocksdbMemory(e.ratings * TEXT_BYTES_PER_RATING, e.parallelism);

@@ -48,12 +48,10 @@ public final class TrainConfig implements Serializable {
     public static final int UNDAMPED_BATCH_ROWS_TOGETHER = 8_192;
     public static final int UNDAMPED_BATCH_RATINGS = 262_144;
 
-    /** --batch-rows when not given: {@value #BATCH_ROWS_TOGETHER} / parallelism, at least 64. */
-    public static int defaultBatchRows(int parallelism) {
-        return defaultBatchRows(parallelism, false);
-    }
-
-    /** --batch-rows when not given; with AdaGrad models {@value #UNDAMPED_BATCH_ROWS_TOGETHER} / parallelism. */
+    /**
+     * --batch-rows when not given: {@value #BATCH_ROWS_TOGETHER} / parallelism, with AdaGrad models
+     * {@value #UNDAMPED_BATCH_ROWS_TOGETHER} / parallelism; at least 64.
+     */
     public static int defaultBatchRows(int parallelism, boolean adagrad) {
         Checks.atLeast(parallelism, 1, "parallelism");
         return Math.max(MIN_DEFAULT_BATCH_ROWS,
@@ -78,7 +76,7 @@ public final class TrainConfig implements Serializable {
     public final int batchRatings;
     /** --push-damping: see {@code PushDamping}. */
     public final boolean pushDamping;
-    /** --column-chunks: see {@code Batch#chunk}. */
+    /** --column-chunks: see {@code ColumnChunks}. */
     public final boolean columnChunks;
     /** How subtasks talk to the PS (in-flight limit, timeout, secret, TLS). */
     public final PsSettings ps;
