@@ -89,6 +89,7 @@ final class Tuning {
         refit.remove(FactorbirdOptions.PRUNE.key());
         refit.remove(FactorbirdOptions.PRUNE_EVERY.key());
         refit.remove(FactorbirdOptions.KEEP.key());
+        refit.remove(FactorbirdOptions.PRUNE_TIE.key());
         refit.remove(FactorbirdOptions.FIRST_RUNG.key());
         String searchDir = new Path(output, "search").toString();
         if (space.models > 1) {

@@ -109,6 +109,12 @@ public final class FactorbirdOptions {
             .withDescription("With --prune halving: the share of the models still training that goes on at each "
                     + "pruning (rounded up; at least one).");
 
+    public static final ConfigOption<Double> PRUNE_TIE = ConfigOptions.key("prune-tie").doubleType()
+            .defaultValue(0.001).withDescription("With --prune halving: models whose validation RMSE is within this "
+                    + "fraction of the last one kept go on too. Two runs of one search differ by Hogwild's timing (up "
+                    + "to 2e-4 of a model's validation RMSE on MovieLens), so a cut between closer models would pick "
+                    + "by chance; 0: exactly the --keep share.");
+
     public static final ConfigOption<Double> LOSS_SAMPLE = ConfigOptions.key("loss-sample").doubleType()
             .defaultValue(0.01).withDescription("Fraction of training ratings (a fixed hash sample) on which the "
                     + "training loss is measured after every epoch; 0 reports the loss seen during the epoch.");

@@ -92,6 +92,8 @@ public final class TrainConfig implements Serializable {
     public final int pruneEvery;
     /** Share of the training models that goes on at each pruning. */
     public final double keep;
+    /** --prune-tie: relative gap in validation RMSE within which models tie with the last one kept. */
+    public final double pruneTie;
     /** --first-rung: the partial passes before the full epochs, each followed by a halving; none without it. */
     public final Rungs rungs;
     public final boolean clip;
@@ -237,6 +239,7 @@ public final class TrainConfig implements Serializable {
             throw new IllegalArgumentException("--keep must be in (0, 1) but was " + keep);
         }
         this.keep = keep;
+        this.pruneTie = fraction(c.get(FactorbirdOptions.PRUNE_TIE), "prune-tie");
         Rungs r = Rungs.of(models.size(), keep, c.get(FactorbirdOptions.FIRST_RUNG));
         this.rungs = this.prune ? r : Rungs.NONE;
         if (rungs.count() > 0 && c.get(FactorbirdOptions.RESUME) != null) {

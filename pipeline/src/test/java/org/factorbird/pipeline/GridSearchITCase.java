@@ -300,6 +300,7 @@ class GridSearchITCase {
         Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 2);
         m.putAll(Map.of("epochs", "3", "rank", "3,6", "lambda", "0.01,0.1", "learning-rate", "0.01,0.03",
                 "prune", "halving", "prune-every", "1", "keep", "0.5", "first-rung", "0.25", "batch-rows", "32"));
+        m.put("prune-tie", "0"); // exactly half at each cut: the rank 3 and 6 models of a setting tie early
         TrainConfig g = TrainConfig.grid(Configuration.fromMap(m), 803L);
         assertEquals(5, g.epochs, "3 full epochs after 2 rung passes (1/4 and 1/2 of the rows)");
         assertEquals(0.75, g.rungs.passesBefore(3), 1e-9);
@@ -332,6 +333,7 @@ class GridSearchITCase {
         Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 1);
         m.putAll(Map.of("epochs", "6", "rank", "3,6", "lambda", "0.01,0.1", "learning-rate", "0.01,0.03",
                 "prune", "halving", "prune-every", "2", "keep", "0.5", "keep-all", "true", "batch-rows", "32"));
+        m.put("prune-tie", "0"); // exactly half at each cut (the tie rule has PruningTest)
         TrainConfig g = TrainConfig.grid(Configuration.fromMap(m), 801L);
         assertEquals(0.05f, g.validation, "an explicit grid validates on 5% unless told otherwise");
         run(g);
