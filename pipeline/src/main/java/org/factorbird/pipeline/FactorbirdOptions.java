@@ -248,9 +248,10 @@ public final class FactorbirdOptions {
                     + "traffic, but every subtask pushes the summed deltas of a batch against one pulled copy, so a "
                     + "popular column moves by their sum and overshoots as the batches grow together unless "
                     + "--push-damping scales them (100M ratings, skew 0.8, 2 subtasks: 65,536 rows diverged without "
-                    + "it and trained with it; 16,384 rows trained to the RMSE of 4,096). With several subtasks a "
-                    + "batch holds at most an 8th of a subtask's rows. With AdaGrad models (not damped): "
-                    + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER + " / --parallelism.");
+                    + "it and trained with it; 16,384 rows trained to the RMSE of 4,096). With several subtasks and "
+                    + "pushes not damped (--no-push-damping, AdaGrad, implicit feedback) a batch holds at most an 8th "
+                    + "of a subtask's rows. With AdaGrad models: " + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER
+                    + " / --parallelism.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
             .defaultValue(1 << 20).withDescription("Ratings per batch at most (a batch closes at whichever of "
