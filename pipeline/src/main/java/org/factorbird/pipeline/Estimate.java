@@ -106,9 +106,14 @@ public final class Estimate {
         return seen;
     }
 
-    /** Batches of one subtask per pass over its rows. */
+    /**
+     * Batches of one subtask per pass over its rows: by --batch-rows, or more when they would hold over
+     * {@link TrainConfig#BATCH_STEPS_PER_COLUMN} ratings per column of the subtask.
+     */
     private double batchesPerSubtask() {
-        return Math.ceil((double) rows / parallelism / batchRows);
+        double train = ratings * (1 - heldOutFraction) / parallelism;
+        double byColumns = Math.ceil(train / Math.max(1, TrainConfig.BATCH_STEPS_PER_COLUMN * distinct(train)));
+        return Math.max(Math.ceil((double) rows / parallelism / batchRows), byColumns);
     }
 
     /** Bytes exchanged with all shards per epoch (training and evaluation, both directions). */

@@ -43,6 +43,8 @@ final class EpochRunner {
      */
     private final int batchRows;
     static final int MIN_BATCHES = 8;
+    /** Ratings per training batch: see {@link TrainConfig#BATCH_STEPS_PER_COLUMN}. */
+    private final int batchRatings;
     static final int MIN_BATCH_ROWS = 64;
     /** Scales each pushed delta for the other subtasks that move the same column at once (--push-damping); or null. */
     private final PushDamping damping;
@@ -50,7 +52,7 @@ final class EpochRunner {
     private final Batch[] batches;
 
     EpochRunner(TrainConfig cfg, BlockStore store, PsClient ps, Coordinator coordinator, SnapshotIo snapshots,
-            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, int[] trainColumns,
+            RunReport report, TrainMetrics metrics, FlatModels models, LoadStats load, RowPacker.Packed packed,
             Phases phases) {
         this.phases = phases;
         this.cfg = cfg;
@@ -71,10 +73,12 @@ final class EpochRunner {
                 && cfg.models.stream().noneMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD);
         this.batchRows = cfg.parallelism == 1 || allDamped ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
+        this.batchRatings = cfg.batchRatingsGiven ? cfg.batchRatings : (int) Math.min(cfg.batchRatings,
+                Math.max(1, (long) TrainConfig.BATCH_STEPS_PER_COLUMN * packed.trainColumnCount()));
         this.damping = cfg.pushDamping ? new PushDamping(cfg.parallelism) : null;
         if (cfg.implicit) {
             for (Batch b : batches) {
-                b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, trainColumns);
+                b.implicit(cfg.loss, cfg.negatives, cfg.confidenceAlpha, packed.trainColumns());
             }
         }
     }
@@ -258,7 +262,7 @@ final class EpochRunner {
         long[] trained = share < 1 ? Arrays.copyOf(keys, Math.max(Math.min(1, keys.length),
                 Math.round(share * keys.length))) : keys;
         CompletableFuture<Void> pushes = CompletableFuture.completedFuture(null);
-        BlockCursor cursor = new BlockCursor(store, trained, true, batchRows, cfg.batchRatings);
+        BlockCursor cursor = new BlockCursor(store, trained, true, batchRows, batchRatings);
         Batch current = batches[0];
         CompletableFuture<Void> pull = layOut(current, cursor, seed, epoch) ? current.pull(ps, false, models) : null;
         int turn = 0;

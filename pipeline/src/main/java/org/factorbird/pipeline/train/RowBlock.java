@@ -119,16 +119,21 @@ public class RowBlock {
             this.ids = ids;
         }
 
-        /** Adds a training rating of the current row; {@code sampled} puts it in the loss sample. */
-        void train(long col, float value, float weight, boolean sampled) {
+        /**
+         * Adds a training rating of the current row; {@code sampled} puts it in the loss sample. Returns the
+         * column's number.
+         */
+        int train(long col, float value, float weight, boolean sampled) {
             if (sampled) {
                 sample.add(cols.n);
             }
-            cols.add(ids.numberOf(col));
+            int number = ids.numberOf(col);
+            cols.add(number);
             vals.add(value);
             if (weighted) {
                 weights.add(weight);
             }
+            return number;
         }
 
         /** A held-out rating of the current row: test, or validation when {@code validation}. */

@@ -22,12 +22,16 @@ final class RowPacker {
      * distinct columns of this subtask's training ratings, as their numbers in {@link BlockStore#columns}, from
      * which negatives are drawn.
      */
-    record Packed(long[] blockKeys, LoadStats stats, int[] trainColumns) {}
+    /**
+     * What packing leaves: the blocks' keys, the counts, the column numbers with training ratings (with --implicit
+     * only, else empty) and how many such columns the subtask has.
+     */
+    record Packed(long[] blockKeys, LoadStats stats, int[] trainColumns, int trainColumnCount) {}
 
     private final BlockStore store;
     private final TrainConfig cfg;
     private final LongList blockKeys = new LongList(1024);
-    /** With --implicit: which column numbers have training ratings. */
+    /** Which column numbers have training ratings (not those seen only in held-out or validation ratings). */
     private final java.util.BitSet trained;
     private final RowBlock.Builder builder;
     private final long sampleSeed;
@@ -51,7 +55,7 @@ final class RowPacker {
         this.sampleSeed = cfg.seed ^ HoldoutSplit.LOSS_SAMPLE_SALT;
         this.blockRows = Math.max(1, Math.min(BlockStore.BLOCK_ROWS, cfg.batchRows / BLOCKS_PER_BATCH));
         this.blockRatings = Math.max(1, cfg.batchRatings / BLOCKS_PER_BATCH);
-        this.trained = cfg.implicit ? new java.util.BitSet() : null;
+        this.trained = new java.util.BitSet();
     }
 
     /** Packs every row of {@code spill} and closes it. */
@@ -76,7 +80,7 @@ final class RowPacker {
         store.columns().freeze();
         // in number order (first sight), so that the negatives' draws do not depend on a hash table's layout
         return new Packed(blockKeys.toArray(), stats,
-                trained == null ? new int[0] : trained.stream().toArray());
+                cfg.implicit ? trained.stream().toArray() : new int[0], trained.cardinality());
     }
 
     private void rating(long row, byte kind, long col, float value, float weight) {
@@ -89,11 +93,8 @@ final class RowPacker {
             }
             return;
         }
-        builder.train(col, value, weight,
-                cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample);
-        if (trained != null) {
-            trained.set(store.columns().numberOf(col));
-        }
+        trained.set(builder.train(col, value, weight,
+                cfg.lossSample > 0 && HoldoutSplit.unit(sampleSeed, row, col) < cfg.lossSample));
         // mu is the weighted mean: zero-weight ratings do not move it, as they move nothing else
         sum += (double) weight * value;
         weightSum += weight;

@@ -164,7 +164,7 @@ public class TrainOperator extends AbstractStreamOperator<OutLine>
         int first = 1 + snapshots.restore(packed.blockKeys(), models);
         phases.lap(Phases.RESTORE);
         summary.resumedFrom = first - 1;
-        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed.trainColumns(),
+        new EpochRunner(cfg, store, ps, coordinator, snapshots, report, metrics, models, load, packed,
                 phases).run(packed.blockKeys(), summary, first);
         phases.mark();
         summary.stoppedAt = models.stoppedAt.clone();
