@@ -4,12 +4,12 @@ import java.util.concurrent.Callable;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.MemorySize;
+import org.factorbird.pipeline.BatchSizes;
 import org.factorbird.pipeline.Estimate;
 import org.factorbird.pipeline.FactorbirdJob;
 import org.factorbird.pipeline.FactorbirdOptions;
 import org.factorbird.pipeline.HyperParams;
 import org.factorbird.pipeline.TimeEstimate;
-import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.ps.cli.Cli;
 
 import picocli.CommandLine.Model.ArgSpec;
@@ -91,8 +91,8 @@ final class EstimateCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--batch-rows", paramLabel = "B", description = "Rows per batch (default: as train's, "
-            + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least " + TrainConfig.MIN_DEFAULT_BATCH_ROWS
-            + "; " + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER + " / --parallelism with --schedule adagrad).")
+            + BatchSizes.BATCH_ROWS_TOGETHER + " / --parallelism, at least " + BatchSizes.MIN_DEFAULT_BATCH_ROWS
+            + "; " + BatchSizes.UNDAMPED_BATCH_ROWS_TOGETHER + " / --parallelism with --schedule adagrad).")
     Integer batchRows;
 
     @Option(names = "--holdout", paramLabel = "F", description = "Held-out fraction of the ratings.")
@@ -125,7 +125,7 @@ final class EstimateCommand implements Callable<Integer> {
             }
             boolean adagrad = HyperParams.Schedule.parse(schedule) == HyperParams.Schedule.ADAGRAD;
             Estimate e = new Estimate(rows, cols, ratings, models * (rank + 1) * (adagrad ? 2 : 1), shards,
-                    parallelism, batchRows != null ? batchRows : TrainConfig.defaultBatchRows(parallelism, adagrad),
+                    parallelism, batchRows != null ? batchRows : BatchSizes.defaultBatchRows(parallelism, adagrad),
                     holdout,
                     lossSample, skew);
             long rocksdb = rocksdbMemory != null ? MemorySize.parse(rocksdbMemory).getBytes()

@@ -112,7 +112,7 @@ public final class Estimate {
      */
     private double batchesPerSubtask() {
         double train = ratings * (1 - heldOutFraction) / parallelism;
-        double byColumns = Math.ceil(train / Math.max(1, TrainConfig.BATCH_STEPS_PER_COLUMN * distinct(train)));
+        double byColumns = Math.ceil(train / Math.max(1, BatchSizes.BATCH_STEPS_PER_COLUMN * distinct(train)));
         return Math.max(Math.ceil((double) rows / parallelism / batchRows), byColumns);
     }
 

@@ -243,14 +243,14 @@ public final class FactorbirdOptions {
     public static final ConfigOption<Integer> BATCH_ROWS = ConfigOptions.key("batch-rows").intType()
             .noDefaultValue().withDescription("Rows per batch: each batch pulls every distinct column it needs "
                     + "once, trains, and pushes one summed delta per column. Bounds the staleness of columns. "
-                    + "Default: " + TrainConfig.BATCH_ROWS_TOGETHER + " / --parallelism, at least "
-                    + TrainConfig.MIN_DEFAULT_BATCH_ROWS + " (16,384 at parallelism 2): larger batches cut the PS "
+                    + "Default: " + BatchSizes.BATCH_ROWS_TOGETHER + " / --parallelism, at least "
+                    + BatchSizes.MIN_DEFAULT_BATCH_ROWS + " (16,384 at parallelism 2): larger batches cut the PS "
                     + "traffic, but every subtask pushes the summed deltas of a batch against one pulled copy, so a "
                     + "popular column moves by their sum and overshoots as the batches grow together unless "
                     + "--push-damping scales them (100M ratings, skew 0.8, 2 subtasks: 65,536 rows diverged without "
                     + "it and trained with it; 16,384 rows trained to the RMSE of 4,096). With several subtasks and "
                     + "pushes not damped (--no-push-damping, AdaGrad, implicit feedback) a batch holds at most an 8th "
-                    + "of a subtask's rows. With AdaGrad models: " + TrainConfig.UNDAMPED_BATCH_ROWS_TOGETHER
+                    + "of a subtask's rows. With AdaGrad models: " + BatchSizes.UNDAMPED_BATCH_ROWS_TOGETHER
                     + " / --parallelism.");
 
     public static final ConfigOption<Integer> BATCH_RATINGS = ConfigOptions.key("batch-ratings").intType()
@@ -259,8 +259,8 @@ public final class FactorbirdOptions {
                     + "wide grids so that a batch's copy of its columns stays within 64M floats (e.g. 95,325 for 64 "
                     + "models of rank 10). 262,144 until push damping: at 45 ratings a row that closed batches at "
                     + "~5,800 rows; at 12,500 the 10M bench set trains ~20% faster at the same RMSE (+0.001). With AdaGrad "
-                    + "models (not damped): " + TrainConfig.UNDAMPED_BATCH_RATINGS + ". Unless given, a training "
-                    + "batch also closes at " + TrainConfig.BATCH_STEPS_PER_COLUMN + " ratings per training column "
+                    + "models (not damped): " + BatchSizes.UNDAMPED_BATCH_RATINGS + ". Unless given, a training "
+                    + "batch also closes at " + BatchSizes.BATCH_STEPS_PER_COLUMN + " ratings per training column "
                     + "of its subtask: each column takes a batch's steps from one pulled copy (a sparse 100,000 x "
                     + "20,000 set: held-out RMSE 0.428 at ~30 per column, 0.395 at 5).");
 

@@ -30,42 +30,6 @@ public final class TrainConfig implements Serializable {
             FactorbirdOptions.SCHEDULE, FactorbirdOptions.DECAY, FactorbirdOptions.INIT_STD);
 
     public static final int MAX_MODELS = 1024;
-    /**
-     * Floats of one batch's column copy at most (x 4 B x 4 copies: 1 GB): caps --batch-ratings for wide grids. Not
-     * lower: a smaller batch pulls and pushes its columns more often, and a wide grid's epoch is PS bytes.
-     */
-    public static final int BATCH_FLOATS = 64 << 20;
-    /** Rows of all subtasks' batches together by default (see {@link FactorbirdOptions#BATCH_ROWS}). */
-    public static final int BATCH_ROWS_TOGETHER = 32_768;
-    /**
-     * Without --batch-ratings, a training batch also closes at this many ratings per training column of its
-     * subtask. Every column takes its batch's steps from one pulled copy, so what bounds staleness is the steps per
-     * column, not rows: on a sparse planted set (100,000 x 20,000, 3.6M ratings, rank 8, noise 0.3, 2 subtasks,
-     * the defaults) 16,384-row batches (~30 ratings per column) ended at held-out RMSE 0.428, 4,096 rows (~7) at
-     * 0.400, 100,000 ratings (5) at 0.395, 1,024 rows at 0.393. The 10M bench set (~7 per column at 16,384 rows)
-     * closes its batches at 500,000 ratings instead: training 10.7 against 9.0 s in one pair of runs.
-     */
-    public static final int BATCH_STEPS_PER_COLUMN = 5;
-    /** The smallest default --batch-rows. */
-    public static final int MIN_DEFAULT_BATCH_ROWS = 64;
-
-    /**
-     * The batch defaults before push damping, kept for runs with AdaGrad models, which are not damped (their steps
-     * are not eta): at parallelism 4 the larger batches trained AdaGrad to held-out RMSE 0.783 after 5 epochs of the
-     * 10M bench set, these to 0.736.
-     */
-    public static final int UNDAMPED_BATCH_ROWS_TOGETHER = 8_192;
-    public static final int UNDAMPED_BATCH_RATINGS = 262_144;
-
-    /**
-     * --batch-rows when not given: {@value #BATCH_ROWS_TOGETHER} / parallelism, with AdaGrad models
-     * {@value #UNDAMPED_BATCH_ROWS_TOGETHER} / parallelism; at least 64.
-     */
-    public static int defaultBatchRows(int parallelism, boolean adagrad) {
-        Checks.atLeast(parallelism, 1, "parallelism");
-        return Math.max(MIN_DEFAULT_BATCH_ROWS,
-                (adagrad ? UNDAMPED_BATCH_ROWS_TOGETHER : BATCH_ROWS_TOGETHER) / parallelism);
-    }
     private static final String GRID_VALIDATION_TEXT = String.valueOf(FactorbirdOptions.GRID_VALIDATION);
     public static final int MAX_EPOCHS = 1_000_000;
 
@@ -170,9 +134,7 @@ public final class TrainConfig implements Serializable {
         this.strict = c.get(FactorbirdOptions.STRICT);
         boolean adagrad = models.stream().anyMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD);
         this.batchRows = c.getOptional(FactorbirdOptions.BATCH_ROWS)
-                .map(b -> Checks.atLeast(b, 1, "batch-rows")).orElse(defaultBatchRows(parallelism, adagrad));
-        int batchRatings = Checks.atLeast(adagrad && !c.contains(FactorbirdOptions.BATCH_RATINGS)
-                ? UNDAMPED_BATCH_RATINGS : c.get(FactorbirdOptions.BATCH_RATINGS), 1, "batch-ratings");
+                .map(b -> Checks.atLeast(b, 1, "batch-rows")).orElse(BatchSizes.defaultBatchRows(parallelism, adagrad));
         this.batchRatingsGiven = c.contains(FactorbirdOptions.BATCH_RATINGS);
         this.pushDamping = c.get(FactorbirdOptions.PUSH_DAMPING);
         this.columnChunks = c.get(FactorbirdOptions.COLUMN_CHUNKS);
@@ -284,9 +246,7 @@ public final class TrainConfig implements Serializable {
         for (int m = 0; m < models.size(); m++) {
             offsets[m + 1] = offsets[m] + models.get(m).width();
         }
-        // a batch holds a copy of its distinct columns (at most one per rating) four times over (two batches, each
-        // pulled and original values): keep that within BATCH_FLOATS floats however wide a grid makes a column
-        this.batchRatings = Math.max(1, Math.min(batchRatings, BATCH_FLOATS / offsets[models.size()]));
+        this.batchRatings = BatchSizes.batchRatings(c, adagrad, offsets[models.size()]);
         for (String s : psServers) {
             PsClientConfig.parseAddress(s);
         }

@@ -26,7 +26,7 @@ class TrainConfigBatchRowsTest {
         assertEquals(16_384, config("parallelism", "2").batchRows);
         assertEquals(4_096, config("parallelism", "8").batchRows);
         assertEquals(64, config("parallelism", "1024").batchRows, "at least 64");
-        assertEquals(16_384, TrainConfig.defaultBatchRows(2, false), "what estimate uses");
+        assertEquals(16_384, BatchSizes.defaultBatchRows(2, false), "what estimate uses");
     }
 
     @Test
@@ -34,7 +34,7 @@ class TrainConfigBatchRowsTest {
         TrainConfig ada = config("parallelism", "2", "schedule", "adagrad");
         assertEquals(4_096, ada.batchRows);
         assertEquals(262_144, ada.batchRatings);
-        assertEquals(4_096, TrainConfig.defaultBatchRows(2, true), "what estimate --schedule adagrad uses");
+        assertEquals(4_096, BatchSizes.defaultBatchRows(2, true), "what estimate --schedule adagrad uses");
         assertEquals(16_384, config("parallelism", "2").batchRows);
         assertEquals(1 << 20, config("parallelism", "2").batchRatings);
         TrainConfig given = config("parallelism", "2", "schedule", "adagrad", "batch-rows", "9000",
@@ -50,7 +50,7 @@ class TrainConfigBatchRowsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> config("batch-rows", "0"));
         assertEquals("--batch-rows must be >= 1 but was 0", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.defaultBatchRows(0, false));
+        e = assertThrows(IllegalArgumentException.class, () -> BatchSizes.defaultBatchRows(0, false));
         assertEquals("--parallelism must be >= 1 but was 0", e.getMessage());
     }
 }

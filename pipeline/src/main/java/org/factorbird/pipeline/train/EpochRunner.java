@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-import org.factorbird.pipeline.HyperParams;
+import org.factorbird.pipeline.BatchSizes;
 import org.factorbird.pipeline.TrainConfig;
 import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
@@ -43,7 +43,7 @@ final class EpochRunner {
      */
     private final int batchRows;
     static final int MIN_BATCHES = 8;
-    /** Ratings per training batch: see {@link TrainConfig#BATCH_STEPS_PER_COLUMN}. */
+    /** Ratings per training batch: see {@link BatchSizes#trainingBatchRatings}. */
     private final int batchRatings;
     static final int MIN_BATCH_ROWS = 64;
     /** Scales each pushed delta for the other subtasks that move the same column at once (--push-damping); or null. */
@@ -69,12 +69,9 @@ final class EpochRunner {
         this.evaluators = ranking == null ? List.of(heldOut) : List.of(heldOut, ranking);
         this.batches = new Batch[] {new Batch(models.width, store.columns()), new Batch(models.width,
                 store.columns())};
-        boolean allDamped = cfg.pushDamping && !cfg.implicit
-                && cfg.models.stream().noneMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD);
-        this.batchRows = cfg.parallelism == 1 || allDamped ? cfg.batchRows : (int) Math.min(cfg.batchRows,
+        this.batchRows = cfg.parallelism == 1 || PushDamping.dampsEveryModel(cfg) ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
-        this.batchRatings = cfg.batchRatingsGiven ? cfg.batchRatings : (int) Math.min(cfg.batchRatings,
-                Math.max(1, (long) TrainConfig.BATCH_STEPS_PER_COLUMN * packed.trainColumnCount()));
+        this.batchRatings = BatchSizes.trainingBatchRatings(cfg, packed.trainColumnCount());
         this.damping = cfg.pushDamping ? new PushDamping(cfg.parallelism) : null;
         if (cfg.implicit) {
             for (Batch b : batches) {

@@ -64,9 +64,6 @@ final class Pruning {
         if (!enabled || !due || epoch >= epochs || n <= 1) {
             return null;
         }
-        if (kept(n, keep) == n) {
-            return null;
-        }
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
             order[i] = models.live[i];

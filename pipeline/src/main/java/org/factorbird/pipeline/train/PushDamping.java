@@ -3,6 +3,8 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 
 import org.factorbird.pipeline.Checks;
+import org.factorbird.pipeline.HyperParams;
+import org.factorbird.pipeline.TrainConfig;
 
 /**
  * Scales the summed delta a batch pushes for a column by how far the other subtasks move the same column at the
@@ -41,6 +43,15 @@ final class PushDamping {
     private int[] segEnd = new int[0];
 
     /** @param subtasks the training subtasks that push concurrently (the job's parallelism) */
+    /**
+     * Whether every model of {@code cfg} has its pushes scaled: --push-damping, no implicit feedback and no AdaGrad
+     * model (the exceptions above). Only then may a subtask's batches grow without the undamped runs' limits.
+     */
+    static boolean dampsEveryModel(TrainConfig cfg) {
+        return cfg.pushDamping && !cfg.implicit
+                && cfg.models.stream().noneMatch(m -> m.schedule == HyperParams.Schedule.ADAGRAD);
+    }
+
     PushDamping(int subtasks) {
         this.subtasks = Checks.atLeast(subtasks, 1, "parallelism");
     }
