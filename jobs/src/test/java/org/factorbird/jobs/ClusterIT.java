@@ -429,6 +429,16 @@ class ClusterIT {
         throw new AssertionError("no export with the expected ratings in " + live + "; the last: " + last);
     }
 
+    /** The epoch and time lines of a job's log, for a failure's message. */
+    private static String epochLines(Path log) {
+        try {
+            return String.join("\n", Files.readAllLines(log).stream()
+                    .filter(l -> l.startsWith("epoch ") || l.startsWith("time:") || l.startsWith("finished")).toList());
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
     /** A request to the Flink REST API of {@code c}; returns the body. */
     static String rest(Clusters c, String method, String path) throws Exception {
         java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
@@ -488,8 +498,10 @@ class ClusterIT {
             System.out.printf("one PS cluster, 3 jobs (one cancelled): rank 8 held-out RMSE %.4f vs %.4f alone "
                     + "(%+.2f%%), rank 12 %.4f vs %.4f alone (%+.2f%%)%n", togetherA, aloneA,
                     100 * (togetherA / aloneA - 1), togetherB, aloneB, 100 * (togetherB / aloneB - 1));
-            assertEquals(aloneA, togetherA, 0.01 * aloneA);
-            assertEquals(aloneB, togetherB, 0.01 * aloneB);
+            // on a miss, the job's epoch lines say when it went wrong (one CI run ended rank 8 at 0.4767 against
+            // 0.3152 alone, rank 12 unharmed; not reproduced in four runs alone)
+            assertEquals(aloneA, togetherA, 0.01 * aloneA, () -> epochLines(tmp.resolve("together-a.log")));
+            assertEquals(aloneB, togetherB, 0.01 * aloneB, () -> epochLines(tmp.resolve("together-b.log")));
             assertTrue(Files.notExists(tmp.resolve("cancelled/model.json")), "the cancelled job wrote a model");
             // every run, the cancelled one's included, is freed a linger after its clients left
             for (int port : new int[] {c.ps0, c.ps1}) {
