@@ -25,7 +25,11 @@ public final class BatchSizes {
      * column, not rows: on a sparse planted set (100,000 x 20,000, 3.6M ratings, rank 8, noise 0.3, 2 subtasks,
      * the defaults) 16,384-row batches (~30 ratings per column) ended at held-out RMSE 0.428, 4,096 rows (~7) at
      * 0.400, 100,000 ratings (5) at 0.395, 1,024 rows at 0.393. The 10M bench set (~7 per column at 16,384 rows)
-     * closes its batches at 500,000 ratings instead: training 10.7 against 9.0 s in one pair of runs.
+     * closes its batches at 500,000 ratings instead: training 10.7 against 9.0 s in one pair of runs. Packing
+     * sizes its blocks by this cap too (a batch takes whole blocks): on dense data (2,000 x 1,000, 270 ratings a
+     * row) 256-row blocks had made batches of ~69 steps per column, and in some interleavings two subtasks grew a
+     * factor from its small start with opposite signs, cancelling each other's pushes for good (held-out RMSE 0.47
+     * against 0.315; see RowPacker#pack).
      */
     public static final int BATCH_STEPS_PER_COLUMN = 5;
     /** The smallest default --batch-rows. */

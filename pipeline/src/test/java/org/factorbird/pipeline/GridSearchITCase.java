@@ -402,6 +402,16 @@ class GridSearchITCase {
                 model.finalTestRmse() / SIGMA);
         assertTrue(model.finalTestRmse() <= 1.35 * SIGMA, "held-out RMSE " + model.finalTestRmse() + " > 1.35 x "
                 + SIGMA);
+        // Dense data: a training batch holds at most BATCH_STEPS_PER_COLUMN ratings per column, blocks of 256 rows
+        // (~69,000 ratings here) notwithstanding. With 4 batches a subtask, two subtasks once grew one factor with
+        // opposite signs and cancelled each other's pushes for good (held-out 0.47, ClusterIT). Every batch pulls
+        // and pushes once per shard, so the requests of an epoch count the batches.
+        long perSubtask = model.counts().trainRatings() / 2;
+        long batches = perSubtask / (BatchSizes.BATCH_STEPS_PER_COLUMN * 1_000L);
+        long requests = java.util.Arrays.stream(model.epochs().get(1).psRequestsPerShard()).sum();
+        assertTrue(requests >= 2 * 2 * 2 * batches, "an epoch sent " + requests + " requests; at most "
+                + BatchSizes.BATCH_STEPS_PER_COLUMN + " ratings a column per batch needs >= " + batches
+                + " batches per subtask, 8 requests each");
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
+import org.factorbird.pipeline.io.Rating;
 import org.factorbird.pipeline.sgd.LongIntMap;
 import org.factorbird.ps.Hashing;
 
@@ -38,6 +39,8 @@ final class RatingSpill implements Closeable {
     private final long[] sizes;
     private final ByteBuffer[] buffers;
     private long count;
+    /** A bitmap of hashed training columns, for {@link #trainColumnEstimate}: 32 KB. */
+    private final long[] trainColumnBits = new long[1 << 12];
 
     /** Grouped records of one bucket, reused from bucket to bucket. */
     private long[] rows = new long[0];
@@ -77,7 +80,27 @@ final class RatingSpill implements Closeable {
         return count;
     }
 
+    /**
+     * About how many distinct columns the training ratings added so far have (a linear count: m ln(m / z) for z of
+     * the m bits still clear; within a few percent up to about a million columns, and at least that beyond). Packing
+     * needs it before the first block closes (see {@link RowPacker}), while the exact count is known only after.
+     */
+    double trainColumnEstimate() {
+        long set = 0;
+        for (long w : trainColumnBits) {
+            set += Long.bitCount(w);
+        }
+        double m = 64.0 * trainColumnBits.length;
+        double clear = Math.max(1, m - set); // a full sketch reads as if one bit were clear: m ln m, ~3.3M
+        return m * Math.log(m / clear);
+    }
+
     void add(long row, long col, float value, float weight, byte kind) throws IOException {
+        if (kind == Rating.TRAIN) {
+            // one bit of 2^18 per column: 12 bits pick the word, the shift takes the low 6 of the same hash
+            long h = Hashing.mix64(col ^ 0x434F4C53L);
+            trainColumnBits[(int) (h >>> 52)] |= 1L << h;
+        }
         int b = (int) (Hashing.mix64(row ^ 0x5350494C4CL) & (files.length - 1));
         ByteBuffer buf = buffers[b];
         if (buf.remaining() < RECORD_BYTES) {

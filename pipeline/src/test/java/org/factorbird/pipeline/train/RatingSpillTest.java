@@ -78,4 +78,20 @@ class RatingSpillTest {
         e = assertThrows(IllegalArgumentException.class, () -> new RatingSpill(tmp.resolve("y").toFile(), 4, 10));
         assertEquals("bufferBytes must be >= 25 but was 10", e.getMessage());
     }
+
+    @Test
+    void estimatesTheDistinctTrainingColumnsWithinAFewPercent() throws Exception {
+        for (int columns : new int[] {1, 1_000, 20_000, 300_000}) {
+            try (RatingSpill spill = new RatingSpill(tmp.resolve("estimate-" + columns).toFile(), 4, 4096)) {
+                assertEquals(0.0, spill.trainColumnEstimate());
+                for (int i = 0; i < 3 * columns; i++) {
+                    spill.add(i % 7, (i % columns) * 1_000_003L, 1f, 1f, Rating.TRAIN); // every column three times
+                    // held-out and validation ratings of other columns do not count: they train nothing
+                    spill.add(i % 7, -1 - i, 1f, 1f, i % 2 == 0 ? Rating.TEST : Rating.VALIDATION);
+                }
+                double estimate = spill.trainColumnEstimate();
+                assertTrue(Math.abs(estimate / columns - 1) < 0.03, columns + " columns estimated as " + estimate);
+            }
+        }
+    }
 }
