@@ -264,7 +264,8 @@ public final class FactorbirdOptions {
                     + "of its subtask: each column takes a batch's steps from one pulled copy (a sparse 100,000 x "
                     + "20,000 set: held-out RMSE 0.428 at ~30 per column, 0.395 at 5), dense data too (2,000 x 1,000, "
                     + "270 ratings a row: at ~69 per column two subtasks could grow a factor with opposite signs and "
-                    + "end at 0.47 instead of 0.315).");
+                    + "end at 0.47 instead of 0.315); a given value that makes more than "
+                    + BatchSizes.WARN_STEPS_PER_COLUMN + " per column is warned about.");
 
     public static final ConfigOption<Boolean> PUSH_DAMPING = ConfigOptions.key("push-damping").booleanType()
             .defaultValue(true).withDescription("Scale the summed delta each subtask pushes for a column by "

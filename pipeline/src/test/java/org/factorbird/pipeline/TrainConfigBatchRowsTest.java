@@ -9,7 +9,10 @@ import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
-/** --batch-rows: 32768 / --parallelism (at least 64) unless given; --implicit's own default; refused below 1. */
+/**
+ * --batch-rows: 32768 / --parallelism (at least 64) unless given; --implicit's own default; refused below 1. A given
+ * --batch-ratings that makes many ratings per column is warned about.
+ */
 class TrainConfigBatchRowsTest {
 
     private static TrainConfig config(String... keyValues) {
@@ -52,5 +55,25 @@ class TrainConfigBatchRowsTest {
         assertEquals("--batch-rows must be >= 1 but was 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> BatchSizes.defaultBatchRows(0, false));
         assertEquals("--parallelism must be >= 1 but was 0", e.getMessage());
+    }
+
+    @Test
+    void aGivenBatchRatingsWithManyRatingsPerColumnIsWarnedAbout() {
+        // 270,000 ratings of 1,000 rows and 1,000 columns per subtask (dense, 270 a row)
+        TrainConfig given = config("parallelism", "2", "batch-ratings", "100000");
+        String w = BatchSizes.stepsPerColumnWarning(given, 270_000, 1_000, 1_000);
+        assertEquals("the given --batch-ratings makes batches of ~100 ratings per column on this data (1,000 "
+                + "training columns per subtask); above 20, subtasks can grow a factor with opposite signs and cancel "
+                + "it for good (held-out RMSE stuck as if the rank were lower): leave --batch-ratings out (5 per "
+                + "column) or lower it", w);
+        // --batch-rows closes them first: 50 rows x 270 = 13,500 ratings, 13.5 a column
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2", "batch-ratings", "100000",
+                "batch-rows", "50"), 270_000, 1_000, 1_000));
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2", "batch-ratings", "20000"),
+                270_000, 1_000, 1_000), "20 a column is the limit");
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2"), 270_000, 1_000, 1_000),
+                "not given: the per-column cap applies");
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "1", "batch-ratings", "100000"),
+                270_000, 1_000, 1_000), "one subtask: nothing to cancel");
     }
 }

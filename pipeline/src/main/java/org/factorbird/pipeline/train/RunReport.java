@@ -46,6 +46,14 @@ final class RunReport {
         }
     }
 
+    /** A warning on stderr and in the log, from subtask 0 only. */
+    void warning(String line) {
+        if (leader) {
+            LOG.warn(line);
+            System.err.println("warning: " + line);
+        }
+    }
+
     void loaded(LoadStats load, int models, boolean heap) {
         progress(String.format(Locale.ROOT, "loaded %,d training%s and %,d held-out ratings of %,d rows "
                 + "(%,d malformed lines skipped) in %.1f s (%.2fM lines/s); global mean %.4f; %d model(s); "
