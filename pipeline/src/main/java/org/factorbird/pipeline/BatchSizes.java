@@ -1,5 +1,7 @@
 package org.factorbird.pipeline;
 
+import java.util.Locale;
+
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -84,25 +86,28 @@ public final class BatchSizes {
      * {@value #WARN_STEPS_PER_COLUMN} ratings per training column, else null. Such batches let several subtasks grow
      * a factor apart from its small start, and two that grow it with opposite signs cancel it for good (see
      * {@link #BATCH_STEPS_PER_COLUMN}). The estimate takes the batch as the smaller of --batch-ratings and
-     * --batch-rows at the subtask's mean ratings per row, and at most the subtask's ratings.
+     * {@code batchRows} at the subtask's mean ratings per row, and at most the subtask's ratings.
      *
-     * @param trainRatings the subtask's training ratings, @param trainRows its rows with them, @param trainColumns
-     *     its columns with them
+     * @param batchRows the rows per training batch the subtask uses (--batch-rows, or lower for undamped models)
+     * @param trainRatings the subtask's training ratings
+     * @param trainRows the subtask's rows with training ratings
+     * @param trainColumns the subtask's columns with training ratings
      */
-    public static String stepsPerColumnWarning(TrainConfig cfg, long trainRatings, long trainRows, int trainColumns) {
+    public static String stepsPerColumnWarning(TrainConfig cfg, int batchRows, long trainRatings, long trainRows,
+            int trainColumns) {
         if (!cfg.batchRatingsGiven || cfg.parallelism == 1 || trainColumns == 0 || trainRows == 0) {
             return null;
         }
         double perRow = (double) trainRatings / trainRows;
-        double batch = Math.min(Math.min(cfg.batchRatings, cfg.batchRows * perRow), trainRatings);
+        double batch = Math.min(Math.min(cfg.batchRatings, batchRows * perRow), trainRatings);
         double perColumn = batch / trainColumns;
         if (perColumn <= WARN_STEPS_PER_COLUMN) {
             return null;
         }
-        return String.format(java.util.Locale.ROOT, "the given --batch-ratings makes batches of ~%.0f ratings per "
-                + "column on this data (%,d training columns per subtask); above %d, subtasks can grow a factor "
-                + "with opposite signs and cancel it for good (held-out RMSE stuck as if the rank were lower): "
-                + "leave --batch-ratings out (%d per column) or lower it", perColumn, trainColumns,
-                WARN_STEPS_PER_COLUMN, BATCH_STEPS_PER_COLUMN);
+        return String.format(Locale.ROOT, "the given --batch-ratings makes batches of ~%.0f ratings per training "
+                + "column (%,d such columns per subtask); above %d, subtasks can grow a factor with opposite signs "
+                + "and cancel it for good (held-out RMSE stuck as if the rank were lower): leave --batch-ratings out "
+                + "(%d per column) or give at most %,d", perColumn, trainColumns, WARN_STEPS_PER_COLUMN,
+                BATCH_STEPS_PER_COLUMN, (long) WARN_STEPS_PER_COLUMN * trainColumns);
     }
 }

@@ -262,10 +262,10 @@ public final class FactorbirdOptions {
                     + "models (not damped): " + BatchSizes.UNDAMPED_BATCH_RATINGS + ". Unless given, a training "
                     + "batch also closes at " + BatchSizes.BATCH_STEPS_PER_COLUMN + " ratings per training column "
                     + "of its subtask: each column takes a batch's steps from one pulled copy (a sparse 100,000 x "
-                    + "20,000 set: held-out RMSE 0.428 at ~30 per column, 0.395 at 5), dense data too (2,000 x 1,000, "
-                    + "270 ratings a row: at ~69 per column two subtasks could grow a factor with opposite signs and "
-                    + "end at 0.47 instead of 0.315); a given value that makes more than "
-                    + BatchSizes.WARN_STEPS_PER_COLUMN + " per column is warned about.");
+                    + "20,000 set: held-out RMSE 0.428 at ~30 per column, 0.395 at 5). Blocks of rows follow the same cap: on "
+                    + "dense data (2,000 x 1,000, 270 ratings a row) ~69 per column let two subtasks grow a factor "
+                    + "with opposite signs and end at 0.47 instead of 0.315. With parallelism > 1, a given value "
+                    + "that makes more than " + BatchSizes.WARN_STEPS_PER_COLUMN + " per column is warned about.");
 
     public static final ConfigOption<Boolean> PUSH_DAMPING = ConfigOptions.key("push-damping").booleanType()
             .defaultValue(true).withDescription("Scale the summed delta each subtask pushes for a column by "

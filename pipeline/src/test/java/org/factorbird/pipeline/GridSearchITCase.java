@@ -409,6 +409,7 @@ class GridSearchITCase {
         long perSubtask = model.counts().trainRatings() / 2;
         long batches = perSubtask / (BatchSizes.BATCH_STEPS_PER_COLUMN * 1_000L);
         long requests = java.util.Arrays.stream(model.epochs().get(1).psRequestsPerShard()).sum();
+        // (pull + push) x 2 shards x 2 subtasks per batch
         assertTrue(requests >= 2 * 2 * 2 * batches, "an epoch sent " + requests + " requests; at most "
                 + BatchSizes.BATCH_STEPS_PER_COLUMN + " ratings a column per batch needs >= " + batches
                 + " batches per subtask, 8 requests each");

@@ -61,19 +61,18 @@ class TrainConfigBatchRowsTest {
     void aGivenBatchRatingsWithManyRatingsPerColumnIsWarnedAbout() {
         // 270,000 ratings of 1,000 rows and 1,000 columns per subtask (dense, 270 a row)
         TrainConfig given = config("parallelism", "2", "batch-ratings", "100000");
-        String w = BatchSizes.stepsPerColumnWarning(given, 270_000, 1_000, 1_000);
-        assertEquals("the given --batch-ratings makes batches of ~100 ratings per column on this data (1,000 "
-                + "training columns per subtask); above 20, subtasks can grow a factor with opposite signs and cancel "
-                + "it for good (held-out RMSE stuck as if the rank were lower): leave --batch-ratings out (5 per "
-                + "column) or lower it", w);
-        // --batch-rows closes them first: 50 rows x 270 = 13,500 ratings, 13.5 a column
-        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2", "batch-ratings", "100000",
-                "batch-rows", "50"), 270_000, 1_000, 1_000));
+        String w = BatchSizes.stepsPerColumnWarning(given, given.batchRows, 270_000, 1_000, 1_000);
+        assertEquals("the given --batch-ratings makes batches of ~100 ratings per training column (1,000 such "
+                + "columns per subtask); above 20, subtasks can grow a factor with opposite signs and cancel it for "
+                + "good (held-out RMSE stuck as if the rank were lower): leave --batch-ratings out (5 per column) or "
+                + "give at most 20,000", w);
+        // the rows per batch close them first: 50 rows x 270 = 13,500 ratings, 13.5 a column
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(given, 50, 270_000, 1_000, 1_000));
         assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2", "batch-ratings", "20000"),
-                270_000, 1_000, 1_000), "20 a column is the limit");
-        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2"), 270_000, 1_000, 1_000),
+                16_384, 270_000, 1_000, 1_000), "20 a column is the limit");
+        assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "2"), 16_384, 270_000, 1_000, 1_000),
                 "not given: the per-column cap applies");
         assertEquals(null, BatchSizes.stepsPerColumnWarning(config("parallelism", "1", "batch-ratings", "100000"),
-                270_000, 1_000, 1_000), "one subtask: nothing to cancel");
+                32_768, 270_000, 1_000, 1_000), "one subtask: nothing to cancel");
     }
 }

@@ -72,8 +72,8 @@ final class EpochRunner {
         this.batchRows = cfg.parallelism == 1 || PushDamping.dampsEveryModel(cfg) ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
         this.batchRatings = BatchSizes.trainingBatchRatings(cfg, packed.trainColumnCount());
-        String wide = BatchSizes.stepsPerColumnWarning(cfg, packed.stats().trainRatings(), packed.stats().trainRows(),
-                packed.trainColumnCount());
+        String wide = BatchSizes.stepsPerColumnWarning(cfg, batchRows, packed.stats().trainRatings(),
+                packed.stats().trainRows(), packed.trainColumnCount());
         if (wide != null) {
             report.warning(wide);
         }

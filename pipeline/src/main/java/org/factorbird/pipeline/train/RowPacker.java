@@ -14,7 +14,8 @@ final class RowPacker {
 
     /**
      * Blocks per batch at least: a batch takes whole blocks, so blocks are at most 1/16 of --batch-rows rows and
-     * of --batch-ratings ratings (unless one row has more), and batches stay within a 16th of their limits.
+     * of a training batch's ratings (--batch-ratings, or the per-column cap: see {@link #pack}) unless one row has
+     * more, and batches stay within a 16th of their limits.
      */
     static final int BLOCKS_PER_BATCH = 16;
 

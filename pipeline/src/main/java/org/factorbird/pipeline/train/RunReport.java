@@ -18,8 +18,9 @@ import org.factorbird.pipeline.model.ModelFile;
 import org.factorbird.pipeline.report.Report;
 
 /**
- * What a run tells its user: progress lines (printed by subtask 0 only, the numbers are global), the malformed
- * lines a subtask skipped ({@code OUT/skipped-lines.txt}), and the files {@code model.json} and {@code grid.json}.
+ * What a run tells its user: progress lines and warnings about its settings (printed by subtask 0 only, the
+ * numbers are global), the malformed lines a subtask skipped ({@code OUT/skipped-lines.txt}), and the files
+ * {@code model.json} and {@code grid.json}.
  */
 final class RunReport {
 
