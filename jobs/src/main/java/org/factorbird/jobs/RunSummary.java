@@ -14,7 +14,8 @@ import org.factorbird.pipeline.report.Report;
 
 /**
  * The lines that end a run, local or on a cluster ({@code submit.sh}): held-out metrics, where the model is, the
- * grid's ranking, where the report is, and where the time went. Read from the run's model.json and grid.json.
+ * grid's ranking, where the report is, where the time went, and the run's warnings. Read from the run's model.json
+ * and grid.json.
  */
 final class RunSummary {
 
@@ -65,6 +66,12 @@ final class RunSummary {
                     p.getOrDefault("training", 0.0),
                     p.getOrDefault("evaluation", 0.0), barriers, p.getOrDefault("snapshots", 0.0),
                     p.getOrDefault("output", 0.0));
+        }
+        if (model.warnings() != null) {
+            // printed while the run started too, but on a cluster that line went to a TaskManager's log
+            for (String w : model.warnings()) {
+                out.println("warning: " + w);
+            }
         }
     }
 

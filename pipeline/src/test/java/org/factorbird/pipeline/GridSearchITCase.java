@@ -416,6 +416,25 @@ class GridSearchITCase {
     }
 
     @Test
+    void aGivenBatchRatingsThatLetsSubtasksCancelAFactorIsWarnedAboutInModelJson() throws Exception {
+        // 2,000 x 1,000 with 270 ratings a row: 1,000 training columns a subtask, batches of whole subtasks
+        Path out = tmp.resolve("warned");
+        Map<String, String> m = base(planted.resolve("train").toString(), null, out, 2);
+        m.putAll(Map.of("holdout", "0.1", "epochs", "1", "batch-rows", "100000", "batch-ratings", "100000000"));
+        run(TrainConfig.from(Configuration.fromMap(m), 903L));
+        List<String> warnings = model(out).warnings();
+        assertEquals(1, warnings == null ? 0 : warnings.size(), "warnings: " + warnings);
+        assertTrue(warnings.get(0).startsWith("the given --batch-ratings makes batches of ~"), warnings.get(0));
+        // without --batch-ratings the per-column cap holds: no warning, and model.json has no "warnings" at all
+        Path plain = tmp.resolve("not-warned");
+        Map<String, String> p = base(planted.resolve("train").toString(), null, plain, 2);
+        p.putAll(Map.of("holdout", "0.1", "epochs", "1"));
+        run(TrainConfig.from(Configuration.fromMap(p), 904L));
+        assertEquals(null, model(plain).warnings());
+        assertTrue(!Files.readString(plain.resolve("model.json")).contains("\"warnings\""));
+    }
+
+    @Test
     void aDivergingModelStopsAloneAndTheGridGoesOn() throws Exception {
         Path out = tmp.resolve("diverging");
         Map<String, String> m = base(small.resolve("train").toString(), small.resolve("test").toString(), out, 1);

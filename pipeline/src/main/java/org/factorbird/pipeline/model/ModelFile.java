@@ -21,18 +21,20 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param stoppedEarly why --early-stop ended the run (early stops only)
  * @param phases seconds of each phase (load, pack, restore, training, trainingBarrier, snapshots, evaluation,
  *     evaluationBarrier, output), each the slowest subtask's
+ * @param warnings what the run warned about its settings (e.g. a --batch-ratings that lets subtasks cancel a
+ *     factor), so that a cluster run's client prints them too; absent when none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"format", "globalMean", "rank", "lineFormat", "input", "test", "gridIndex", "hyperParameters", "settings", "counts",
         "ratingRange", "loadSeconds", "stateBytesPerSubtask", "parallelism", "psShards", "stateBackend",
-        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "finalValidationRmse", "phases", "epochs"})
+        "resumedFromEpoch", "stoppedEarly", "finalTestRmse", "finalTrainRmse", "finalValidationRmse", "phases", "epochs", "warnings"})
 public record ModelFile(String format, float globalMean, int rank, String lineFormat, String input, String test,
         Integer gridIndex,
         HyperParameters hyperParameters, Settings settings, Counts counts, float[] ratingRange, Double loadSeconds,
         long stateBytesPerSubtask, int parallelism, int psShards, String stateBackend, Integer resumedFromEpoch,
         String stoppedEarly, @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTestRmse,
         @JsonInclude(JsonInclude.Include.ALWAYS) Double finalTrainRmse, Double finalValidationRmse,
-        Map<String, Double> phases, List<EpochRecord> epochs) implements java.io.Serializable {
+        Map<String, Double> phases, List<EpochRecord> epochs, List<String> warnings) implements java.io.Serializable {
 
     public static final String FORMAT = "factorbird-model-1";
     public static final String LINE_FORMAT = "id<TAB>bias<TAB>f1..fk";

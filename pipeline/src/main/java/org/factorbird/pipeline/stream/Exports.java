@@ -148,7 +148,7 @@ public final class Exports {
         ModelFile m = new ModelFile(s.format(), s.globalMean(), s.rank(), s.lineFormat(), cfg.input, null, null,
                 online, s.settings(), new ModelFile.Counts((c == null ? 0 : c.trainRatings()) + streamed, 0, rows,
                         columns, 0, 0, 0), s.ratingRange(), null, 0, cfg.parallelism, cfg.psServers.size(), "heap",
-                null, null, null, null, null, null, s.epochs());
+                null, null, null, null, null, null, s.epochs(), null);
         Json.write(new Path(export, "model.json"), m);
     }
 

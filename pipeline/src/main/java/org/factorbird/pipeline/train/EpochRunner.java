@@ -46,6 +46,8 @@ final class EpochRunner {
     /** Ratings per training batch: see {@link BatchSizes#trainingBatchRatings}. */
     private final int batchRatings;
     static final int MIN_BATCH_ROWS = 64;
+    /** A warning about the batch sizes given (see {@link BatchSizes#stepsPerColumnWarning}), or null. */
+    private final String warning;
     /** Scales each pushed delta for the other subtasks that move the same column at once (--push-damping); or null. */
     private final PushDamping damping;
     /** Two batches, so that one is gathered while the other's pull is on the wire. */
@@ -72,10 +74,10 @@ final class EpochRunner {
         this.batchRows = cfg.parallelism == 1 || PushDamping.dampsEveryModel(cfg) ? cfg.batchRows : (int) Math.min(cfg.batchRows,
                 Math.max(MIN_BATCH_ROWS, load.trainRows() / cfg.parallelism / MIN_BATCHES));
         this.batchRatings = BatchSizes.trainingBatchRatings(cfg, packed.trainColumnCount());
-        String wide = BatchSizes.stepsPerColumnWarning(cfg, batchRows, packed.stats().trainRatings(),
+        this.warning = BatchSizes.stepsPerColumnWarning(cfg, batchRows, packed.stats().trainRatings(),
                 packed.stats().trainRows(), packed.trainColumnCount());
-        if (wide != null) {
-            report.warning(wide);
+        if (warning != null) {
+            report.warning(warning);
         }
         this.damping = cfg.pushDamping ? new PushDamping(cfg.parallelism) : null;
         if (cfg.implicit) {
@@ -87,6 +89,9 @@ final class EpochRunner {
 
     /** Runs epochs {@code first..cfg.epochs} (fewer on an early stop), recording their metrics in {@code summary}. */
     void run(long[] blockKeys, Summary summary, int first) throws Exception {
+        if (warning != null && !summary.warnings.contains(warning)) {
+            summary.warnings.add(warning);
+        }
         EarlyStopping stopping = cfg.selectByNdcg
                 ? new EarlyStopping(cfg.earlyStop, "NDCG@" + cfg.rankingK, true)
                 : new EarlyStopping(cfg.earlyStop, cfg.validation > 0 ? "validation RMSE" : "held-out RMSE", false);

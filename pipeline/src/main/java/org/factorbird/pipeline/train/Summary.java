@@ -34,6 +34,8 @@ final class Summary {
     double loadSeconds;
     /** Seconds of each phase of the run, the slowest subtask's ({@link Phases}). */
     Map<String, Double> phases;
+    /** Warnings about the run's settings, for model.json (see {@link ModelFile#warnings}). */
+    final List<String> warnings = new ArrayList<>();
     /** Bytes of packed keyed state in the largest subtask. */
     long stateBytesPerSubtask;
     /** Per model, the epoch after which --prune stopped it; 0 for a model trained to the end. */
@@ -114,7 +116,7 @@ final class Summary {
                 c.psServers.size(), c.stateBackend, resumedFrom > 0 ? resumedFrom : null, stoppedEarly,
                 last == null ? null : Json.round(last.testRmse, 6), last == null ? null : Json.round(last.trainRmse(), 6),
                 last == null ? null : Json.round(last.validationRmse, 6),
-                phases, records(model));
+                phases, records(model), warnings.isEmpty() ? null : List.copyOf(warnings));
     }
 
     private List<EpochRecord> records(int model) {

@@ -72,7 +72,7 @@ class ReportTest {
         ModelFile model = new ModelFile(ModelFile.FORMAT, 3.5f, 128, ModelFile.LINE_FORMAT, "in.csv", "test.csv", 3,
                 entries.get(0).hyperParameters(), null, new ModelFile.Counts(1000, 100, 10, 20, 0, 0, 50),
                 new float[] {1, 5}, 1.0, 100, 2, 2, "heap", null, null, entries.get(0).finalTestRmse(), 0.7, 0.76,
-                Map.of("load", 1.0, "training", 2.5, "output", 0.2), entries.get(0).epochs());
+                Map.of("load", 1.0, "training", 2.5, "output", 0.2), entries.get(0).epochs(), null);
         String html = Report.html(model, grid);
         assertEquals(4, count(html, "<tr><td>"), "a table row per model");
         assertEquals(4, count(html, "<rect class=\"cell\""), "rank x lambda: 2 x 2 cells");
