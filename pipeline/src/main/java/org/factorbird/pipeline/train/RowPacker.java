@@ -69,9 +69,7 @@ final class RowPacker {
         // interleavings two subtasks grew one factor with opposite signs: their pushes cancelled for good, and the
         // run ended as a rank-1-less model (held-out RMSE 0.47 against 0.315, ClusterIT). The exact column count
         // is known after packing only; the estimate is close enough for a 16th.
-        long columns = (long) Math.ceil(spill.trainColumnEstimate());
-        this.blockRatings = Math.max(1, BatchSizes.trainingBatchRatings(cfg,
-                (int) Math.min(Integer.MAX_VALUE, columns)) / BLOCKS_PER_BATCH);
+        this.blockRatings = blockRatings(cfg, spill.trainColumnEstimate());
         // dense ids up to half the ratings' count through an array: at most 2 bytes per rating (3 while it
         // doubles), a fraction of the blocks' 8 and more
         store.columns().directLimit(spill.count() / 2);
@@ -93,6 +91,13 @@ final class RowPacker {
         // in number order (first sight), so that the negatives' draws do not depend on a hash table's layout
         return new Packed(blockKeys.toArray(), stats,
                 cfg.implicit ? trained.stream().toArray() : new int[0], trained.cardinality());
+    }
+
+    /** Training ratings per block at most, for a subtask with about {@code trainColumns} training columns. */
+    static int blockRatings(TrainConfig cfg, double trainColumns) {
+        long columns = (long) Math.ceil(trainColumns);
+        return Math.max(1, BatchSizes.trainingBatchRatings(cfg, (int) Math.min(Integer.MAX_VALUE, columns))
+                / BLOCKS_PER_BATCH);
     }
 
     private void rating(long row, byte kind, long col, float value, float weight) {
