@@ -4,7 +4,6 @@ import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
 import org.factorbird.pipeline.sgd.SgdKernel;
-import org.factorbird.ps.Hashing;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.Ranges;
 
@@ -152,7 +151,7 @@ final class Batch {
             RowBlock blk = blockData[b];
             long key = blk.keys[r];
             // a chunked batch splits each row's ratings by chunk, whose columns differ from epoch to epoch
-            addRow(key, blockParams[b], r * width, blk, r, shift >= 0 ? 0 : rowSeed(seed, key, epoch));
+            addRow(key, blockParams[b], r * width, blk, r, shift >= 0 ? 0 : KeyOrder.rowSeed(seed, key, epoch));
         }
         if (negatives != null) {
             negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
@@ -162,7 +161,8 @@ final class Batch {
         if (shift >= 0 && !chunked) {
             // fewer columns than a chunk after all: each row shuffled as addRow would have (the same numbers)
             for (int r = 0; r < rows; r++) {
-                shuffle(start[r], start[r + 1], rowSeed(seed, rowKeys[r], epoch));
+                KeyOrder.shuffle(colIdx, values, weights, start[r], start[r + 1],
+                        KeyOrder.rowSeed(seed, rowKeys[r], epoch));
             }
         }
         if (segRow.length < rows) {
@@ -234,30 +234,17 @@ final class Batch {
         start[rows] = ratings;
     }
 
-    /** Appends ratings {@code [from, to)} of the given arrays (weights null: all 1). */
-    private void append(int[] cols, float[] vals, float[] w, int from, int to) {
-        if (w != null && weights == null) {
-            weights = new float[colIdx.length];
-            Arrays.fill(weights, 0, ratings, 1f);
-        }
-        for (int t = from; t < to; t++) {
-            colIdx[ratings] = columns.indexOf(cols[t]);
-            values[ratings] = vals[t];
-            if (weights != null) {
-                weights[ratings] = w == null ? 1f : w[t];
-            }
-            ratings++;
-        }
-    }
-
-    /** Appends the ratings {@code idx[from, to)} indexes in the given arrays. */
-    private void appendIndexed(int[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
+    /**
+     * Appends ratings {@code [from, to)} of the given arrays (weights null: all 1), or with {@code idx} the ratings
+     * {@code idx[from, to)} indexes in them.
+     */
+    private void append(int[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
         if (w != null && weights == null) {
             weights = new float[colIdx.length];
             Arrays.fill(weights, 0, ratings, 1f);
         }
         for (int i = from; i < to; i++) {
-            int t = idx[i];
+            int t = idx == null ? i : idx[i];
             colIdx[ratings] = columns.indexOf(cols[t]);
             values[ratings] = vals[t];
             if (weights != null) {
@@ -275,41 +262,12 @@ final class Batch {
         int n = block.trainCount(r);
         startRow(key, params, offset, n);
         int base = ratings;
-        append(block.cols, block.vals, block.weights, block.trainFrom(r), block.trainEnd[r]);
+        append(block.cols, block.vals, block.weights, null, block.trainFrom(r), block.trainEnd[r]);
         split[rows] = ratings;
         if (shuffleSeed != 0) {
-            shuffle(base, base + n, shuffleSeed);
+            KeyOrder.shuffle(colIdx, values, weights, base, base + n, shuffleSeed);
         }
         endRow();
-    }
-
-    /** Fisher-Yates over ratings {@code [from, to)} with a SplitMix64 stream: deterministic per seed. */
-    private void shuffle(int from, int to, long seed) {
-        long s = seed;
-        for (int t = to - from - 1; t > 0; t--) {
-            s += 0x9E3779B97F4A7C15L;
-            int u = Hashing.below(Hashing.mix64(s), t + 1);
-            swap(from + t, from + u);
-        }
-    }
-
-    /** The per-row shuffle seed of {@code key}'s ratings in {@code epoch}. */
-    private static long rowSeed(long seed, long key, int epoch) {
-        return Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1;
-    }
-
-    private void swap(int a, int b) {
-        int ci = colIdx[a];
-        colIdx[a] = colIdx[b];
-        colIdx[b] = ci;
-        float v = values[a];
-        values[a] = values[b];
-        values[b] = v;
-        if (weights != null) {
-            float w = weights[a];
-            weights[a] = weights[b];
-            weights[b] = w;
-        }
     }
 
     /** Adds row r of {@code block} for evaluation: held-out ratings, then the sampled training ratings. */
@@ -318,7 +276,7 @@ final class Batch {
         int sampleFrom = block.sampleFrom(r);
         startRow(key, params, offset, block.testEnd[r] - testFrom + block.sampleEnd[r] - sampleFrom);
         int at = ratings;
-        append(block.testCols, block.testVals, null, testFrom, block.testEnd[r]);
+        append(block.testCols, block.testVals, null, null, testFrom, block.testEnd[r]);
         if (validation != null && validation.length < colIdx.length) {
             // grown with the ratings in either branch below: a later block without validation ratings fills it too
             validation = Arrays.copyOf(validation, colIdx.length);
@@ -334,7 +292,7 @@ final class Batch {
             Arrays.fill(validation, at, ratings, false);
         }
         split[rows] = ratings;
-        appendIndexed(block.cols, block.vals, block.weights, block.sample, sampleFrom, block.sampleEnd[r]);
+        append(block.cols, block.vals, block.weights, block.sample, sampleFrom, block.sampleEnd[r]);
         endRow();
     }
 

@@ -5,8 +5,9 @@ import java.util.Arrays;
 import org.factorbird.ps.Hashing;
 
 /**
- * The orders rows are visited in: a fixed scramble of row keys (how the spill hands rows to the packer, and so
- * which rows share a block) and a seeded shuffle (the blocks' order in each epoch).
+ * The orders rows and ratings are visited in: a fixed scramble of row keys (how the spill hands rows to the packer,
+ * and so which rows share a block), a seeded shuffle (the blocks' order in each epoch), and the shuffle of each
+ * row's ratings in a training batch.
  */
 final class KeyOrder {
 
@@ -62,5 +63,34 @@ final class KeyOrder {
             a[i] = a[j];
             a[j] = t;
         }
+    }
+
+    /**
+     * Fisher-Yates over the ratings {@code [from, to)} of a batch's parallel arrays ({@code weights} may be null)
+     * with a SplitMix64 stream from {@code seed}: a row's ratings in an order deterministic per seed.
+     */
+    static void shuffle(int[] colIdx, float[] values, float[] weights, int from, int to, long seed) {
+        long s = seed;
+        for (int t = to - from - 1; t > 0; t--) {
+            s += 0x9E3779B97F4A7C15L;
+            int a = from + t;
+            int b = from + Hashing.below(Hashing.mix64(s), t + 1);
+            int ci = colIdx[a];
+            colIdx[a] = colIdx[b];
+            colIdx[b] = ci;
+            float v = values[a];
+            values[a] = values[b];
+            values[b] = v;
+            if (weights != null) {
+                float w = weights[a];
+                weights[a] = weights[b];
+                weights[b] = w;
+            }
+        }
+    }
+
+    /** The seed of the shuffle of {@code key}'s ratings in {@code epoch}. */
+    static long rowSeed(long seed, long key, int epoch) {
+        return Hashing.mix64(seed ^ Hashing.mix64(key) ^ epoch) | 1;
     }
 }
