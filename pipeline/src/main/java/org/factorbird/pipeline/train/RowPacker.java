@@ -67,7 +67,7 @@ final class RowPacker {
         // On dense data they did: 256-row blocks of 2,000 x 1,000 (270 ratings a row) made batches of ~69 steps per
         // column, each subtask grew the factors from their small start on its own pulled copy, and in some
         // interleavings two subtasks grew one factor with opposite signs: their pushes cancelled for good, and the
-        // run ended as a rank-1-less model (held-out RMSE 0.47 against 0.315, ClusterIT). The exact column count
+        // run ended like a model of one rank less (held-out RMSE 0.47 against 0.315, ClusterIT). The exact column count
         // is known after packing only; the estimate is close enough for a 16th.
         this.blockRatings = blockRatings(cfg, spill.trainColumnEstimate());
         // dense ids up to half the ratings' count through an array: at most 2 bytes per rating (3 while it
