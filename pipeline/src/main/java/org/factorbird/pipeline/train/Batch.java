@@ -19,7 +19,12 @@ import org.factorbird.ps.Ranges;
 final class Batch {
 
     private final int width;
+    /** The batch's columns in order of first sight: evaluation, implicit feedback and batches not chunked. */
     private final BatchColumns columns;
+    /** The batch's columns in column order: chunked training batches (see {@link #layoutTraining}). */
+    private final ColumnRanks ranks;
+    /** Whether this layout indexes its columns by {@link #ranks} instead of {@link #columns}. */
+    private boolean ranked;
 
     int rows;
     long[] rowKeys = new long[64];
@@ -28,7 +33,8 @@ final class Batch {
     int[] rowOff = new int[64];
     /**
      * Ratings of row r are at [start[r], start[r+1]) as laid out; for evaluation, the second group starts at
-     * split[r]. After {@link #chunk} the ratings are in segment order and only {@link #segStart} holds.
+     * split[r]. A chunked training layout ({@link ColumnChunks#layout}) puts them in segment order instead, and
+     * only the segments hold.
      */
     int[] start = new int[65];
     int[] split = new int[64];
@@ -41,13 +47,13 @@ final class Batch {
     int ratings;
     /**
      * The training order: segment s is row {@code segRow[s]}'s ratings {@code [segStart[s], segStart[s+1])}. One
-     * segment per row, in row order, unless {@link #chunk} grouped the ratings by column chunk.
+     * segment per row, in row order, unless the batch was laid out chunk by chunk of its columns.
      */
     int segments;
     int[] segRow = new int[64];
     int[] segStart = new int[65];
-    /** Orders the ratings by column chunk, with buffers of its own. */
-    private final ColumnChunks chunks = new ColumnChunks();
+    /** Lays out chunked training batches, with buffers of its own. */
+    final ColumnChunks chunks = new ColumnChunks();
 
     /** The pulled columns: {@link #colWidth} floats each, the active models' (see {@link FlatModels}). */
     float[] params = new float[0];
@@ -73,6 +79,7 @@ final class Batch {
     Batch(int width, ColumnIds ids) {
         this.width = width;
         this.columns = new BatchColumns(ids);
+        this.ranks = new ColumnRanks(ids);
     }
 
     /** Trains implicit feedback from now on (see {@link NegativePool}). */
@@ -90,6 +97,7 @@ final class Batch {
         rows = 0;
         ratings = 0;
         segments = 0;
+        ranked = false;
         columns.clear();
         Arrays.fill(blockData, 0, blocks, null);
         Arrays.fill(blockParams, 0, blocks, null);
@@ -126,12 +134,28 @@ final class Batch {
      * {@code orderSeed} (rows of one block are neighbours in state, not in the SGD order). Then either each row's
      * ratings are shuffled by a seed of (seed, row, epoch), or, when the batch's columns at {@code colWidth} floats
      * each do not fit one chunk of {@link ColumnChunks#CHUNK_BYTES}, the batch is ordered by column chunk instead (see
-     * {@link #chunk}); {@code colWidth} 0: never chunked. A batch that is not chunked is laid out the same either
-     * way.
+     * {@link ColumnChunks#layout}), its columns indexed in column order ({@link ColumnRanks}); {@code colWidth} 0:
+     * never chunked. A batch that is not chunked is laid out the same either way.
      */
     void layoutTraining(long orderSeed, long seed, int epoch, int colWidth) {
         // implicit feedback's negatives follow rows, not chunks
-        int shift = negatives != null ? -1 : ColumnChunks.shift(colWidth, columns.subtaskColumns());
+        layoutTrainingInChunks(orderSeed, seed, epoch,
+                negatives != null ? -1 : ColumnChunks.shift(colWidth, columns.subtaskColumns()));
+    }
+
+    /** {@link #layoutTraining} in chunks of at most {@code 2^shift} columns (6 <= shift <= 30), or -1: none. */
+    void layoutTrainingInChunks(long orderSeed, long seed, int epoch, int shift) {
+        if (shift >= 0) {
+            if (shift < 6 || shift > 30) { // a chunk holds whole 64-column words
+                throw new IllegalArgumentException("column chunk shift must be in [6, 30] but was " + shift);
+            }
+            ranks.clear();
+            for (int b = 0; b < blocks; b++) {
+                RowBlock blk = blockData[b];
+                ranks.mark(blk.cols, 0, blk.rows() == 0 ? 0 : blk.trainEnd[blk.rows() - 1]);
+            }
+            ranked = ranks.finish() > 1 << shift; // else fewer columns than a chunk: laid out as without chunks
+        }
         int n = 0;
         if (perm.length < blockRows) {
             perm = new long[Math.max(blockRows, perm.length * 2)];
@@ -145,26 +169,21 @@ final class Batch {
             }
         }
         KeyOrder.shuffle(perm, 0, n, orderSeed);
+        if (ranked) {
+            chunks.layout(this, ranks, perm, n, shift, orderSeed, width);
+            return;
+        }
         for (int i = 0; i < n; i++) {
             int b = (int) (perm[i] >>> 32);
             int r = (int) perm[i];
             RowBlock blk = blockData[b];
             long key = blk.keys[r];
-            // a chunked batch splits each row's ratings by chunk, whose columns differ from epoch to epoch
-            addRow(key, blockParams[b], r * width, blk, r, shift >= 0 ? 0 : KeyOrder.rowSeed(seed, key, epoch));
+            addRow(key, blockParams[b], r * width, blk, r, KeyOrder.rowSeed(seed, key, epoch));
         }
         if (negatives != null) {
             negatives.draw(columns, ratings, orderSeed); // the pool joins the batch's columns
         }
         columns.release();
-        boolean chunked = shift >= 0 && columns.size() > 1 << shift;
-        if (shift >= 0 && !chunked) {
-            // fewer columns than a chunk after all: each row shuffled as addRow would have (the same numbers)
-            for (int r = 0; r < rows; r++) {
-                KeyOrder.shuffle(colIdx, values, weights, start[r], start[r + 1],
-                        KeyOrder.rowSeed(seed, rowKeys[r], epoch));
-            }
-        }
         if (segRow.length < rows) {
             segRow = new int[rows];
             segStart = new int[rows + 1];
@@ -175,14 +194,6 @@ final class Batch {
         }
         segments = rows;
         segStart[rows] = ratings;
-        if (chunked) {
-            chunk(shift, orderSeed);
-        }
-    }
-
-    /** Orders this laid-out training batch by column chunk: see {@link ColumnChunks#order}. */
-    void chunk(int shift, long orderSeed) {
-        chunks.order(this, shift, orderSeed);
     }
 
     /** Lays out the gathered blocks' rows that have held-out or sampled ratings, in block order. */
@@ -199,12 +210,12 @@ final class Batch {
     }
 
     int distinctColumns() {
-        return columns.size();
+        return ranked ? ranks.size() : columns.size();
     }
 
     /** The ids of the batch's distinct columns, in the order of its pull: the first {@link #distinctColumns}. */
     long[] columnKeys() {
-        return columns.keys();
+        return ranked ? ranks.keys() : columns.keys();
     }
 
     private void startRow(long key, float[] rowParam, int rowOffset, int extra) {
@@ -215,14 +226,7 @@ final class Batch {
             start = Arrays.copyOf(start, rows * 2 + 1);
             split = Arrays.copyOf(split, rows * 2);
         }
-        if (ratings + extra > colIdx.length) {
-            int cap = Math.max(ratings + extra, colIdx.length * 2);
-            colIdx = Arrays.copyOf(colIdx, cap);
-            values = Arrays.copyOf(values, cap);
-            if (weights != null) {
-                weights = Arrays.copyOf(weights, cap);
-            }
-        }
+        reserve(ratings + extra);
         rowKeys[rows] = key;
         rowParams[rows] = rowParam;
         rowOff[rows] = rowOffset;
@@ -234,14 +238,40 @@ final class Batch {
         start[rows] = ratings;
     }
 
+    /** Room for {@code total} ratings in colIdx, values and (if any) weights, keeping the first {@link #ratings}. */
+    void reserve(int total) {
+        if (total > colIdx.length) {
+            int cap = Math.max(total, colIdx.length * 2);
+            colIdx = Arrays.copyOf(colIdx, cap);
+            values = Arrays.copyOf(values, cap);
+            if (weights != null) {
+                weights = Arrays.copyOf(weights, cap);
+            }
+        }
+    }
+
+    /** Adds a training row without its ratings, which {@link ColumnChunks#layout} places; returns its index. */
+    int addChunkedRow(long key, float[] params, int offset) {
+        startRow(key, params, offset, 0);
+        endRow();
+        return rows - 1;
+    }
+
+    /** Gives the batch weights (all 1 so far) if it has none. */
+    void weigh() {
+        if (weights == null) {
+            weights = new float[colIdx.length];
+            Arrays.fill(weights, 0, ratings, 1f);
+        }
+    }
+
     /**
      * Appends ratings {@code [from, to)} of the given arrays (weights null: all 1), or with {@code idx} the ratings
      * {@code idx[from, to)} indexes in them.
      */
     private void append(int[] cols, float[] vals, float[] w, int[] idx, int from, int to) {
-        if (w != null && weights == null) {
-            weights = new float[colIdx.length];
-            Arrays.fill(weights, 0, ratings, 1f);
+        if (w != null) {
+            weigh();
         }
         for (int i = from; i < to; i++) {
             int t = idx == null ? i : idx[i];
@@ -298,7 +328,7 @@ final class Batch {
 
     /** Pulls the active models' floats of every distinct column of the batch into {@link #params}. */
     CompletableFuture<Void> pull(PsClient ps, boolean readOnly, FlatModels md) {
-        int n = columns.size();
+        int n = distinctColumns();
         colWidth = md.colWidth;
         pulled = md.ranges;
         if (params.length < n * colWidth) {
@@ -307,11 +337,11 @@ final class Batch {
             params = new float[cap];
             orig = new float[cap];
         }
-        return ps.pull(columns.keys(), n, params, readOnly, pulled);
+        return ps.pull(columnKeys(), n, params, readOnly, pulled);
     }
 
     /**
-     * Sequential SGD over the batch on the pulled copy, segment by segment (see {@link #chunk}), every
+     * Sequential SGD over the batch on the pulled copy, segment by segment (see {@link ColumnChunks#layout}), every
      * rating updating every model (with implicit feedback, its negatives too: see {@link #implicit}); afterwards
      * {@link #push} sends the summed deltas.
      *
@@ -319,7 +349,7 @@ final class Batch {
      * @return the sum of the weights of the batch's ratings
      */
     double train(FlatModels md, float mu, double[] loss) {
-        System.arraycopy(params, 0, orig, 0, columns.size() * colWidth);
+        System.arraycopy(params, 0, orig, 0, distinctColumns() * colWidth);
         if (negatives != null) {
             return negatives.train(this, md, loss);
         }
@@ -363,10 +393,10 @@ final class Batch {
      * others' job (the PS refuses non-finite deltas). Without it, the PS's refusal ends the run with its reason.
      */
     CompletableFuture<Void> push(PsClient ps, boolean[] diverged, FlatModels md, PushDamping damping) {
-        int n = columns.size() * colWidth;
+        int n = distinctColumns() * colWidth;
         // implicit feedback's negatives step pool columns inside the kernel, uncounted here: not damped
         boolean finite = damping != null && damping.active() && negatives == null
-                ? damping.deltas(params, orig, colIdx, weights, ratings, columns.size(), colWidth, md) : deltas(n);
+                ? damping.deltas(params, orig, colIdx, weights, ratings, distinctColumns(), colWidth, md) : deltas(n);
         if (!finite && diverged != null) {
             for (int i = 0; i < n; i++) {
                 if (!Float.isFinite(orig[i])) {
@@ -375,7 +405,7 @@ final class Batch {
                 }
             }
         }
-        return ps.push(columns.keys(), columns.size(), orig, pulled);
+        return ps.push(columnKeys(), distinctColumns(), orig, pulled);
     }
 
     /** {@code orig[i] = params[i] - orig[i]} for the first n floats; whether all are finite. */

@@ -1,11 +1,9 @@
 package org.factorbird.pipeline.train;
 
-import java.util.Arrays;
-
 /**
  * Column chunks within a batch (--column-chunks), LIBMF's blocking: a batch whose columns exceed a core's cache is
- * trained chunk by chunk of its columns, so that a chunk's columns and the rows stay in the cache. Holds the second
- * copy of the ratings that the reordering writes into (swapped with the batch's), reused from batch to batch.
+ * trained chunk by chunk of its columns, so that a chunk's columns and the rows stay in the cache. Holds the buffers
+ * of that layout, reused from batch to batch.
  */
 final class ColumnChunks {
 
@@ -15,11 +13,17 @@ final class ColumnChunks {
      */
     static final int CHUNK_BYTES = 512 << 10;
 
-    private int[] spareIdx = new int[0];
-    private float[] spareValues = new float[0];
-    private float[] spareWeights;
-    /** Each reordered rating's row. */
-    private int[] rowOf = new int[0];
+    /** Per chunk: where its next rating goes, where its next segment goes, and the row of its last rating. */
+    private int[] next = new int[0];
+    private int[] nextSegment = new int[0];
+    private int[] lastRow = new int[0];
+    /** Segments (row, first rating) in slots per chunk, compacted into the batch's segments at the end. */
+    private int[] slotRow = new int[0];
+    private int[] slotStart = new int[0];
+    /** The first segment of each chunk in the training order, and after the last one the number of segments. */
+    int[] chunkStart = new int[1];
+    /** Chunks in the last layout. */
+    int chunks;
 
     /**
      * The chunk size as a shift (chunks of {@code 2^shift} batch columns taking at most {@link #CHUNK_BYTES} at
@@ -35,80 +39,112 @@ final class ColumnChunks {
     }
 
     /**
-     * Orders a laid-out training batch {@code b} by column chunk: the ratings of the batch's first {@code 2^shift}
-     * columns in the rows' shuffled order, then those of the next chunk, and so on; a row's
-     * ratings are split into one segment per chunk. Without it, a batch of the 10M bench set (84k columns, 3.7 MB
-     * at rank 10) was touched in random order and its SGD steps waited on the cache: JMH BatchTrainBenchmark, one
-     * batch of 737k ratings, 36 ms chunked vs 72 ms in row order (median of 10), the chunking pass ~12 ms of it.
-     * The chunks take the place of the per-row shuffle: which columns share a chunk changes with every epoch's
-     * batches, and the chunks are visited in an order shuffled by {@code orderSeed} (columns are numbered in order
-     * of first sight, so the first chunk holds the popular ones: in a fixed order every row would meet them first).
-     * Stable within a chunk: rows in their order, each row's ratings in theirs.
+     * Lays out the training rows {@code perm[0, n)} (each {@code block << 32 | row} of {@code b}'s gathered blocks,
+     * in their shuffled order; {@code width} floats per row) chunk by chunk of the columns {@code ranks} has marked
+     * ({@link ColumnRanks#chunk}, at most {@code 2^shift} columns each): the ratings of the first chunk visited in the
+     * rows' order, then those of the next chunk, and so on; a row's ratings split into one segment per chunk it
+     * touches. Without chunks, a
+     * batch of the 10M bench set (84k columns, 3.7 MB at rank 10) was touched in random order and its SGD steps
+     * waited on the cache: JMH BatchTrainBenchmark, one batch of 737k ratings, 36 ms chunked vs 72 ms in row order
+     * (median of 10). The chunks are visited in an order shuffled by {@code orderSeed} (in a fixed order every row
+     * would meet the same columns first). Stable within a chunk: rows in their order, each row's ratings in theirs.
+     *
+     * <p>Each rating is written once, straight from its block into its chunk's place, and a segment is noted as its
+     * first rating is (a chunk has a slot per row at most). An earlier version copied the batch in row order first,
+     * then reordered the copy with each rating's row beside it, and found the segments in a third pass: JMH
+     * BatchLayoutBenchmark (chunked), interleaved, 16.3 / 18.6 ms per batch then against 7.5 / 7.8 ms now.
      */
-    void order(Batch b, int shift, long orderSeed) {
-        if (shift < 0 || shift > 30 || b.segments != b.rows) {
-            throw new IllegalStateException("chunk needs a layout in row order and a shift in [0, 30]; segments "
-                    + b.segments + ", rows " + b.rows + ", shift " + shift);
-        }
-        int chunks = ((b.distinctColumns() - 1) >> shift) + 1;
-        int[] count = new int[chunks];
-        for (int t = 0; t < b.ratings; t++) {
-            count[b.colIdx[t] >> shift]++;
-        }
+    void layout(Batch b, ColumnRanks ranks, long[] perm, int n, int shift, long orderSeed, int width) {
+        chunks = ranks.chunk(shift);
+        int[] count = ranks.chunkRatings();
         // the chunks' places in the training order, shuffled; next[c]: where chunk c's next rating goes
         long[] order = new long[chunks];
         for (int c = 0; c < chunks; c++) {
             order[c] = c;
         }
         KeyOrder.shuffle(order, 0, chunks, orderSeed ^ 0x6368756E6BL);
-        int[] next = new int[chunks];
-        for (int i = 0, at = 0; i < chunks; i++) {
+        if (next.length < chunks) {
+            next = new int[chunks];
+            nextSegment = new int[chunks];
+            lastRow = new int[chunks];
+        }
+        if (chunkStart.length < chunks + 1) {
+            chunkStart = new int[chunks + 1];
+        }
+        int total = 0;
+        int slots = 0;
+        for (int i = 0; i < chunks; i++) {
             int chunk = (int) order[i];
-            next[chunk] = at;
-            at += count[chunk];
+            next[chunk] = total;
+            total += count[chunk];
+            nextSegment[chunk] = slots;
+            slots += Math.min(n, count[chunk]); // a segment per row at most, and per rating
+            lastRow[chunk] = -1;
         }
-        if (spareIdx.length < b.colIdx.length) {
-            spareIdx = new int[b.colIdx.length];
-            spareValues = new float[b.colIdx.length];
-            rowOf = new int[b.colIdx.length];
+        b.reserve(total);
+        boolean weighted = false;
+        for (int k = 0; k < b.blocks; k++) {
+            weighted |= b.blockData[k].weights != null;
         }
-        if (b.weights != null && (spareWeights == null || spareWeights.length < b.weights.length)) {
-            spareWeights = new float[b.weights.length];
+        if (weighted) {
+            b.weigh();
         }
-        for (int r = 0; r < b.rows; r++) {
-            for (int t = b.start[r], end = b.start[r + 1]; t < end; t++) {
-                int to = next[b.colIdx[t] >> shift]++;
-                spareIdx[to] = b.colIdx[t];
-                spareValues[to] = b.values[t];
-                if (b.weights != null) {
-                    spareWeights[to] = b.weights[t];
-                }
-                rowOf[to] = r;
-            }
+        if (slotRow.length < slots) {
+            slotRow = new int[Math.max(slots, slotRow.length * 2)];
+            slotStart = new int[slotRow.length];
         }
         int[] idx = b.colIdx;
-        b.colIdx = spareIdx;
-        spareIdx = idx;
         float[] vals = b.values;
-        b.values = spareValues;
-        spareValues = vals;
-        if (b.weights != null) {
-            float[] w = b.weights;
-            b.weights = spareWeights;
-            spareWeights = w;
-        }
-        // segments: runs of one row within one chunk
-        b.segments = 0;
-        for (int t = 0; t < b.ratings; t++) {
-            if (t == 0 || rowOf[t] != rowOf[t - 1] || b.colIdx[t] >> shift != b.colIdx[t - 1] >> shift) {
-                if (b.segments == b.segRow.length) {
-                    b.segRow = Arrays.copyOf(b.segRow, b.segments * 2);
-                    b.segStart = Arrays.copyOf(b.segStart, b.segments * 2 + 1);
+        float[] wts = b.weights;
+        for (int i = 0; i < n; i++) {
+            int k = (int) (perm[i] >>> 32);
+            int r = (int) perm[i];
+            RowBlock blk = b.blockData[k];
+            int row = b.addChunkedRow(blk.keys[r], b.blockParams[k], r * width);
+            int[] cols = blk.cols;
+            float[] v = blk.vals;
+            float[] w = blk.weights;
+            for (int t = blk.trainFrom(r), end = blk.trainEnd[r]; t < end; t++) {
+                int col = cols[t];
+                int chunk = ranks.chunkOf(col);
+                int to = next[chunk]++;
+                idx[to] = ranks.indexOf(col);
+                vals[to] = v[t];
+                if (wts != null) {
+                    wts[to] = w == null ? 1f : w[t];
                 }
-                b.segRow[b.segments] = rowOf[t];
-                b.segStart[b.segments++] = t;
+                if (lastRow[chunk] != row) { // the row's first rating in this chunk: a segment starts
+                    lastRow[chunk] = row;
+                    int s = nextSegment[chunk]++;
+                    slotRow[s] = row;
+                    slotStart[s] = to;
+                }
             }
         }
-        b.segStart[b.segments] = b.ratings;
+        b.ratings = total;
+        // the segments chunk after chunk, out of their slots
+        int segments = 0;
+        for (int i = 0, from = 0; i < chunks; i++) {
+            int chunk = (int) order[i];
+            int to = nextSegment[chunk];
+            segments += to - from;
+            from += Math.min(n, count[chunk]);
+        }
+        if (b.segRow.length < segments) {
+            b.segRow = new int[segments];
+            b.segStart = new int[segments + 1];
+        }
+        b.segments = 0;
+        for (int i = 0, from = 0; i < chunks; i++) {
+            int chunk = (int) order[i];
+            int k = nextSegment[chunk] - from;
+            chunkStart[i] = b.segments;
+            System.arraycopy(slotRow, from, b.segRow, b.segments, k);
+            System.arraycopy(slotStart, from, b.segStart, b.segments, k);
+            b.segments += k;
+            from += Math.min(n, count[chunk]);
+        }
+        chunkStart[chunks] = b.segments;
+        b.segStart[b.segments] = total;
     }
 }

@@ -27,7 +27,7 @@ public class BatchLayoutBenchmark {
     static final int PER_ROW = 45;
     static final int COLUMNS = 100_000;
 
-    /** Whether the batch is ordered by column chunk at rank 10, as in training (see {@link Batch#chunk}). */
+    /** Whether the batch is ordered by column chunk at rank 10, as in training (see {@link ColumnChunks#layout}). */
     @org.openjdk.jmh.annotations.Param({"false", "true"})
     boolean chunked;
 

@@ -310,12 +310,12 @@ class BatchTest {
 
     @Test
     void chunkingByColumnKeepsEveryRatingAndTrainsChunkByChunkInRowOrder() throws Exception {
-        // 40 rows x 12 ratings over 100 columns: chunks of 16 batch columns (shift 4) give 7 chunks
+        // 40 rows x 12 ratings over 400 columns (~280 distinct): chunks of at most 64 columns (shift 6), 5 or more
         RowBlock.Builder b = new RowBlock.Builder(false, ids);
         java.util.SplittableRandom random = new java.util.SplittableRandom(3);
         for (int row = 1; row <= 40; row++) {
             for (int t = 0; t < 12; t++) {
-                b.train(100 + random.nextInt(100), 1 + random.nextInt(5), 1f, false);
+                b.train(100 + random.nextInt(400), 1 + random.nextInt(5), 1f, false);
             }
             b.endRow(row);
         }
@@ -324,24 +324,29 @@ class BatchTest {
         for (int i = 0; i < rows.length; i++) {
             rows[i] = 0.01f * (i % 7) - 0.03f;
         }
+        Batch plain = new Batch(DIM, ids);
+        plain.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+        plain.layoutTraining(7L, 42L, 1);
+        assertEquals(40, plain.segments, "one segment per row without chunks");
+        int[] rowOrder = Arrays.copyOf(plain.segRow, plain.segments);
         Batch batch = new Batch(DIM, ids);
         batch.addBlock(1, block, rows, block.trainRows(), block.cols.length);
-        batch.layoutTraining(7L, 42L, 1);
-        assertEquals(40, batch.segments, "one segment per row before chunking");
-        List<String> before = ratingsOf(batch);
-        int[] rowOrder = Arrays.copyOf(batch.segRow, batch.segments);
-        batch.chunk(4, 11L);
-        assertEquals(before, ratingsOf(batch), "the same (row, column, value) triples");
-        checkChunkOrder(batch, 4, rowOrder);
+        batch.layoutTrainingInChunks(7L, 42L, 1, 6);
+        assertEquals(ratingsOf(plain), ratingsOf(batch), "the same (row, column, value) triples");
+        checkChunkOrder(batch, 64, rowOrder);
+        assertTrue(batch.distinctColumns() > 256, "columns: " + batch.distinctColumns());
+        assertTrue(batch.chunks.chunks >= 5, "chunks: " + batch.chunks.chunks);
         assertTrue(batch.segments > 40, "rows were split: " + batch.segments);
         java.util.Set<Integer> firstChunks = new java.util.HashSet<>();
         for (long seed = 0; seed < 20; seed++) {
+            Batch rowsOnly = new Batch(DIM, ids);
+            rowsOnly.addBlock(1, block, rows, block.trainRows(), block.cols.length);
+            rowsOnly.layoutTraining(seed, 42L, 1);
             Batch again = new Batch(DIM, ids);
             again.addBlock(1, block, rows, block.trainRows(), block.cols.length);
-            again.layoutTraining(7L, 42L, 1);
-            again.chunk(4, seed);
-            checkChunkOrder(again, 4, rowOrder);
-            firstChunks.add(again.colIdx[0] >> 4);
+            again.layoutTrainingInChunks(seed, 42L, 1, 6);
+            checkChunkOrder(again, 64, Arrays.copyOf(rowsOnly.segRow, rowsOnly.segments));
+            firstChunks.add(again.colIdx[0] / 64);
         }
         assertTrue(firstChunks.size() > 2, "the chunks' order is shuffled: first chunks " + firstChunks);
 
@@ -379,7 +384,7 @@ class BatchTest {
         assertTrue(chunked.distinctColumns() > 1024, "columns " + chunked.distinctColumns());
         assertTrue(chunked.segments > 300, "segments " + chunked.segments);
         assertEquals(ratingsOf(rowOrder), ratingsOf(chunked));
-        checkChunkOrder(chunked, 10, Arrays.copyOf(rowOrder.segRow, rowOrder.segments));
+        checkChunkOrder(chunked, 1024, Arrays.copyOf(rowOrder.segRow, rowOrder.segments));
 
         // a batch of fewer columns than a chunk is laid out exactly as without chunks: each row shuffled alike
         RowBlock.Builder few = new RowBlock.Builder(false, ids);
@@ -403,28 +408,35 @@ class BatchTest {
     }
 
     /**
-     * Segments come chunk by chunk ({@code colIdx >> shift}), each chunk in one run (the chunks in any order), rows
-     * within a chunk in {@code rowOrder}.
+     * Segments come chunk by chunk, each chunk a range of at most {@code limit} column indices that no other chunk
+     * has (the chunks in any order, together every column of the batch), rows within a chunk once each and in
+     * {@code rowOrder}.
      */
-    private static void checkChunkOrder(Batch batch, int shift, int[] rowOrder) {
-        java.util.Set<Integer> done = new java.util.HashSet<>();
-        int lastChunk = -1;
-        int lastRank = -1;
-        for (int sg = 0; sg < batch.segments; sg++) {
-            int chunk = batch.colIdx[batch.segStart[sg]] >> shift;
-            int rank = indexOf(rowOrder, batch.segRow[sg]);
-            if (chunk != lastChunk) {
-                assertTrue(done.add(chunk), "segment " + sg + ": chunk " + chunk + " comes back");
-            } else {
-                assertTrue(rank > lastRank, "segment " + sg + ": row rank " + rank + " after " + lastRank);
+    private static void checkChunkOrder(Batch batch, int limit, int[] rowOrder) {
+        ColumnChunks chunks = batch.chunks;
+        assertEquals(batch.segments, chunks.chunkStart[chunks.chunks]);
+        java.util.BitSet seen = new java.util.BitSet();
+        for (int c = 0; c < chunks.chunks; c++) {
+            java.util.BitSet cols = new java.util.BitSet();
+            int lastRank = -1;
+            for (int sg = chunks.chunkStart[c]; sg < chunks.chunkStart[c + 1]; sg++) {
+                int rank = indexOf(rowOrder, batch.segRow[sg]);
+                assertTrue(rank > lastRank, "chunk " + c + ", segment " + sg + ": row rank " + rank + " after "
+                        + lastRank);
+                lastRank = rank;
+                for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
+                    cols.set(batch.colIdx[t]);
+                }
             }
-            for (int t = batch.segStart[sg]; t < batch.segStart[sg + 1]; t++) {
-                assertEquals(chunk, batch.colIdx[t] >> shift, "a segment stays in its chunk");
-            }
-            lastChunk = chunk;
-            lastRank = rank;
+            int first = cols.nextSetBit(0);
+            int last = cols.length() - 1;
+            assertEquals(last - first + 1, cols.cardinality(), "chunk " + c + " is a range of indices: " + cols);
+            assertTrue(cols.cardinality() <= limit, "chunk " + c + " holds " + cols.cardinality() + " columns");
+            assertFalse(seen.intersects(cols), "chunk " + c + " overlaps another: " + cols);
+            seen.or(cols);
         }
-        assertEquals(((batch.distinctColumns() - 1) >> shift) + 1, done.size(), "every chunk");
+        assertEquals(batch.distinctColumns(), seen.cardinality(), "every column in a chunk");
+        assertEquals(batch.distinctColumns(), seen.length());
     }
 
     /**

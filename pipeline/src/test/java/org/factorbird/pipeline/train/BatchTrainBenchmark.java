@@ -22,7 +22,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * SGD over one laid-out training batch of the 10M bench set's default shape (scripts/jmh.sh BatchTrain): 16,384
  * rows of 45 ratings over ~84k distinct columns, rank 10, in row order ({@code chunked=false}) or chunked by
- * column ({@link Batch#chunk}). {@code trainOnly}: the SGD over a batch laid out once per iteration;
+ * column ({@link ColumnChunks#layout}). {@code trainOnly}: the SGD over a batch laid out once per iteration;
  * {@code layOutAndTrain}: laid out anew each time, as every epoch does, so the layout and chunking count too.
  * Reports ms per batch of 737,280 ratings.
  */
