@@ -24,6 +24,8 @@ public final class SgdKernel {
      * mu + b_i + b_j + u_i . v_j for a model of rank k. The dot product runs in four independent partial sums:
      * one running sum makes every add wait for the one before (k adds' latency in a row), and at rank 10 that
      * chain was a quarter of an SGD step (JMH, KernelBenchmark: 51 vs 39 ns per step at rank 10, 131 vs 118 at 40).
+     * Each term is a fused multiply-add ({@link Math#fma}, one instruction where the CPU has FMA, as x86 has
+     * since 2013; exact, so it rounds once where a multiply and an add round twice).
      */
     public static float predict(float mu, float[] row, int ro, float[] col, int co, int k) {
         float d0 = 0f;
@@ -32,13 +34,13 @@ public final class SgdKernel {
         float d3 = 0f;
         int f = 1;
         for (; f + 3 <= k; f += 4) {
-            d0 += row[ro + f] * col[co + f];
-            d1 += row[ro + f + 1] * col[co + f + 1];
-            d2 += row[ro + f + 2] * col[co + f + 2];
-            d3 += row[ro + f + 3] * col[co + f + 3];
+            d0 = Math.fma(row[ro + f], col[co + f], d0);
+            d1 = Math.fma(row[ro + f + 1], col[co + f + 1], d1);
+            d2 = Math.fma(row[ro + f + 2], col[co + f + 2], d2);
+            d3 = Math.fma(row[ro + f + 3], col[co + f + 3], d3);
         }
         for (; f <= k; f++) {
-            d0 += row[ro + f] * col[co + f];
+            d0 = Math.fma(row[ro + f], col[co + f], d0);
         }
         return mu + row[ro] + col[co] + ((d0 + d1) + (d2 + d3));
     }
@@ -56,11 +58,16 @@ public final class SgdKernel {
         float bj = col[co];
         row[ro] = bi + eta * (we - lambdaBias * bi);
         col[co] = bj + eta * (we - lambdaBias * bj);
+        // u + eta (we v - lambda u) as (1 - eta lambda) u + (eta we) v: one multiply and one fused multiply-add per
+        // coordinate instead of three multiplies and two adds. With the fused dot product, JMH BatchTrainBenchmark
+        // (chunked, trainOnly), interleaved: 29.7 / 37.7 / 30.9 ms per batch against 40.1 / 38.3 / 38.8 before
+        float decay = 1f - eta * lambda;
+        float ewe = eta * we;
         for (int f = 1; f <= k; f++) {
             float u = row[ro + f];
             float v = col[co + f];
-            row[ro + f] = u + eta * (we * v - lambda * u);
-            col[co + f] = v + eta * (we * u - lambda * v);
+            row[ro + f] = Math.fma(ewe, v, decay * u);
+            col[co + f] = Math.fma(ewe, u, decay * v);
         }
         return we * e;
     }
