@@ -3,7 +3,6 @@ package org.factorbird.pipeline.train;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
-import org.factorbird.pipeline.sgd.SgdKernel;
 import org.factorbird.ps.PsClient;
 import org.factorbird.ps.Ranges;
 
@@ -54,6 +53,9 @@ final class Batch {
     int[] segStart = new int[65];
     /** Lays out chunked training batches, with buffers of its own. */
     final ColumnChunks chunks = new ColumnChunks();
+
+    /** Steps the batch, counting its columns' ratings. */
+    private final BatchSgd sgd = new BatchSgd();
 
     /** The pulled columns: {@link #colWidth} floats each, the active models' (see {@link FlatModels}). */
     float[] params = new float[0];
@@ -350,35 +352,7 @@ final class Batch {
      */
     double train(FlatModels md, float mu, double[] loss) {
         System.arraycopy(params, 0, orig, 0, distinctColumns() * colWidth);
-        if (negatives != null) {
-            return negatives.train(this, md, loss);
-        }
-        int models = md.liveCount;
-        int[] live = md.live;
-        int w = colWidth;
-        double weightSum = 0;
-        for (int sg = 0; sg < segments; sg++) {
-            int r = segRow[sg];
-            float[] row = rowParams[r];
-            int ro = rowOff[r];
-            for (int t = segStart[sg], end = segStart[sg + 1]; t < end; t++) {
-                int co = colIdx[t] * w;
-                float v = values[t];
-                float wt = weights == null ? 1f : weights[t];
-                weightSum += wt;
-                for (int i = 0; i < models; i++) {
-                    int m = live[i];
-                    int off = md.offset[m];
-                    int coff = co + md.colOffset[m];
-                    loss[m] += md.adagrad[m]
-                            ? SgdKernel.stepAdagrad(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
-                                    md.lambda[m], md.lambdaBias[m])
-                            : SgdKernel.step(v, wt, mu, row, ro + off, params, coff, md.rank[m], md.eta[m],
-                                    md.lambda[m], md.lambdaBias[m]);
-                }
-            }
-        }
-        return weightSum;
+        return negatives != null ? sgd.trainNegatives(this, md, loss, negatives) : sgd.train(this, md, mu, loss);
     }
 
     /** Pushes params - orig for every distinct column, into the floats pulled. The client encodes before returning. */
@@ -396,7 +370,9 @@ final class Batch {
         int n = distinctColumns() * colWidth;
         // implicit feedback's negatives step pool columns inside the kernel, uncounted here: not damped
         boolean finite = damping != null && damping.active() && negatives == null
-                ? damping.deltas(params, orig, colIdx, weights, ratings, distinctColumns(), colWidth, md) : deltas(n);
+                ? damping.deltas(params, orig, sgd.counts(), colIdx, weights, ratings, distinctColumns(), colWidth,
+                        md)
+                : BatchSgd.deltas(params, orig, n);
         if (!finite && diverged != null) {
             for (int i = 0; i < n; i++) {
                 if (!Float.isFinite(orig[i])) {
@@ -406,16 +382,5 @@ final class Batch {
             }
         }
         return ps.push(columnKeys(), distinctColumns(), orig, pulled);
-    }
-
-    /** {@code orig[i] = params[i] - orig[i]} for the first n floats; whether all are finite. */
-    private boolean deltas(int n) {
-        boolean finite = true;
-        for (int i = 0; i < n; i++) {
-            float d = params[i] - orig[i];
-            orig[i] = d;
-            finite &= Float.isFinite(d);
-        }
-        return finite;
     }
 }

@@ -102,9 +102,15 @@ final class PushDamping {
      * {@code colWidth} floats, s for each column's count of the batch's ratings ({@code colIdx[0..ratings)}, with
      * {@code weights} their sum of weights) and for each live model's step (AdaGrad's floats unscaled), in one pass
      * (a second pass over the deltas cost as much as the first). Returns whether every delta is finite.
+     *
+     * @param counted each column's count of ratings when the caller has it (unweighted: {@link Batch#train} counts
+     *     as it steps, chunk by chunk, where a pass here reads the counts in random order); null: counted here
      */
-    boolean deltas(float[] params, float[] orig, int[] colIdx, float[] weights, int ratings, int cols, int colWidth,
-            FlatModels md) {
+    boolean deltas(float[] params, float[] orig, int[] counted, int[] colIdx, float[] weights, int ratings, int cols,
+            int colWidth, FlatModels md) {
+        if (counted != null) {
+            return deltas(params, orig, counted, cols, colWidth, md);
+        }
         if (counts.length < cols) {
             counts = new int[Math.max(cols, counts.length * 2)];
         }
@@ -126,6 +132,11 @@ final class PushDamping {
                 counts[c] = (int) Math.min(Integer.MAX_VALUE, Math.round((double) weightSums[c]));
             }
         }
+        return deltas(params, orig, counts, cols, colWidth, md);
+    }
+
+    /** {@link #deltas} from each column's count {@code counts[c]}. */
+    private boolean deltas(float[] params, float[] orig, int[] counts, int cols, int colWidth, FlatModels md) {
         int models = md.liveCount;
         if (liveTables.length < models) {
             liveTables = new float[models][];
