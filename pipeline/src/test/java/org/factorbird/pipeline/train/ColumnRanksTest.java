@@ -2,6 +2,7 @@ package org.factorbird.pipeline.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 
@@ -60,16 +61,45 @@ class ColumnRanksTest {
         ranks.clear();
         ranks.mark(cols, 0, n);
         assertEquals(139, ranks.finish());
-        assertEquals(2, ranks.chunk(7));
+        assertEquals(2, ranks.chunk(7, 99L)); // one run of 8 words: the shuffle keeps their order
         assertEquals(0, ranks.chunkOf(0));
         assertEquals(0, ranks.chunkOf(73));
         assertEquals(1, ranks.chunkOf(128));
         assertEquals(1, ranks.chunkOf(200));
         assertArrayEquals(new int[] {74, 66}, Arrays.copyOf(ranks.chunkRatings(), 2));
         // at 2^6 = 64 per chunk each full word is a chunk of its own: {0}, {1}, {2}, {3}
-        assertEquals(4, ranks.chunk(6));
+        assertEquals(4, ranks.chunk(6, 5L));
         assertArrayEquals(new int[] {64, 10, 64, 2}, Arrays.copyOf(ranks.chunkRatings(), 4));
         assertEquals(3, ranks.chunkOf(200));
         assertEquals(138, ranks.indexOf(200));
+    }
+
+    @Test
+    void chunksTakeRunsOfEightWordsInAnOrderThatChangesWithTheSeed() {
+        // 4,096 columns, every one marked once: at 2^9 = 512 per chunk, each chunk is one run of 8 whole words
+        ColumnRanks ranks = new ColumnRanks(subtask(4096));
+        int[] cols = new int[4096];
+        for (int i = 0; i < cols.length; i++) {
+            cols[i] = i;
+        }
+        ranks.clear();
+        ranks.mark(cols, 0, cols.length);
+        assertEquals(4096, ranks.finish());
+        java.util.Set<Integer> firstRunChunks = new java.util.HashSet<>();
+        for (long seed = 0; seed < 16; seed++) {
+            assertEquals(8, ranks.chunk(9, seed));
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (int run = 0; run < 8; run++) {
+                int c = ranks.chunkOf(run * 512);
+                for (int n = run * 512; n < (run + 1) * 512; n++) {
+                    assertEquals(c, ranks.chunkOf(n), "column " + n + " of run " + run + ", seed " + seed);
+                }
+                assertEquals(512, ranks.chunkRatings()[c]);
+                seen.add(c);
+            }
+            assertEquals(8, seen.size(), "one run per chunk, seed " + seed);
+            firstRunChunks.add(ranks.chunkOf(0));
+        }
+        assertTrue(firstRunChunks.size() > 2, "the first run's chunk changes with the seed: " + firstRunChunks);
     }
 }
